@@ -1,0 +1,63 @@
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.canonical import canonical_event_bytes
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    ts: str
+    institution_id: str
+    case_id: str
+    type: str
+    actor: str
+    payload_json: str
+    prev_hash: str
+    hash: str
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.payload_json)
+
+    def canonical_bytes(self) -> bytes:
+        """The bytes covered by this event's hash."""
+        return canonical_event_bytes(
+            self.seq,
+            self.ts,
+            self.institution_id,
+            self.case_id,
+            self.type,
+            self.actor,
+            self.payload_json,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "ts": self.ts,
+            "institution_id": self.institution_id,
+            "case_id": self.case_id,
+            "type": self.type,
+            "actor": self.actor,
+            "payload": self.payload,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Event":
+        from ledger.canonical import canonical_json
+
+        return cls(
+            seq=data["seq"],
+            ts=data["ts"],
+            institution_id=data["institution_id"],
+            case_id=data["case_id"],
+            type=data["type"],
+            actor=data["actor"],
+            payload_json=canonical_json(data["payload"]).decode(),
+            prev_hash=data["prev_hash"],
+            hash=data["hash"],
+        )

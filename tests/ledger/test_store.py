@@ -1,0 +1,67 @@
+import sqlite3
+
+import pytest
+
+from ledger.store import Ledger
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    return Ledger(tmp_path / "ledger.db", "inst_a")
+
+
+def test_events_chain_and_verify(ledger):
+    first = ledger.append("proposal.submitted", "actor_1", {"action": "list_files"})
+    second = ledger.append("proposal.allowed", "engine", {"rule": "x"}, case_id=first.case_id)
+    assert (first.seq, second.seq) == (1, 2)
+    assert second.prev_hash == first.hash
+    result = ledger.verify()
+    assert result.ok and result.events == 2 and result.head_hash == second.hash
+
+
+def test_append_only_triggers_refuse_update_and_delete(ledger):
+    ledger.append("x", "a", {})
+    conn = sqlite3.connect(ledger.path)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE events SET actor='evil'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM events")
+
+
+def _tamper(path, sql):
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("DROP TRIGGER events_no_delete")
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "bad_seq"),
+    [
+        ("UPDATE events SET payload='{\"n\":99}' WHERE seq=3", 3),
+        ("UPDATE events SET actor='mallory' WHERE seq=5", 5),
+        ("UPDATE events SET ts='2000-01-01T00:00:00Z' WHERE seq=1", 1),
+        ("DELETE FROM events WHERE seq=4", 4),
+        ("UPDATE events SET hash='ab' || substr(hash, 3) WHERE seq=2", 2),
+    ],
+)
+def test_tampering_names_first_bad_seq(tmp_path, sql, bad_seq):
+    ledger = Ledger(tmp_path / "ledger.db", "inst_a")
+    for n in range(6):
+        ledger.append("step", "a", {"n": n})
+    ledger.close()
+    _tamper(tmp_path / "ledger.db", sql)
+    result = Ledger(tmp_path / "ledger.db", "inst_a").verify()
+    assert not result.ok
+    assert result.first_bad_seq == bad_seq
+
+
+def test_filters(ledger):
+    ledger.append("proposal.denied", "a", {})
+    ledger.append("approval.granted", "b", {})
+    ledger.append("job.result", "c", {})
+    assert [e.type for e in ledger.events(type_prefixes=["approval."])] == ["approval.granted"]
+    assert [e.seq for e in ledger.events(descending=True, limit=2)] == [3, 2]
+    assert ledger.events(since="2999-01-01") == []
