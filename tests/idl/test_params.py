@@ -1,0 +1,32 @@
+import pytest
+
+from idl.compiler import builtin_source, compile_source
+from idl.params import ParamError, check_params
+
+ACTIONS = compile_source(builtin_source("personal_ops", "1.0.0")).contract.actions
+
+
+def test_defaults_are_filled():
+    assert check_params(ACTIONS["list_files"], {}) == {"path": ".", "recursive": True}
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({}, "'path' is required"),
+        ({"path": "/etc/passwd"}, "not absolute"),
+        ({"path": "a/../../b"}, "'..'"),
+        ({"path": "a\x00b"}, "NUL"),
+        ({"path": "a", "sha256": "xyz"}, "64 lowercase hex"),
+        ({"path": "a", "force": True}, "'force' is not declared"),
+        ({"path": 3}, "must be a string"),
+    ],
+)
+def test_bad_params_name_the_problem(params, problem):
+    with pytest.raises(ParamError, match=problem):
+        check_params(ACTIONS["delete"], params)
+
+
+def test_rename_new_name_must_be_bare():
+    with pytest.raises(ParamError, match="bare file name"):
+        check_params(ACTIONS["rename"], {"path": "a.txt", "new_name": "sub/b.txt"})
