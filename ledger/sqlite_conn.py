@@ -1,4 +1,7 @@
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -9,3 +12,37 @@ def connect(path: Path, *, durable: bool = True) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+class SQLiteFile:
+    """One connection per thread to one SQLite file, with write transactions."""
+
+    def __init__(self, path: Path, schema: str, *, durable: bool = True) -> None:
+        self.path = Path(path)
+        self.durable = durable
+        self._local = threading.local()
+        self.conn().executescript(schema)
+
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path, durable=self.durable)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: the write lock is taken before anything is read."""
+        conn = self.conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

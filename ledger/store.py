@@ -1,5 +1,4 @@
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -8,7 +7,7 @@ from typing import Any
 
 from ledger.canonical import GENESIS_HASH, canonical_event_bytes, canonical_json, chain_hash
 from ledger.event import Event
-from ledger.sqlite_conn import connect
+from ledger.sqlite_conn import SQLiteFile
 from ledger.verify import VerifyResult, verify_rows
 
 SCHEMA = """
@@ -56,24 +55,14 @@ class Ledger:
     def __init__(self, path: Path, institution_id: str) -> None:
         self.path = Path(path)
         self.institution_id = institution_id
-        self._local = threading.local()
-        self._conn().executescript(SCHEMA)
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, durable=True)
-            self._local.conn = conn
-        return conn
+        self.db = SQLiteFile(self.path, SCHEMA, durable=True)
 
     def append(
         self, type_: str, actor: str, payload: dict[str, Any], case_id: str | None = None
     ) -> Event:
         payload_json = canonical_json(payload).decode()
         case = case_id or new_case_id()
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.db.write() as conn:
             row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS_HASH)
             ts = utc_now()
@@ -85,19 +74,15 @@ class Ledger:
                 f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
                 (seq, ts, self.institution_id, case, type_, actor, payload_json, prev, hash_),
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return Event(seq, ts, self.institution_id, case, type_, actor, payload_json, prev, hash_)
 
     def head(self) -> tuple[int, str]:
         sql = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
-        row = self._conn().execute(sql).fetchone()
+        row = self.db.conn().execute(sql).fetchone()
         return (row[0], row[1]) if row else (0, GENESIS_HASH)
 
     def rows(self) -> Iterator[tuple]:
-        cursor = self._conn().execute(f"SELECT {COLUMNS} FROM events ORDER BY seq")
+        cursor = self.db.conn().execute(f"SELECT {COLUMNS} FROM events ORDER BY seq")
         while batch := cursor.fetchmany(10_000):
             yield from batch
 
@@ -136,11 +121,11 @@ class Ledger:
         where = " AND ".join(clauses)
         sql = f"SELECT {COLUMNS} FROM events WHERE {where} ORDER BY seq {order} LIMIT ?"
         params.append(limit)
-        return [Event(*row) for row in self._conn().execute(sql, params)]
+        return [Event(*row) for row in self.db.conn().execute(sql, params)]
 
     def add_checkpoint(self, seq: int, head_hash: str, signature: str, public_key: str) -> dict:
         ts = utc_now()
-        self._conn().execute(
+        self.db.conn().execute(
             "INSERT OR REPLACE INTO checkpoints (seq, head_hash, ts, signature, public_key)"
             " VALUES (?,?,?,?,?)",
             (seq, head_hash, ts, signature, public_key),
@@ -154,7 +139,7 @@ class Ledger:
         }
 
     def checkpoints(self) -> list[dict]:
-        cursor = self._conn().execute(
+        cursor = self.db.conn().execute(
             "SELECT seq, head_hash, ts, signature, public_key FROM checkpoints ORDER BY seq"
         )
         keys = ("seq", "head_hash", "ts", "signature", "public_key")
@@ -164,12 +149,9 @@ class Ledger:
         """Consistent copy while writers go on (SQLite online backup API)."""
         dest = sqlite3.connect(target)
         try:
-            self._conn().backup(dest)
+            self.db.conn().backup(dest)
         finally:
             dest.close()
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.db.close()

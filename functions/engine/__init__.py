@@ -1,0 +1,1 @@
+"""The Engine's HTTP API: the authority."""

@@ -1,0 +1,46 @@
+"""Platform admin: institutions and their admin key."""
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from functions.engine import auth
+from functions.http import read_json, required_str
+from governance.institutions import bootstrap_admin_key, create_institution
+
+
+async def create(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    external_id = required_str(body, "external_id")
+    name = body.get("name") or external_id
+    name = required_str({"name": name}, "name")
+
+    def work():
+        return create_institution(auth.platform_admin(request), external_id, name)
+
+    institution, created = await run_in_threadpool(work)
+    return JSONResponse({**institution, "created": created}, status_code=201 if created else 200)
+
+
+async def bootstrap(request: Request) -> JSONResponse:
+    def work():
+        ctx = auth.platform_admin(request)
+        return bootstrap_admin_key(ctx, request.path_params["institution_id"])
+
+    key = await run_in_threadpool(work)
+    return JSONResponse(
+        {
+            "institution_id": request.path_params["institution_id"],
+            "admin_key": key,
+            "note": "shown once; the engine keeps only its hash",
+        },
+        status_code=201,
+    )
+
+
+async def public_key(request: Request) -> JSONResponse:
+    return JSONResponse({"algorithm": "ed25519", "public_key": auth.context(request).public_key})
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})

@@ -1,0 +1,59 @@
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from functions.engine import actors, admin, approvals, bundles, ledger, proposals, runtime
+from functions.engine.settings import EngineSettings
+from functions.http import EXCEPTION_HANDLERS
+from governance.context import EngineContext
+
+INST = "/v1/institutions/{institution_id}"
+
+ROUTES = [
+    Route("/healthz", admin.health),
+    Route("/v1/public-key", admin.public_key),
+    Route("/v1/admin/institutions", admin.create, methods=["POST"]),
+    Route("/v1/admin/institutions/{institution_id}/admin-key", admin.bootstrap, methods=["POST"]),
+    Route(f"{INST}/actors", actors.create, methods=["POST"]),
+    Route(f"{INST}/actors", actors.index),
+    Route(f"{INST}/bundles", bundles.register, methods=["POST"]),
+    Route(f"{INST}/bundles", bundles.index),
+    Route(f"{INST}/bundles/{{name}}/{{version}}/release", bundles.release, methods=["POST"]),
+    Route(f"{INST}/contract", bundles.active),
+    Route(f"{INST}/proposals", proposals.submit, methods=["POST"]),
+    Route(f"{INST}/proposals", proposals.index),
+    Route(f"{INST}/proposals/{{proposal_id}}", proposals.show),
+    Route(f"{INST}/approvals", approvals.pending),
+    Route(f"{INST}/proposals/{{proposal_id}}/approve", approvals.approve_one, methods=["POST"]),
+    Route(f"{INST}/proposals/{{proposal_id}}/reject", approvals.reject_one, methods=["POST"]),
+    Route(f"{INST}/runtime/jobs", runtime.poll),
+    Route(f"{INST}/runtime/jobs/{{job_id}}", runtime.show),
+    Route(f"{INST}/runtime/jobs/{{job_id}}/lease", runtime.lease, methods=["POST"]),
+    Route(f"{INST}/runtime/jobs/{{job_id}}/result", runtime.result, methods=["POST"]),
+    Route(f"{INST}/ledger/events", ledger.events),
+    Route(f"{INST}/ledger/verify", ledger.verify),
+    Route(f"{INST}/ledger/checkpoints", ledger.create_checkpoint, methods=["POST"]),
+    Route(f"{INST}/ledger/export", ledger.export),
+]
+
+
+def build_app(settings: EngineSettings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.ctx = EngineContext.open(settings.data_dir)
+        try:
+            yield
+        finally:
+            app.state.ctx.close()
+
+    app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.max_body_bytes = settings.max_body_bytes
+    return app
+
+
+def create_app() -> Starlette:
+    """Entry point for `uvicorn --factory functions.engine.app:create_app`."""
+    return build_app(EngineSettings.from_env())

@@ -1,0 +1,41 @@
+"""Humans approve or reject pending destructive proposals."""
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from functions.engine import auth
+from functions.http import int_query, read_json
+from governance.approvals import approve, list_pending, reject
+
+
+async def pending(request: Request) -> JSONResponse:
+    limit = int_query(request, "limit", 100, 1, 1000)
+
+    def work():
+        tenant, _ = auth.human_or_admin(request)
+        return list_pending(tenant, limit)
+
+    return JSONResponse({"pending": await run_in_threadpool(work)})
+
+
+async def approve_one(request: Request) -> JSONResponse:
+    body = await read_json(request)
+
+    def work():
+        tenant, actor = auth.actor(request)
+        return approve(
+            auth.context(request), tenant, actor, request.path_params["proposal_id"], body
+        )
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def reject_one(request: Request) -> JSONResponse:
+    body = await read_json(request)
+
+    def work():
+        tenant, actor = auth.actor(request)
+        return reject(tenant, actor, request.path_params["proposal_id"], body)
+
+    return JSONResponse(await run_in_threadpool(work))

@@ -1,0 +1,56 @@
+"""Institution admin: register, compile and release IDL bundles."""
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from functions.engine import auth
+from functions.http import HTTPError, read_json
+from governance.contracts import describe_active, list_bundles, register_bundle, release_bundle
+from idl import IDLError
+from idl.compiler import builtin_source
+
+
+async def register(request: Request) -> JSONResponse:
+    """Body: {"source": "<contract TOML>"} or {"builtin": "personal_ops@v1.0.0"}."""
+    body = await read_json(request)
+    source = body.get("source")
+    if source is None and isinstance(body.get("builtin"), str) and "@v" in body["builtin"]:
+        name, version = body["builtin"].split("@v", 1)
+        try:
+            source = builtin_source(name, version)
+        except IDLError as exc:
+            raise HTTPError(404, "bundle_not_found", str(exc)) from exc
+    if not isinstance(source, str):
+        raise HTTPError(
+            400,
+            "missing_source",
+            "give 'source' (contract text) or 'builtin' (e.g. personal_ops@v1.0.0)",
+        )
+    bundle, created = await run_in_threadpool(
+        lambda: register_bundle(auth.institution_admin(request), source)
+    )
+    return JSONResponse({**bundle, "created": created}, status_code=201 if created else 200)
+
+
+async def release(request: Request) -> JSONResponse:
+    name, version = request.path_params["name"], request.path_params["version"]
+
+    def work():
+        tenant = auth.institution_admin(request)
+        return release_bundle(auth.context(request), tenant, name, version.removeprefix("v"))
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def index(request: Request) -> JSONResponse:
+    bundles = await run_in_threadpool(lambda: list_bundles(auth.institution_admin(request)))
+    return JSONResponse({"bundles": bundles})
+
+
+async def active(request: Request) -> JSONResponse:
+    def work():
+        tenant, _ = auth.actor_or_admin(request)
+        return describe_active(tenant)
+
+    return JSONResponse(await run_in_threadpool(work))

@@ -1,0 +1,84 @@
+"""The agent's endpoints: long-poll for authorized jobs, lease one, report its result."""
+
+import asyncio
+import contextlib
+import time
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from functions.engine import auth
+from functions.http import HTTPError, int_query, read_json
+from governance import Forbidden
+from governance.jobs import available_jobs, get_job, lease_job, post_result, touch_actor
+
+RECHECK_SECONDS = 1.0
+
+
+async def poll(request: Request) -> JSONResponse:
+    """Returns at once when jobs are queued, otherwise waits up to `wait` seconds for one."""
+    max_wait = request.app.state.settings.long_poll_max_seconds
+    wait = int_query(request, "wait", 0, 0, max_wait)
+    limit = int_query(request, "limit", 10, 1, 100)
+    iid = request.path_params["institution_id"]
+
+    def check():
+        tenant, actor = auth.actor(request)
+        if not actor["is_agent"]:
+            raise Forbidden("only the institution's agent polls for jobs", code="not_an_agent")
+        touch_actor(tenant, actor)
+        return available_jobs(tenant, limit)
+
+    notifier = auth.context(request).notifier
+    deadline = time.monotonic() + wait
+    event = notifier.register(iid)
+    try:
+        jobs = await run_in_threadpool(check)
+        while not jobs and (remaining := deadline - time.monotonic()) > 0:
+            # Re-check now and then: jobs may also come from another process (the clock).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=min(remaining, RECHECK_SECONDS))
+            event.clear()
+            jobs = await run_in_threadpool(check)
+    finally:
+        notifier.unregister(iid, event)
+    return JSONResponse({"jobs": jobs})
+
+
+async def lease(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    seconds = body.get("lease_seconds", 300)
+    if not isinstance(seconds, int) or isinstance(seconds, bool):
+        raise HTTPError(400, "bad_lease", "'lease_seconds' must be an integer")
+
+    def work():
+        tenant, actor = auth.actor(request)
+        return lease_job(tenant, actor, request.path_params["job_id"], seconds)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def result(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    status = body.get("status")
+    report = body.get("report", {})
+    if not isinstance(status, str):
+        raise HTTPError(400, "missing_field", "field 'status' is required")
+    if not isinstance(report, dict):
+        raise HTTPError(400, "bad_report", "field 'report' must be an object")
+
+    def work():
+        tenant, actor = auth.actor(request)
+        return post_result(tenant, actor, request.path_params["job_id"], status, report)
+
+    job, first = await run_in_threadpool(work)
+    return JSONResponse({"job": job, "duplicate": not first}, status_code=201 if first else 200)
+
+
+async def show(request: Request) -> JSONResponse:
+    def work():
+        tenant, _ = auth.actor_or_admin(request)
+        return get_job(tenant, request.path_params["job_id"])
+
+    return JSONResponse(await run_in_threadpool(work))

@@ -1,0 +1,25 @@
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from functions.http import DEFAULT_MAX_BODY
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    data_dir: Path
+    admin_token: str
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    long_poll_max_seconds: int = 30
+
+    @classmethod
+    def from_env(cls) -> "EngineSettings":
+        token = os.environ.get("ENGINE_ISE_ADMIN_TOKEN", "")
+        if len(token) < 32:
+            raise SystemExit("ENGINE_ISE_ADMIN_TOKEN must be set (at least 32 characters)")
+        return cls(
+            data_dir=Path(os.environ.get("LIBERVIA_DATA_DIR", "./var")),
+            admin_token=token,
+            max_body_bytes=int(os.environ.get("ENGINE_MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
+            long_poll_max_seconds=int(os.environ.get("ENGINE_LONG_POLL_MAX_SECONDS", "30")),
+        )

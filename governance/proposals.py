@@ -1,0 +1,266 @@
+import hashlib
+from typing import Any
+
+from governance import BadRequest, NotFound
+from governance.context import EngineContext
+from governance.contracts import active_contract
+from governance.jobs import create_job, iso_in, record_job_created
+from governance.tokens import new_id
+from idl.params import ParamError, check_params
+from ledger.canonical import canonical_json
+from ledger.store import new_case_id, utc_now
+from tenants.tenant import Tenant
+
+
+def approval_digest(
+    proposal_id: str, action: str, params: dict[str, Any], contract_ref: str, manifest_sha256: str
+) -> str:
+    """What a human approves: this exact action, these parameters, this contract version."""
+    bound = {
+        "proposal_id": proposal_id,
+        "action": action,
+        "params": params,
+        "contract_ref": contract_ref,
+        "manifest_sha256": manifest_sha256,
+    }
+    return hashlib.sha256(canonical_json(bound)).hexdigest()
+
+
+class Decision:
+    def __init__(self, decision: str, rule: str, reason: str) -> None:
+        self.decision, self.rule, self.reason = decision, rule, reason
+
+
+def _judge(
+    tenant: Tenant, actor: dict[str, Any], action_name: str, params: Any, department: str | None
+) -> tuple[Decision, dict[str, Any], Any, str | None, str | None]:
+    active = active_contract(tenant)
+    if active is None:
+        return (
+            Decision(
+                "denied",
+                "engine.no_released_contract",
+                "no contract is released for this institution; nothing can run",
+            ),
+            params if isinstance(params, dict) else {},
+            None,
+            None,
+            None,
+        )
+    contract, manifest_sha256 = active
+    ref = contract.ref
+    raw = params if isinstance(params, dict) else {}
+    spec = contract.actions.get(action_name)
+    if spec is None:
+        allowed = ", ".join(sorted(contract.actions))
+        return (
+            Decision(
+                "denied",
+                f"{ref} actions",
+                f"action {action_name!r} is not in contract {ref} (known: {allowed})",
+            ),
+            raw,
+            None,
+            ref,
+            manifest_sha256,
+        )
+    where = f"{ref} actions.{action_name}"
+    dept = department or spec.department
+    if dept != spec.department:
+        return (
+            Decision(
+                "denied",
+                f"{where}.department",
+                f"action {action_name!r} belongs to department {spec.department!r}, not {dept!r}",
+            ),
+            raw,
+            spec,
+            ref,
+            manifest_sha256,
+        )
+    if actor["role"] not in spec.roles:
+        return (
+            Decision(
+                "denied",
+                f"{where}.roles",
+                f"role {actor['role']!r} may not propose {action_name!r}"
+                f" (allowed: {', '.join(spec.roles)})",
+            ),
+            raw,
+            spec,
+            ref,
+            manifest_sha256,
+        )
+    try:
+        checked = check_params(spec, params)
+    except ParamError as exc:
+        return (
+            Decision("denied", f"{where}.params.{exc.param}", str(exc)),
+            raw,
+            spec,
+            ref,
+            manifest_sha256,
+        )
+    if spec.approval == "required":
+        return (
+            Decision(
+                "pending_approval",
+                f"{where}.approval",
+                f"{action_name!r} is {spec.effect} and requires approval by"
+                f" {' or '.join(spec.approvers)}",
+            ),
+            checked,
+            spec,
+            ref,
+            manifest_sha256,
+        )
+    return (
+        Decision(
+            "allowed",
+            f"{where}.approval",
+            f"{action_name!r} is {spec.effect}-only and allowed for role"
+            f" {actor['role']!r} without approval",
+        ),
+        checked,
+        spec,
+        ref,
+        manifest_sha256,
+    )
+
+
+def submit_proposal(
+    ctx: EngineContext, tenant: Tenant, actor: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
+    action_name = body.get("action")
+    if not isinstance(action_name, str) or not action_name:
+        raise BadRequest("field 'action' (a non-empty string) is required", code="missing_action")
+    department = body.get("department")
+    if department is not None and not isinstance(department, str):
+        raise BadRequest("field 'department' must be a string", code="bad_department")
+    case_id = body.get("case_id") or new_case_id()
+    if not isinstance(case_id, str) or len(case_id) > 64:
+        raise BadRequest(
+            "field 'case_id' must be a string of at most 64 characters", code="bad_case_id"
+        )
+
+    decision, params, spec, ref, manifest_sha256 = _judge(
+        tenant, actor, action_name[:128], body.get("params", {}), department
+    )
+    proposal_id = new_id("prop")
+    now = utc_now()
+    digest = expires_at = None
+    if decision.decision == "pending_approval":
+        digest = approval_digest(proposal_id, action_name, params, ref, manifest_sha256)
+        expires_at = iso_in(spec.approval_ttl_seconds)
+    status = {"allowed": "authorized", "denied": "denied"}.get(
+        decision.decision, "pending_approval"
+    )
+    proposal = {
+        "id": proposal_id,
+        "case_id": case_id,
+        "actor_id": actor["id"],
+        "action": action_name[:128],
+        "params": params,
+        "department": department or (spec.department if spec else ""),
+        "contract_ref": ref,
+        "manifest_sha256": manifest_sha256,
+        "decision": decision.decision,
+        "status": status,
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "digest": digest,
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+    job = None
+    with tenant.store.write() as conn:
+        conn.execute(
+            "INSERT INTO proposals (id, case_id, actor_id, action, params, department,"
+            " contract_ref, manifest_sha256, decision, status, rule, reason, digest, created_at,"
+            " expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                proposal_id,
+                case_id,
+                actor["id"],
+                proposal["action"],
+                canonical_json(params).decode(),
+                proposal["department"],
+                ref,
+                manifest_sha256,
+                decision.decision,
+                status,
+                decision.rule,
+                decision.reason,
+                digest,
+                now,
+                expires_at,
+            ),
+        )
+        if decision.decision == "allowed":
+            job = create_job(conn, proposal, spec, None, None)
+    tenant.ledger.append(
+        f"proposal.{decision.decision}",
+        actor["id"],
+        {
+            "proposal_id": proposal_id,
+            "action": proposal["action"],
+            "params": params,
+            "role": actor["role"],
+            "contract_ref": ref,
+            "rule": decision.rule,
+            "reason": decision.reason,
+            "digest": digest,
+        },
+        case_id=case_id,
+    )
+    if job:
+        record_job_created(ctx, tenant, job)
+    return proposal_view({**proposal, "job_id": job["id"] if job else None})
+
+
+def proposal_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "proposal_id": row["id"],
+        "case_id": row["case_id"],
+        "actor_id": row["actor_id"],
+        "action": row["action"],
+        "params": row["params"],
+        "department": row["department"],
+        "contract_ref": row["contract_ref"],
+        "manifest_sha256": row["manifest_sha256"],
+        "decision": row["decision"],
+        "status": row["status"],
+        "rule": row["rule"],
+        "reason": row["reason"],
+        "digest": row["digest"],
+        "created_at": row["created_at"],
+        "expires_at": row["expires_at"],
+        "decided_by": row.get("decided_by"),
+        "decided_at": row.get("decided_at"),
+        "decision_reason": row.get("decision_reason"),
+        "job_id": row.get("job_id"),
+    }
+
+
+def get_proposal(tenant: Tenant, proposal_id: str) -> dict[str, Any]:
+    row = tenant.store.one("SELECT * FROM proposals WHERE id=?", (proposal_id,))
+    if row is None:
+        raise NotFound(f"no proposal {proposal_id}", code="proposal_not_found")
+    return row
+
+
+def list_proposals(tenant: Tenant, status: str | None, limit: int) -> list[dict[str, Any]]:
+    if status:
+        rows = tenant.store.all(
+            "SELECT * FROM proposals WHERE status=? ORDER BY created_at DESC LIMIT ?",
+            (status, limit),
+        )
+    else:
+        rows = tenant.store.all(
+            "SELECT * FROM proposals ORDER BY created_at DESC LIMIT ?", (limit,)
+        )
+    return [proposal_view(row) for row in rows]
+
+
+def is_past(timestamp: str | None) -> bool:
+    return timestamp is not None and timestamp < utc_now()

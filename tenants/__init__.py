@@ -1,0 +1,5 @@
+"""Per-institution storage under the data dir."""
+
+
+class TenantError(Exception):
+    """Root exception of the tenants package."""

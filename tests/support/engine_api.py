@@ -1,0 +1,65 @@
+"""A thin test client that sets up institutions through the engine's real HTTP API."""
+
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+
+from tests.support.servers import ADMIN_TOKEN
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Institution:
+    base: str
+    institution_id: str
+    admin_key: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    actor_ids: dict[str, str] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/v1/institutions/{self.institution_id}{path}"
+
+    def post(self, path: str, who: str, json: dict | None = None) -> httpx.Response:
+        token = self.admin_key if who == "admin" else self.tokens[who]
+        return httpx.post(self.url(path), json=json or {}, headers=auth(token), timeout=40)
+
+    def get(self, path: str, who: str, **params) -> httpx.Response:
+        token = self.admin_key if who == "admin" else self.tokens[who]
+        return httpx.get(self.url(path), params=params, headers=auth(token), timeout=40)
+
+    def propose(self, who: str, action: str, params: dict | None = None, **extra) -> dict:
+        response = self.post("/proposals", who, {"action": action, "params": params or {}, **extra})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+def new_institution(base: str, *, release: bool = True, second_owner: bool = False) -> Institution:
+    admin = auth(ADMIN_TOKEN)
+    created = httpx.post(
+        f"{base}/v1/admin/institutions",
+        headers=admin,
+        json={"external_id": f"ext-{uuid.uuid4()}", "name": "Test"},
+    )
+    assert created.status_code == 201, created.text
+    iid = created.json()["institution_id"]
+    key = httpx.post(f"{base}/v1/admin/institutions/{iid}/admin-key", headers=admin)
+    assert key.status_code == 201, key.text
+    inst = Institution(base, iid, key.json()["admin_key"])
+    roles = {"owner": "owner", "exec": "executive_admin", "agent": "organizational_agent"}
+    if second_owner:
+        roles["owner2"] = "owner"
+    for who, role in roles.items():
+        actor = inst.post("/actors", "admin", {"name": who, "role": role})
+        assert actor.status_code == 201, actor.text
+        inst.tokens[who] = actor.json()["token"]
+        inst.actor_ids[who] = actor.json()["actor_id"]
+    if release:
+        registered = inst.post("/bundles", "admin", {"builtin": "personal_ops@v1.0.0"})
+        assert registered.status_code == 201, registered.text
+        released = inst.post("/bundles/personal_ops/v1.0.0/release", "admin")
+        assert released.status_code == 200, released.text
+    return inst
