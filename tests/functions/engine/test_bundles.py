@@ -1,3 +1,5 @@
+import httpx
+
 from idl.compiler import builtin_source, bundle_signature_message
 from ledger.signing import parse_public_key, verify_signature
 from tests.support.engine_api import new_institution
@@ -11,9 +13,7 @@ def test_release_signs_a_deterministic_manifest(engine):
         inst.post("/bundles", "admin", {"source": builtin_source("personal_ops", "1.0.0")})
         released = inst.post("/bundles/personal_ops/v1.0.0/release", "admin").json()
         hashes.append(released["manifest_sha256"])
-        public_key = parse_public_key(
-            __import__("httpx").get(f"{engine}/v1/public-key").json()["public_key"]
-        )
+        public_key = parse_public_key(httpx.get(f"{engine}/v1/public-key").json()["public_key"])
         message = bundle_signature_message("personal_ops", "1.0.0", released["manifest_sha256"])
         verify_signature(public_key, message, released["signature"])
     assert hashes[0] == hashes[1]

@@ -1,0 +1,107 @@
+import threading
+import time
+
+from tests.support.engine_api import new_institution
+
+
+def test_long_poll_returns_as_soon_as_a_job_appears(inst):
+    result = {}
+
+    def poll():
+        started = time.monotonic()
+        result["response"] = inst.get("/runtime/jobs", "agent", wait=20)
+        result["elapsed"] = time.monotonic() - started
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(0.5)
+    proposal = inst.propose("owner", "list_files")
+    poller.join(timeout=25)
+    jobs = result["response"].json()["jobs"]
+    assert [j["job_id"] for j in jobs] == [proposal["job_id"]]
+    assert result["elapsed"] < 5
+
+
+def test_long_poll_waits_when_there_is_nothing(inst):
+    started = time.monotonic()
+    response = inst.get("/runtime/jobs", "agent", wait=2)
+    assert response.json()["jobs"] == []
+    assert time.monotonic() - started >= 1.9
+
+
+def test_only_the_agent_polls_and_leases(inst):
+    assert inst.get("/runtime/jobs", "owner").status_code == 403
+    job_id = inst.propose("owner", "list_files")["job_id"]
+    response = inst.post(f"/runtime/jobs/{job_id}/lease", "owner", {"lease_seconds": 30})
+    assert response.status_code == 403
+
+
+def test_lease_then_idempotent_result(inst):
+    job_id = inst.propose("agent", "list_files")["job_id"]
+    leased = inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {"lease_seconds": 60})
+    assert leased.status_code == 200
+    assert leased.json()["status"] == "leased" and leased.json()["lease_expires_at"]
+    assert inst.get("/runtime/jobs", "agent").json()["jobs"] == []
+    taken = inst.post(f"/runtime/jobs/{job_id}/lease", "admin", {"lease_seconds": 60})
+    assert taken.status_code == 401
+
+    report = {"files": [{"path": "a.txt", "sha256_before": "0" * 64}], "duration_ms": 3}
+    first = inst.post(
+        f"/runtime/jobs/{job_id}/result", "agent", {"status": "succeeded", "report": report}
+    )
+    assert first.status_code == 201 and first.json()["duplicate"] is False
+    second = inst.post(
+        f"/runtime/jobs/{job_id}/result", "agent", {"status": "failed", "report": {"other": True}}
+    )
+    assert second.status_code == 200 and second.json()["duplicate"] is True
+    assert second.json()["job"]["result_status"] == "succeeded"
+    assert second.json()["job"]["result"] == report
+
+    events = inst.get("/ledger/events", "admin", category="execution").json()["events"]
+    types = [e["type"] for e in events]
+    assert types == ["job.created", "job.leased", "job.executed", "job.result"]
+
+
+def test_result_without_lease_is_refused(inst):
+    job_id = inst.propose("agent", "list_files")["job_id"]
+    response = inst.post(f"/runtime/jobs/{job_id}/result", "agent", {"status": "succeeded"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "job_not_leased"
+
+
+def test_expired_lease_is_requeued(inst):
+    job_id = inst.propose("agent", "list_files")["job_id"]
+    inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {"lease_seconds": 1})
+    time.sleep(1.2)
+    jobs = inst.get("/runtime/jobs", "agent").json()["jobs"]
+    assert [j["job_id"] for j in jobs] == [job_id]
+    again = inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {"lease_seconds": 60})
+    assert again.json()["attempts"] == 2
+
+
+def test_tenants_are_isolated(engine):
+    a, b = new_institution(engine), new_institution(engine)
+    job_id = a.propose("agent", "list_files")["job_id"]
+    pending = a.propose("agent", "delete", {"path": "x.txt"})
+    # b's credentials against a's institution: refused.
+    for who in ("agent", "owner"):
+        a.tokens[f"b_{who}"] = b.tokens[who]
+    assert a.get("/runtime/jobs", "b_agent").status_code == 401
+    assert (
+        a.post(
+            f"/proposals/{pending['proposal_id']}/approve", "b_owner", {"digest": pending["digest"]}
+        ).status_code
+        == 401
+    )
+    assert a.get("/ledger/events", "b_owner").status_code == 401
+    # a's ids against b's institution: not found there.
+    assert b.post(f"/runtime/jobs/{job_id}/lease", "agent", {}).status_code == 404
+    assert (
+        b.post(
+            f"/proposals/{pending['proposal_id']}/approve", "owner", {"digest": pending["digest"]}
+        ).status_code
+        == 404
+    )
+    assert b.get("/runtime/jobs", "agent").json()["jobs"] == []
+    b_types = {e["type"] for e in b.get("/ledger/events", "admin").json()["events"]}
+    assert "proposal.allowed" not in b_types
