@@ -12,7 +12,8 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed
 	@mkdir -p var
-	@test -f .env || $(BIN)/python -m engine_config.dev_env > .env
+	@test -f .env || $(BIN)/python -m functions.dev_env > .env
+	@echo "Engine API: http://127.0.0.1:$$(sed -n 's/^ENGINE_PORT=//p' .env) (health: /healthz)"
 	$(BIN)/honcho start -f Procfile -e .env
 
 test: $(VENV)/.installed
