@@ -2,7 +2,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench agent clean
+
+AGENT_BIN := libervia-agent-$(shell uname -s | tr A-Z a-z)-$(shell uname -m)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,5 +26,12 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.run_all
 
+agent: $(VENV)/.installed
+	$(BIN)/pyinstaller --onefile --noconfirm --clean --log-level WARN --name $(AGENT_BIN) \
+		--distpath dist/agent --workpath build/pyinstaller --specpath build/pyinstaller \
+		agent/__main__.py
+	cd dist/agent && sha256sum $(AGENT_BIN) > SHA256SUMS
+	@echo "built dist/agent/$(AGENT_BIN) and dist/agent/SHA256SUMS"
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache build dist
