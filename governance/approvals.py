@@ -109,6 +109,17 @@ def _reason(body: dict[str, Any], required: bool) -> str:
     return reason.strip()
 
 
+def _close(conn: Any, proposal_id: str, status: str, actor: dict[str, Any], reason: str) -> None:
+    """Decide a pending proposal exactly once, even under concurrent deciders."""
+    updated = conn.execute(
+        "UPDATE proposals SET status=?, decided_by=?, decided_at=?, decision_reason=?"
+        " WHERE id=? AND status='pending_approval'",
+        (status, actor["id"], utc_now(), reason, proposal_id),
+    ).rowcount
+    if updated != 1:
+        raise Conflict(f"proposal {proposal_id} was decided concurrently", code="already_decided")
+
+
 def approve(
     ctx: EngineContext,
     tenant: Tenant,
@@ -136,17 +147,8 @@ def approve(
             code="contract_changed",
         )
     spec = active[0].actions[proposal["action"]]
-    now = utc_now()
     with tenant.store.write() as conn:
-        updated = conn.execute(
-            "UPDATE proposals SET status='approved', decided_by=?, decided_at=?,"
-            " decision_reason=? WHERE id=? AND status='pending_approval'",
-            (actor["id"], now, reason, proposal_id),
-        ).rowcount
-        if updated != 1:
-            raise Conflict(
-                f"proposal {proposal_id} was decided concurrently", code="already_decided"
-            )
+        _close(conn, proposal_id, "approved", actor, reason)
         job = create_job(conn, proposal, spec, proposal["digest"], proposal["expires_at"])
     tenant.ledger.append(
         "approval.granted",
@@ -171,17 +173,8 @@ def reject(
     reason = _reason(body, required=True)
     _check_decider(tenant, actor, proposal)
     _check_open(tenant, proposal)
-    now = utc_now()
     with tenant.store.write() as conn:
-        updated = conn.execute(
-            "UPDATE proposals SET status='rejected', decided_by=?, decided_at=?,"
-            " decision_reason=? WHERE id=? AND status='pending_approval'",
-            (actor["id"], now, reason, proposal_id),
-        ).rowcount
-        if updated != 1:
-            raise Conflict(
-                f"proposal {proposal_id} was decided concurrently", code="already_decided"
-            )
+        _close(conn, proposal_id, "rejected", actor, reason)
     tenant.ledger.append(
         "approval.rejected",
         actor["id"],

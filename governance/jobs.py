@@ -101,22 +101,22 @@ def job_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def requeue_expired_leases(tenant: Tenant) -> int:
+def _transition_due(
+    tenant: Tenant, status: str, deadline_column: str, new_status: str, event_type: str
+) -> int:
+    """Move every job in `status` whose deadline passed to `new_status`, recording each."""
     now = utc_now()
+    where = f"status=? AND {deadline_column} IS NOT NULL AND {deadline_column}<?"
     with tenant.store.write() as conn:
         rows = conn.execute(
-            "SELECT id, case_id, lease_owner FROM jobs"
-            " WHERE status='leased' AND lease_expires_at<?",
-            (now,),
+            f"SELECT id, case_id, lease_owner FROM jobs WHERE {where}", (status, now)
         ).fetchall()
         conn.execute(
-            "UPDATE jobs SET status='queued', updated_at=? WHERE status='leased'"
-            " AND lease_expires_at<?",
-            (now, now),
+            f"UPDATE jobs SET status=?, updated_at=? WHERE {where}", (new_status, now, status, now)
         )
     for row in rows:
         tenant.ledger.append(
-            "job.lease_expired",
+            event_type,
             "engine",
             {"job_id": row["id"], "lease_owner": row["lease_owner"]},
             case_id=row["case_id"],
@@ -124,23 +124,13 @@ def requeue_expired_leases(tenant: Tenant) -> int:
     return len(rows)
 
 
+def requeue_expired_leases(tenant: Tenant) -> int:
+    return _transition_due(tenant, "leased", "lease_expires_at", "queued", "job.lease_expired")
+
+
 def expire_stale_jobs(tenant: Tenant) -> int:
     """Queued jobs whose approval window closed are never handed out."""
-    now = utc_now()
-    with tenant.store.write() as conn:
-        rows = conn.execute(
-            "SELECT id, case_id FROM jobs WHERE status='queued' AND not_after IS NOT NULL"
-            " AND not_after<?",
-            (now,),
-        ).fetchall()
-        conn.execute(
-            "UPDATE jobs SET status='expired', updated_at=? WHERE status='queued'"
-            " AND not_after IS NOT NULL AND not_after<?",
-            (now, now),
-        )
-    for row in rows:
-        tenant.ledger.append("job.expired", "engine", {"job_id": row["id"]}, case_id=row["case_id"])
-    return len(rows)
+    return _transition_due(tenant, "queued", "not_after", "expired", "job.expired")
 
 
 def available_jobs(tenant: Tenant, limit: int = 10) -> list[dict[str, Any]]:

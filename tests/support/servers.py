@@ -66,9 +66,15 @@ def engine_process(data_dir: Path, **env: str) -> Iterator[str]:
         wait_healthy(f"{base}/healthz", process)
         yield base
     finally:
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in time."""
+    if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

@@ -6,6 +6,24 @@ from tests.support.engine_api import new_institution
 from tests.support.servers import ROOT
 
 
+def verify_offline(path, public_key) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ledger.cli",
+            "ledger",
+            "verify",
+            str(path),
+            "--public-key",
+            public_key,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+
 def run_flow(inst):
     inst.propose("agent", "list_files")
     inst.propose("agent", "format_disk")
