@@ -3,7 +3,7 @@ from typing import Any
 from governance import BadRequest, Conflict, Forbidden
 from governance.context import EngineContext
 from governance.contracts import active_contract
-from governance.jobs import create_job, record_job_created
+from governance.jobs import create_job, job_created_event
 from governance.proposals import get_proposal, is_past, proposal_view
 from governance.tokens import secrets_equal
 from ledger.store import utc_now
@@ -150,19 +150,20 @@ def approve(
     with tenant.store.write() as conn:
         _close(conn, proposal_id, "approved", actor, reason)
         job = create_job(conn, proposal, spec, proposal["digest"], proposal["expires_at"])
-    tenant.ledger.append(
-        "approval.granted",
-        actor["id"],
-        {
-            "proposal_id": proposal_id,
-            "digest": proposal["digest"],
-            "role": actor["role"],
-            "reason": reason,
-            "job_id": job["id"],
-        },
-        case_id=proposal["case_id"],
+    granted = {
+        "proposal_id": proposal_id,
+        "digest": proposal["digest"],
+        "role": actor["role"],
+        "reason": reason,
+        "job_id": job["id"],
+    }
+    tenant.ledger.append_many(
+        [
+            ("approval.granted", actor["id"], granted, proposal["case_id"]),
+            job_created_event(job),
+        ]
     )
-    record_job_created(ctx, tenant, job)
+    ctx.notifier.notify(tenant.institution_id)
     return proposal_view(get_proposal(tenant, proposal_id))
 
 

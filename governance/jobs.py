@@ -2,7 +2,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from governance import BadRequest, Conflict, Forbidden, NotFound
-from governance.context import EngineContext
 from governance.tokens import new_id
 from idl.model import ActionSpec
 from ledger.canonical import canonical_json
@@ -64,8 +63,8 @@ def create_job(
     return job
 
 
-def record_job_created(ctx: EngineContext, tenant: Tenant, job: dict[str, Any]) -> None:
-    tenant.ledger.append(
+def job_created_event(job: dict[str, Any]) -> tuple[str, str, dict[str, Any], str]:
+    return (
         "job.created",
         "engine",
         {
@@ -76,9 +75,8 @@ def record_job_created(ctx: EngineContext, tenant: Tenant, job: dict[str, Any]) 
             "contract_ref": job["contract_ref"],
             "approval_digest": job["approval_digest"],
         },
-        case_id=job["case_id"],
+        job["case_id"],
     )
-    ctx.notifier.notify(tenant.institution_id)
 
 
 def job_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -134,18 +132,20 @@ def expire_stale_jobs(tenant: Tenant) -> int:
 
 
 def available_jobs(tenant: Tenant, limit: int = 10) -> list[dict[str, Any]]:
-    now = utc_now()
-    if tenant.store.one(
-        "SELECT 1 AS x FROM jobs WHERE (status='leased' AND lease_expires_at<?)"
-        " OR (status='queued' AND not_after IS NOT NULL AND not_after<?) LIMIT 1",
-        (now, now),
-    ):
+    """Queued jobs, oldest first; expired leases and approval windows are settled first."""
+    sql = "SELECT * FROM jobs WHERE status IN ('queued', 'leased') ORDER BY created_at"
+    rows = tenant.store.all(sql)
+    if rows and any(_is_due(row, utc_now()) for row in rows):
         requeue_expired_leases(tenant)
         expire_stale_jobs(tenant)
-    rows = tenant.store.all(
-        "SELECT * FROM jobs WHERE status='queued' ORDER BY created_at LIMIT ?", (limit,)
-    )
-    return [job_view(row) for row in rows]
+        rows = tenant.store.all(sql)
+    return [job_view(row) for row in rows if row["status"] == "queued"][:limit]
+
+
+def _is_due(job: dict[str, Any], now: str) -> bool:
+    if job["status"] == "leased":
+        return job["lease_expires_at"] < now
+    return job["not_after"] is not None and job["not_after"] < now
 
 
 def touch_actor(tenant: Tenant, actor: dict[str, Any]) -> None:
@@ -226,14 +226,16 @@ def post_result(
             (status, canonical_json(report).decode(), now, job_id),
         )
         job = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
-    tenant.ledger.append(
-        "job.executed",
-        actor["id"],
-        {"job_id": job_id, "action": job["action"], "report": report},
-        case_id=job["case_id"],
-    )
-    tenant.ledger.append(
-        "job.result", "engine", {"job_id": job_id, "status": status}, case_id=job["case_id"]
+    tenant.ledger.append_many(
+        [
+            (
+                "job.executed",
+                actor["id"],
+                {"job_id": job_id, "action": job["action"], "report": report},
+                job["case_id"],
+            ),
+            ("job.result", "engine", {"job_id": job_id, "status": status}, job["case_id"]),
+        ]
     )
     return job_view(job), True
 

@@ -4,7 +4,7 @@ from typing import Any
 from governance import BadRequest, NotFound
 from governance.context import EngineContext
 from governance.contracts import active_contract
-from governance.jobs import create_job, iso_in, record_job_created
+from governance.jobs import create_job, iso_in, job_created_event
 from governance.tokens import new_id
 from idl.params import ParamError, check_params
 from ledger.canonical import canonical_json
@@ -198,23 +198,28 @@ def submit_proposal(
         )
         if decision.decision == "allowed":
             job = create_job(conn, proposal, spec, None, None)
-    tenant.ledger.append(
-        f"proposal.{decision.decision}",
-        actor["id"],
-        {
-            "proposal_id": proposal_id,
-            "action": proposal["action"],
-            "params": params,
-            "role": actor["role"],
-            "contract_ref": ref,
-            "rule": decision.rule,
-            "reason": decision.reason,
-            "digest": digest,
-        },
-        case_id=case_id,
-    )
+    events = [
+        (
+            f"proposal.{decision.decision}",
+            actor["id"],
+            {
+                "proposal_id": proposal_id,
+                "action": proposal["action"],
+                "params": params,
+                "role": actor["role"],
+                "contract_ref": ref,
+                "rule": decision.rule,
+                "reason": decision.reason,
+                "digest": digest,
+            },
+            case_id,
+        )
+    ]
     if job:
-        record_job_created(ctx, tenant, job)
+        events.append(job_created_event(job))
+    tenant.ledger.append_many(events)
+    if job:
+        ctx.notifier.notify(tenant.institution_id)
     return proposal_view({**proposal, "job_id": job["id"] if job else None})
 
 

@@ -21,6 +21,9 @@ class SQLiteFile:
         self.path = Path(path)
         self.durable = durable
         self._local = threading.local()
+        # Writers of this process queue here, in order, instead of in SQLite's sleeping busy
+        # handler; other processes still meet the file lock (busy timeout).
+        self._write_lock = threading.Lock()
         self.conn().executescript(schema)
 
     def conn(self) -> sqlite3.Connection:
@@ -33,13 +36,14 @@ class SQLiteFile:
     def write(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE: the write lock is taken before anything is read."""
         conn = self.conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

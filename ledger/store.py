@@ -60,21 +60,36 @@ class Ledger:
     def append(
         self, type_: str, actor: str, payload: dict[str, Any], case_id: str | None = None
     ) -> Event:
-        payload_json = canonical_json(payload).decode()
-        case = case_id or new_case_id()
+        return self.append_many([(type_, actor, payload, case_id)])[0]
+
+    def append_many(self, items: list[tuple[str, str, dict[str, Any], str | None]]) -> list[Event]:
+        """Append events in one durable transaction: all of them or none."""
+        prepared = [
+            (type_, actor, canonical_json(payload).decode(), case_id or new_case_id())
+            for type_, actor, payload, case_id in items
+        ]
+        events = []
         with self.db.write() as conn:
             row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS_HASH)
-            ts = utc_now()
-            body = canonical_event_bytes(
-                seq, ts, self.institution_id, case, type_, actor, payload_json
-            )
-            hash_ = chain_hash(prev, body)
-            conn.execute(
-                f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                (seq, ts, self.institution_id, case, type_, actor, payload_json, prev, hash_),
-            )
-        return Event(seq, ts, self.institution_id, case, type_, actor, payload_json, prev, hash_)
+            seq, prev = (row[0], row[1]) if row else (0, GENESIS_HASH)
+            for type_, actor, payload_json, case in prepared:
+                seq += 1
+                ts = utc_now()
+                body = canonical_event_bytes(
+                    seq, ts, self.institution_id, case, type_, actor, payload_json
+                )
+                hash_ = chain_hash(prev, body)
+                conn.execute(
+                    f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (seq, ts, self.institution_id, case, type_, actor, payload_json, prev, hash_),
+                )
+                events.append(
+                    Event(
+                        seq, ts, self.institution_id, case, type_, actor, payload_json, prev, hash_
+                    )
+                )
+                prev = hash_
+        return events
 
     def head(self) -> tuple[int, str]:
         sql = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"

@@ -12,6 +12,11 @@ from governance.context import EngineContext
 INST = "/v1/institutions/{institution_id}"
 
 ROUTES = [
+    # The agent's long-poll is the hottest path: matched first.
+    Route(f"{INST}/runtime/jobs", runtime.poll),
+    Route(f"{INST}/runtime/jobs/{{job_id}}", runtime.show),
+    Route(f"{INST}/runtime/jobs/{{job_id}}/lease", runtime.lease, methods=["POST"]),
+    Route(f"{INST}/runtime/jobs/{{job_id}}/result", runtime.result, methods=["POST"]),
     Route("/healthz", admin.health),
     Route("/v1/public-key", admin.public_key),
     Route("/v1/admin/institutions", admin.create, methods=["POST"]),
@@ -28,10 +33,6 @@ ROUTES = [
     Route(f"{INST}/approvals", approvals.pending),
     Route(f"{INST}/proposals/{{proposal_id}}/approve", approvals.approve_one, methods=["POST"]),
     Route(f"{INST}/proposals/{{proposal_id}}/reject", approvals.reject_one, methods=["POST"]),
-    Route(f"{INST}/runtime/jobs", runtime.poll),
-    Route(f"{INST}/runtime/jobs/{{job_id}}", runtime.show),
-    Route(f"{INST}/runtime/jobs/{{job_id}}/lease", runtime.lease, methods=["POST"]),
-    Route(f"{INST}/runtime/jobs/{{job_id}}/result", runtime.result, methods=["POST"]),
     Route(f"{INST}/ledger/events", ledger.events),
     Route(f"{INST}/ledger/verify", ledger.verify),
     Route(f"{INST}/ledger/checkpoints", ledger.create_checkpoint, methods=["POST"]),
