@@ -1,0 +1,5 @@
+"""The console's domain and the portal UI."""
+
+
+class PortalError(Exception):
+    """Root exception of the portal package."""

@@ -1,0 +1,67 @@
+"""Real accounts databases, isolated per test: a fresh PostgreSQL schema, or a SQLite file."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from portal.db import Database, PostgresDatabase, SQLiteDatabase
+
+POSTGRES_URL = os.environ.get(
+    "LIBERVIA_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def postgres_available() -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+def require_postgres() -> None:
+    """In CI a missing PostgreSQL fails the run; elsewhere the test is skipped."""
+    if postgres_available():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is required in CI and is not reachable at {POSTGRES_URL}")
+    pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+
+
+@contextmanager
+def postgres_schema() -> Iterator[tuple[str, str]]:
+    """A throwaway schema; yields (url, options) that put it first on the search_path."""
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield POSTGRES_URL, f"-c search_path={schema}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def accounts_database(kind: str, tmp_path: Path) -> Iterator[Database]:
+    if kind == "sqlite":
+        db = SQLiteDatabase(tmp_path / "accounts.db")
+        try:
+            yield db
+        finally:
+            db.close()
+        return
+    require_postgres()
+    with postgres_schema() as (url, options):
+        db = PostgresDatabase(url, options=options, max_size=4)
+        try:
+            yield db
+        finally:
+            db.close()
