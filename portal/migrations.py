@@ -23,6 +23,7 @@ CREATE TABLE institutions (
     name TEXT NOT NULL,
     engine_institution_id TEXT UNIQUE,
     onboarding_state TEXT NOT NULL,
+    agent_token_revealed_at TEXT,
     created_at TEXT NOT NULL
 );
 CREATE TABLE memberships (

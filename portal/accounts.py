@@ -1,0 +1,113 @@
+"""Users, institutions, memberships and plans in the accounts store."""
+
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from portal.db import Database
+from portal.errors import ConsoleError
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+_hasher = PasswordHasher()  # argon2id
+# Verified when the email is unknown, so both paths cost one argon2 verification.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+def normalize_email(email: Any) -> str:
+    if not isinstance(email, str) or not EMAIL.match(email.strip()):
+        raise ConsoleError(400, "bad_email", "enter a valid email address")
+    return email.strip().lower()
+
+
+def check_password(password: Any) -> str:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise ConsoleError(
+            400, "bad_password", f"the password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+        )
+    return password
+
+
+def sign_up(db: Database, email: Any, password: Any) -> dict[str, Any]:
+    address, secret = normalize_email(email), check_password(password)
+    user = {"id": new_id("usr"), "email": address, "created_at": now()}
+    password_hash = _hasher.hash(secret)
+    with db.transaction() as tx:
+        if tx.one("SELECT id FROM users WHERE email=?", (address,)):
+            raise ConsoleError(409, "email_taken", "an account with this email already exists")
+        tx.execute(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES (?,?,?,?)",
+            (user["id"], address, password_hash, user["created_at"]),
+        )
+    return user
+
+
+def authenticate(db: Database, email: Any, password: Any) -> dict[str, Any]:
+    wrong = ConsoleError(401, "bad_credentials", "wrong email or password")
+    if not isinstance(email, str) or not isinstance(password, str):
+        raise wrong
+    with db.transaction() as tx:
+        row = tx.one(
+            "SELECT id, email, password_hash, created_at FROM users WHERE email=?",
+            (email.strip().lower(),),
+        )
+    try:
+        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise wrong from None
+    if row is None:
+        raise wrong
+    return {"id": row["id"], "email": row["email"], "created_at": row["created_at"]}
+
+
+def get_user(db: Database, user_id: str) -> dict[str, Any] | None:
+    with db.transaction() as tx:
+        return tx.one("SELECT id, email, created_at FROM users WHERE id=?", (user_id,))
+
+
+def institution_of(db: Database, user_id: str) -> dict[str, Any] | None:
+    with db.transaction() as tx:
+        return tx.one(
+            "SELECT i.*, m.role AS membership_role, s.plan_code FROM institutions i"
+            " JOIN memberships m ON m.institution_id = i.id"
+            " LEFT JOIN subscriptions s ON s.institution_id = i.id"
+            " WHERE m.user_id=? ORDER BY i.created_at LIMIT 1",
+            (user_id,),
+        )
+
+
+def ensure_institution(db: Database, user_id: str, name: str) -> dict[str, Any]:
+    """The user's institution on the free plan, created once even under concurrent calls."""
+    with db.transaction() as tx:
+        if db.dialect == "postgres":
+            tx.execute("SELECT id FROM users WHERE id=? FOR UPDATE", (user_id,))
+        if not tx.one("SELECT institution_id FROM memberships WHERE user_id=?", (user_id,)):
+            institution_id = new_id("ins")
+            tx.execute(
+                "INSERT INTO institutions (id, name, onboarding_state, created_at)"
+                " VALUES (?,?,?,?)",
+                (institution_id, name, "created", now()),
+            )
+            tx.execute(
+                "INSERT INTO memberships (user_id, institution_id, role, created_at)"
+                " VALUES (?,?,?,?)",
+                (user_id, institution_id, "owner", now()),
+            )
+            tx.execute(
+                "INSERT INTO subscriptions (institution_id, plan_code, started_at) VALUES (?,?,?)",
+                (institution_id, "free", now()),
+            )
+    return institution_of(db, user_id)

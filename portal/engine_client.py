@@ -1,0 +1,90 @@
+"""The console's only way to the Engine: its HTTP API, with per-institution credentials."""
+
+from typing import Any
+
+import httpx
+
+from portal.errors import ConsoleError
+
+
+class EngineClient:
+    def __init__(
+        self, base_url: str, platform_token: str, *, verify: str | bool = True, timeout: float = 15
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.platform_token = platform_token
+        self.http = httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
+
+    def call(
+        self, method: str, path: str, token: str, *, ok: tuple[int, ...] = (200, 201), **kwargs: Any
+    ) -> httpx.Response:
+        try:
+            response = self.http.request(
+                method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise ConsoleError(
+                502, "engine_unreachable", f"the engine is unreachable: {exc}"
+            ) from exc
+        if response.status_code in ok:
+            return response
+        try:
+            error = response.json()["error"]
+        except (ValueError, KeyError, TypeError):
+            error = {"code": "engine_error", "message": f"engine answered {response.status_code}"}
+        status = response.status_code if 400 <= response.status_code < 500 else 502
+        raise ConsoleError(status, error.get("code", "engine_error"), error.get("message", ""))
+
+    def inst(self, institution_id: str, path: str) -> str:
+        return f"/v1/institutions/{institution_id}{path}"
+
+    def create_institution(self, external_id: str, name: str) -> dict[str, Any]:
+        return self.call(
+            "POST",
+            "/v1/admin/institutions",
+            self.platform_token,
+            json={"external_id": external_id, "name": name},
+        ).json()
+
+    def bootstrap_admin_key(self, institution_id: str) -> str:
+        response = self.call(
+            "POST", f"/v1/admin/institutions/{institution_id}/admin-key", self.platform_token
+        )
+        return response.json()["admin_key"]
+
+    def create_actor(
+        self, institution_id: str, admin_key: str, name: str, role: str
+    ) -> dict[str, Any]:
+        return self.call(
+            "POST",
+            self.inst(institution_id, "/actors"),
+            admin_key,
+            json={"name": name, "role": role},
+        ).json()
+
+    def release_builtin(
+        self, institution_id: str, admin_key: str, name: str, version: str
+    ) -> dict[str, Any]:
+        self.call(
+            "POST",
+            self.inst(institution_id, "/bundles"),
+            admin_key,
+            json={"builtin": f"{name}@v{version}"},
+        )
+        return self.call(
+            "POST", self.inst(institution_id, f"/bundles/{name}/v{version}/release"), admin_key
+        ).json()
+
+    def get(self, institution_id: str, path: str, token: str, **params: Any) -> Any:
+        return self.call("GET", self.inst(institution_id, path), token, params=params).json()
+
+    def post(self, institution_id: str, path: str, token: str, body: dict[str, Any]) -> Any:
+        return self.call("POST", self.inst(institution_id, path), token, json=body).json()
+
+    def export(self, institution_id: str, token: str, fmt: str) -> httpx.Response:
+        return self.call(
+            "GET", self.inst(institution_id, "/ledger/export"), token, params={"format": fmt}
+        )
+
+    def close(self) -> None:
+        self.http.close()

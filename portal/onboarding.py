@@ -1,0 +1,96 @@
+"""One idempotent onboarding: every step checks what exists before it acts."""
+
+from typing import Any
+
+from portal import credentials
+from portal.accounts import ensure_institution, institution_of, now
+from portal.db import Database, Tx
+from portal.engine_client import EngineClient
+from portal.secret_box import SecretBox
+
+CONTRACT = ("personal_ops", "1.0.0")
+ACTORS = (
+    ("owner", "Owner"),
+    ("executive_admin", "Executive admin"),
+    ("organizational_agent", "Agent"),
+)
+
+
+def lock_institution(db: Database, tx: Tx, institution_id: str) -> None:
+    """Concurrent onboardings of one institution take their steps one at a time."""
+    if db.dialect == "postgres":
+        tx.execute("SELECT id FROM institutions WHERE id=? FOR UPDATE", (institution_id,))
+
+
+def onboard(
+    db: Database,
+    box: SecretBox,
+    engine: EngineClient,
+    user: dict[str, Any],
+    name: str,
+    public_engine_url: str,
+) -> dict[str, Any]:
+    """Create the institution on the Engine, its admin key, its three actors, release the
+    contract, keep every secret encrypted, and hand out the agent token exactly once."""
+    institution = ensure_institution(db, user["id"], name)
+    iid = institution["id"]
+    engine_id = institution["engine_institution_id"]
+    if engine_id is None:
+        engine_id = engine.create_institution(external_id=iid, name=name)["institution_id"]
+        with db.transaction() as tx:
+            tx.execute(
+                "UPDATE institutions SET engine_institution_id=?, onboarding_state=? WHERE id=?",
+                (engine_id, "engine_created", iid),
+            )
+
+    with db.transaction() as tx:
+        lock_institution(db, tx, iid)
+        have = credentials.stored_kinds(tx, iid)
+        if "admin_key" not in have:
+            credentials.store(tx, box, iid, "admin_key", engine.bootstrap_admin_key(engine_id))
+        admin_key = credentials.load(tx, box, iid, "admin_key")
+    for role, label in ACTORS:
+        with db.transaction() as tx:
+            lock_institution(db, tx, iid)
+            if role in credentials.stored_kinds(tx, iid):
+                continue
+            actor = engine.create_actor(engine_id, admin_key, label, role)
+            credentials.store(tx, box, iid, role, actor["token"], actor["actor_id"])
+    release = engine.release_builtin(engine_id, admin_key, *CONTRACT)
+
+    with db.transaction() as tx:
+        row = tx.one("SELECT agent_token_revealed_at FROM institutions WHERE id=?", (iid,))
+        first_time = row["agent_token_revealed_at"] is None
+        agent_token = credentials.load(tx, box, iid, "organizational_agent") if first_time else None
+        tx.execute(
+            "UPDATE institutions SET onboarding_state='active',"
+            " agent_token_revealed_at=COALESCE(agent_token_revealed_at, ?) WHERE id=?",
+            (now(), iid),
+        )
+    return {
+        "institution": {
+            "id": iid,
+            "name": institution["name"],
+            "state": "active",
+            "plan": institution["plan_code"],
+        },
+        "contract": {"ref": release["ref"], "manifest_sha256": release["manifest_sha256"]},
+        "runtime_package": {
+            "institution_id": engine_id,
+            "engine_base_url": public_engine_url,
+            "agent_token": agent_token,
+            "agent_token_shown": first_time,
+        },
+    }
+
+
+def onboarding_status(db: Database, user_id: str) -> dict[str, Any] | None:
+    institution = institution_of(db, user_id)
+    if institution is None:
+        return None
+    return {
+        "id": institution["id"],
+        "name": institution["name"],
+        "state": institution["onboarding_state"],
+        "engine_institution_id": institution["engine_institution_id"],
+    }
