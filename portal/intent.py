@@ -1,0 +1,111 @@
+"""Deterministic chat parser: Portuguese or English text -> one contract action, or help.
+
+No model and no guessing: a sentence either matches a pattern below or gets the help text.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+NAME = r"""(?:"(?P<{0}q>[^"]+)"|'(?P<{0}s>[^']+)'|(?P<{0}w>\S+))"""
+FILE_WORD = r"(?:(?:o |the )?(?:arquivo|ficheiro|file)\s+)?"
+FOLDER_WORD = r"(?:(?:a |the |para a |to the )?(?:pasta|folder|diret[oó]rio|directory)\s+)?"
+
+
+def _name(key: str) -> str:
+    return NAME.format(key)
+
+
+PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "delete",
+        re.compile(
+            rf"^(?:apagar|apague|apaga|excluir|exclua|deletar|delete|remover|remova|remove)\s+"
+            rf"{FILE_WORD}{_name('path')}$",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "rename",
+        re.compile(
+            rf"^(?:renomear|renomeie|renomeia|rename)\s+{FILE_WORD}{_name('path')}\s+"
+            rf"(?:para|to|como|as)\s+{_name('new_name')}$",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "move",
+        re.compile(
+            rf"^(?:mover|mova|move)\s+{FILE_WORD}{_name('path')}\s+(?:para|to|into|pra)\s+"
+            rf"{FOLDER_WORD}{_name('destination')}$",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "detect_duplicates",
+        re.compile(
+            r"^(?:(?:encontrar|procurar|detectar|mostrar|listar|find|detect|show|list)\s+)?"
+            r"(?:(?:os|as|the)\s+)?(?:arquivos\s+)?(?:duplicados|duplicatas|repetidos|duplicates|"
+            r"duplicate files)(?:\s+(?:em|in)\s+" + _name("path") + r")?$",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "suggest_cleanup",
+        re.compile(
+            r"^(?:sugerir|sugira|suggest|propor|proponha)?\s*(?:uma\s+|a\s+)?"
+            r"(?:limpeza|cleanup|clean up|clean-up)(?:\s+(?:em|in)\s+" + _name("path") + r")?$"
+            r"|^(?:limpar|clean)(?:\s+(?:em|in)\s+" + _name("path2") + r")?$",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "list_files",
+        re.compile(
+            r"^(?:listar|liste|lista|mostrar|mostre|mostra|ver|list|show)\s+"
+            r"(?:(?:os|meus|the|my)\s+)?(?:arquivos|ficheiros|files)"
+            r"(?:\s+(?:em|na|no|da|do|in|of)\s+" + FOLDER_WORD + _name("path") + r")?$",
+            re.IGNORECASE,
+        ),
+    ),
+]
+
+HELP = (
+    "I understand one request at a time, in Portuguese or English, for example: "
+    '"listar arquivos" / "list files in docs", "encontrar duplicados" / "find duplicates", '
+    '"sugerir limpeza" / "suggest cleanup", "apagar arquivo notas.txt" / '
+    '"delete file notes.txt", "renomear a.txt para b.txt" / "rename a.txt to b.txt", '
+    '"mover a.txt para arquivo" / "move a.txt to archive". Put names with spaces in quotes. '
+    "The Engine decides whether each request is allowed."
+)
+
+
+@dataclass(frozen=True)
+class Intent:
+    action: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+    help: str | None = None
+
+
+def _value(match: re.Match[str], key: str) -> str | None:
+    for suffix in ("q", "s", "w"):
+        value = match.groupdict().get(key + suffix)
+        if value:
+            return value
+    return None
+
+
+def parse(text: str) -> Intent:
+    cleaned = " ".join(text.strip().split()).rstrip(".!?")
+    for action, pattern in PATTERNS:
+        match = pattern.match(cleaned)
+        if not match:
+            continue
+        params = {}
+        for key in ("path", "new_name", "destination"):
+            if value := _value(match, key):
+                params[key] = value
+        if action == "suggest_cleanup" and (value := _value(match, "path2")):
+            params["path"] = value
+        return Intent(action, params)
+    return Intent(None, help=HELP)

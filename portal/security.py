@@ -1,0 +1,83 @@
+"""Sessions, CSRF and login throttling for the console."""
+
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+
+from starlette.requests import Request
+
+from portal.errors import ConsoleError
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, form_token: str | None = None) -> None:
+    """Unsafe requests must come from our own pages and carry the session's CSRF token."""
+    if request.method not in UNSAFE:
+        return
+    site = request.headers.get("sec-fetch-site")
+    if site and site not in ("same-origin", "none"):
+        raise ConsoleError(403, "csrf", f"cross-site request refused ({site})")
+    origin = request.headers.get("origin")
+    if origin and origin.split("://", 1)[-1] != request.headers.get("host"):
+        raise ConsoleError(403, "csrf", "request origin does not match this site")
+    expected = request.session.get("csrf")
+    given = request.headers.get("x-csrf-token") or form_token
+    if not expected or not given or not secrets.compare_digest(expected, given):
+        raise ConsoleError(403, "csrf", "missing or wrong CSRF token; reload the page")
+
+
+class LoginThrottle:
+    """At most `attempts` failed logins per key in `window` seconds."""
+
+    def __init__(self, attempts: int, window: float) -> None:
+        self.attempts, self.window = attempts, window
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> None:
+        with self._lock:
+            failures = self._prune(key)
+            if len(failures) >= self.attempts:
+                retry = int(failures[0] + self.window - time.monotonic()) + 1
+                raise ConsoleError(
+                    429,
+                    "too_many_attempts",
+                    f"too many failed logins; try again in {retry} s",
+                    headers={"Retry-After": str(retry)},
+                )
+
+    def failed(self, key: str) -> None:
+        with self._lock:
+            self._prune(key).append(time.monotonic())
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+    def _prune(self, key: str) -> deque[float]:
+        failures = self._failures[key]
+        while failures and failures[0] < time.monotonic() - self.window:
+            failures.popleft()
+        return failures
+
+
+def login(request: Request, user_id: str) -> None:
+    request.session.clear()
+    request.session["user_id"] = user_id
+    request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+def current_user_id(request: Request) -> str:
+    user_id = request.session.get("user_id")
+    if not user_id:
+        raise ConsoleError(401, "not_signed_in", "sign in first")
+    return user_id

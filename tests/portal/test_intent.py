@@ -1,0 +1,47 @@
+import pytest
+
+from portal.intent import parse
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "params"),
+    [
+        ("apagar arquivo X.txt", "delete", {"path": "X.txt"}),
+        ("Excluir o arquivo 'Meu Doc.txt'", "delete", {"path": "Meu Doc.txt"}),
+        ("delete file docs/notes.md", "delete", {"path": "docs/notes.md"}),
+        ('remove "old report.pdf".', "delete", {"path": "old report.pdf"}),
+        ("listar arquivos", "list_files", {}),
+        ("list files in Docs", "list_files", {"path": "Docs"}),
+        ("mostrar arquivos da pasta Fotos", "list_files", {"path": "Fotos"}),
+        ("encontrar duplicados", "detect_duplicates", {}),
+        ("find duplicates in Photos", "detect_duplicates", {"path": "Photos"}),
+        ("sugerir limpeza", "suggest_cleanup", {}),
+        ("suggest cleanup in Downloads", "suggest_cleanup", {"path": "Downloads"}),
+        ("renomear a.txt para B.txt", "rename", {"path": "a.txt", "new_name": "B.txt"}),
+        ("rename file a.txt to b.txt", "rename", {"path": "a.txt", "new_name": "b.txt"}),
+        ("mover a.txt para a pasta Arquivo", "move", {"path": "a.txt", "destination": "Arquivo"}),
+        ("move report.pdf to archive", "move", {"path": "report.pdf", "destination": "archive"}),
+    ],
+)
+def test_known_sentences_map_to_one_action(text, action, params):
+    intent = parse(text)
+    assert (intent.action, intent.params, intent.help) == (action, params, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "olá",
+        "qual é o tempo hoje?",
+        "format disk",
+        "apagar tudo e mais",
+        "delete",
+        "rename a.txt",
+        "please delete everything in my home",
+    ],
+)
+def test_unknown_text_gets_help_never_a_guess(text):
+    intent = parse(text)
+    assert intent.action is None and intent.params == {}
+    assert "listar arquivos" in intent.help and "delete file" in intent.help
