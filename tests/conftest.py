@@ -2,8 +2,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.console_api import ConsoleUser
+from tests.support.databases import postgres_schema, require_postgres
 from tests.support.engine_api import Institution, new_institution
-from tests.support.servers import engine_process
+from tests.support.servers import console_process, engine_process
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +23,27 @@ def engine(engine_data_dir) -> str:
 @pytest.fixture
 def inst(engine) -> Institution:
     return new_institution(engine)
+
+
+@pytest.fixture
+def console(engine, tmp_path) -> str:
+    """A real console process on its own PostgreSQL schema, wired to the shared engine."""
+    require_postgres()
+    with postgres_schema() as (url, options):
+        database_url = f"{url}?options={options.replace(' ', '%20').replace('=', '%3D')}"
+        with console_process(tmp_path / "console", engine, database_url) as base:
+            yield base
+
+
+@pytest.fixture
+def make_user(console):
+    """Portal users (each with its own cookie jar) on the console; closed after the test."""
+    users = []
+
+    def make() -> ConsoleUser:
+        users.append(ConsoleUser(console))
+        return users[-1]
+
+    yield make
+    for user in users:
+        user.http.close()

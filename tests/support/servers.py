@@ -13,6 +13,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "test-platform-admin-token-0123456789abcdef"
+CONSOLE_KEY = "dGVzdC1jb25zb2xlLWVuY3J5cHRpb24ta2V5LTMyYnk"
 
 
 def free_port() -> int:
@@ -33,6 +34,50 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 20) -> No
             pass
         time.sleep(0.05)
     raise RuntimeError(f"{url} did not become healthy")
+
+
+def start_uvicorn(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+
+
+@contextmanager
+def console_process(
+    data_dir: Path, engine_url: str, database_url: str | None, **env: str
+) -> Iterator[str]:
+    port = free_port()
+    environment = {
+        "LIBERVIA_DATA_DIR": str(data_dir),
+        "ENGINE_ISE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "ENGINE_URL": engine_url,
+        "CONSOLE_SESSION_SECRET": "test-session-secret-0123456789abcdefghij",
+        "CONSOLE_ENCRYPTION_KEY": CONSOLE_KEY,
+        "LIBERVIA_DATABASE_URL": database_url or "",
+        "AGENT_DIST_DIR": str(data_dir / "dist"),
+        **env,
+    }
+    process = start_uvicorn("functions.console.app:create_app", port, environment)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(f"{base}/healthz", process)
+        yield base
+    finally:
+        stop_process(process)
 
 
 @contextmanager

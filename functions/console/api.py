@@ -1,0 +1,96 @@
+"""The portal's JSON APIs: onboarding, dashboard, approvals, audit, chat."""
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from functions.console.services import services, workspace
+from functions.http import read_json
+from portal.accounts import get_user
+from portal.errors import ConsoleError
+from portal.onboarding import onboard
+from portal.security import check_csrf, current_user_id
+
+
+async def onboarding(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    user_id = current_user_id(request)
+    name = body.get("name") or "My institution"
+    if not isinstance(name, str) or len(name) > 100:
+        raise ConsoleError(400, "bad_name", "the institution name has at most 100 characters")
+    s = services(request)
+
+    def work():
+        user = get_user(s.db, user_id)
+        return onboard(s.db, s.box, s.engine, user, name.strip(), s.settings.engine_public_url)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def contract(request: Request) -> JSONResponse:
+    return JSONResponse(await run_in_threadpool(lambda: workspace(request).contract()))
+
+
+async def dashboard(request: Request) -> JSONResponse:
+    return JSONResponse(await run_in_threadpool(lambda: workspace(request).dashboard()))
+
+
+async def approvals(request: Request) -> JSONResponse:
+    return JSONResponse({"pending": await run_in_threadpool(lambda: workspace(request).pending())})
+
+
+async def decide(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    decision = {"reason": body.get("reason", "")}
+    if request.path_params["verdict"] == "approve":
+        decision["digest"] = body.get("digest")
+    proposal_id = request.path_params["proposal_id"]
+    verdict = request.path_params["verdict"]
+    result = await run_in_threadpool(
+        lambda: workspace(request).decide(proposal_id, verdict, decision)
+    )
+    return JSONResponse(result)
+
+
+async def proposal(request: Request) -> JSONResponse:
+    proposal_id = request.path_params["proposal_id"]
+    return JSONResponse(await run_in_threadpool(lambda: workspace(request).proposal(proposal_id)))
+
+
+async def audit(request: Request) -> JSONResponse:
+    q = request.query_params
+    events = await run_in_threadpool(
+        lambda: workspace(request).audit(
+            q.get("category") or None, q.get("since") or None, q.get("until") or None
+        )
+    )
+    return JSONResponse({"events": events})
+
+
+async def audit_export(request: Request) -> Response:
+    fmt = request.query_params.get("format", "jsonl")
+    upstream = await run_in_threadpool(lambda: workspace(request).export(fmt))
+    headers = {
+        name: upstream.headers[name]
+        for name in ("content-disposition", "x-libervia-public-key", "x-libervia-checkpoint-seq")
+        if name in upstream.headers
+    }
+    return Response(
+        upstream.content, media_type=upstream.headers.get("content-type"), headers=headers
+    )
+
+
+async def public_key(request: Request) -> JSONResponse:
+    current_user_id(request)
+    s = services(request)
+    response = await run_in_threadpool(lambda: s.engine.http.get("/v1/public-key"))
+    return JSONResponse(response.json())
+
+
+async def chat(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    text = body.get("text")
+    return JSONResponse(await run_in_threadpool(lambda: workspace(request).chat(text)))

@@ -1,0 +1,131 @@
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from functions.console import api, auth, downloads, pages
+from functions.console.services import Services
+from functions.console.settings import ConsoleSettings
+from functions.http import EXCEPTION_HANDLERS, error_response
+from portal.db import open_database
+from portal.engine_client import EngineClient
+from portal.errors import ConsoleError
+from portal.migrations import migrate
+from portal.secret_box import SecretBox
+from portal.security import LoginThrottle
+
+STATIC = Path(__file__).parents[2] / "portal" / "static"
+
+ROUTES = [
+    Route("/", pages.home),
+    Route("/login", pages.login_page),
+    Route("/signup", pages.signup_page),
+    Route("/onboarding", pages.onboarding_page),
+    Route("/dashboard", pages.dashboard_page),
+    Route("/approvals", pages.approvals_page),
+    Route("/audit", pages.audit_page),
+    Route("/chat", pages.chat_page),
+    Route("/healthz", lambda request: JSONResponse({"status": "ok"})),
+    Route("/api/session", auth.session),
+    Route("/api/signup", auth.signup, methods=["POST"]),
+    Route("/api/login", auth.signin, methods=["POST"]),
+    Route("/api/logout", auth.signout, methods=["POST"]),
+    Route("/api/onboarding", api.onboarding, methods=["POST"]),
+    Route("/api/contract", api.contract),
+    Route("/api/dashboard", api.dashboard),
+    Route("/api/approvals", api.approvals),
+    Route("/api/approvals/{proposal_id}/{verdict:str}", api.decide, methods=["POST"]),
+    Route("/api/proposals/{proposal_id}", api.proposal),
+    Route("/api/audit", api.audit),
+    Route("/api/audit/export", api.audit_export),
+    Route("/api/audit/public-key", api.public_key),
+    Route("/api/chat", api.chat, methods=["POST"]),
+    Route("/api/downloads", downloads.index),
+    Route("/downloads/{name}", downloads.download),
+    Mount("/static", StaticFiles(directory=STATIC), name="static"),
+]
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'",
+    ),
+]
+
+
+class SecurityHeaders:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def console_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConsoleError)
+    return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+
+
+def build_app(settings: ConsoleSettings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = open_database(settings.database_url, settings.accounts_sqlite_path)
+        migrate(db)
+        engine = EngineClient(
+            settings.engine_url, settings.platform_token, verify=settings.engine_ca_bundle or True
+        )
+        app.state.services = Services(
+            settings=settings,
+            db=db,
+            box=SecretBox.from_b64(settings.encryption_key),
+            engine=engine,
+            throttle=LoginThrottle(settings.login_attempts, settings.login_window_seconds),
+        )
+        try:
+            yield
+        finally:
+            engine.close()
+            db.close()
+
+    app = Starlette(
+        routes=ROUTES,
+        exception_handlers={**EXCEPTION_HANDLERS, ConsoleError: console_error},
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.session_secret,
+                session_cookie="libervia_session",
+                same_site="lax",
+                https_only=settings.secure_cookies,
+                max_age=7 * 24 * 3600,
+            ),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.max_body_bytes = 64 * 1024
+    return app
+
+
+def create_app() -> Starlette:
+    """Entry point for `uvicorn --factory functions.console.app:create_app`."""
+    return build_app(ConsoleSettings.from_env())

@@ -1,0 +1,110 @@
+"""Server-rendered pages. They show what the APIs return; actions go through the APIs."""
+
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from functions.console.services import services, workspace
+from portal.accounts import get_user, institution_of
+from portal.errors import ConsoleError
+from portal.security import csrf_token
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parents[2] / "portal" / "templates"))
+
+
+def render(request: Request, name: str, **context) -> Response:
+    context.update(csrf_token=csrf_token(request))
+    return TEMPLATES.TemplateResponse(request, name, context)
+
+
+async def _state(request: Request) -> tuple[dict | None, dict | None]:
+    user_id = request.session.get("user_id")
+    if not user_id:
+        return None, None
+    s = services(request)
+    user = await run_in_threadpool(get_user, s.db, user_id)
+    institution = await run_in_threadpool(institution_of, s.db, user_id) if user else None
+    return user, institution
+
+
+def _guard(user, institution, need_onboarded: bool = True) -> Response | None:
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    onboarded = institution is not None and institution["onboarding_state"] == "active"
+    if need_onboarded and not onboarded:
+        return RedirectResponse("/onboarding", status_code=303)
+    return None
+
+
+async def home(request: Request) -> Response:
+    user, institution = await _state(request)
+    return _guard(user, institution) or RedirectResponse("/dashboard", status_code=303)
+
+
+async def login_page(request: Request) -> Response:
+    return render(request, "login.html", mode="login")
+
+
+async def signup_page(request: Request) -> Response:
+    return render(request, "login.html", mode="signup")
+
+
+async def onboarding_page(request: Request) -> Response:
+    user, institution = await _state(request)
+    if redirect := _guard(user, institution, need_onboarded=False):
+        return redirect
+    rules = None
+    if institution and institution["onboarding_state"] == "active":
+        rules = await run_in_threadpool(lambda: workspace(request).contract())
+    return render(
+        request,
+        "onboarding.html",
+        institution=institution,
+        contract=rules,
+        engine_url=services(request).settings.engine_public_url,
+    )
+
+
+async def _page(request: Request, template: str, load) -> Response:
+    user, institution = await _state(request)
+    if redirect := _guard(user, institution):
+        return redirect
+    try:
+        data = await run_in_threadpool(lambda: load(workspace(request)))
+        error = None
+    except ConsoleError as exc:
+        data, error = None, exc.message
+    return render(
+        request,
+        template,
+        data=data,
+        error=error,
+        institution=institution,
+        query=dict(request.query_params),
+    )
+
+
+async def dashboard_page(request: Request) -> Response:
+    return await _page(request, "dashboard.html", lambda w: w.dashboard())
+
+
+async def approvals_page(request: Request) -> Response:
+    return await _page(request, "approvals.html", lambda w: w.pending())
+
+
+async def audit_page(request: Request) -> Response:
+    q = request.query_params
+    return await _page(
+        request,
+        "audit.html",
+        lambda w: w.audit(
+            q.get("category") or None, q.get("since") or None, q.get("until") or None
+        ),
+    )
+
+
+async def chat_page(request: Request) -> Response:
+    return await _page(request, "chat.html", lambda w: None)

@@ -1,0 +1,28 @@
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from functions.console.settings import ConsoleSettings
+from portal.db import Database
+from portal.engine_client import EngineClient
+from portal.secret_box import SecretBox
+from portal.security import LoginThrottle, current_user_id
+from portal.workspace import Workspace
+
+
+@dataclass
+class Services:
+    settings: ConsoleSettings
+    db: Database
+    box: SecretBox
+    engine: EngineClient
+    throttle: LoginThrottle
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def workspace(request: Request) -> Workspace:
+    s = services(request)
+    return Workspace.open(s.db, s.box, s.engine, current_user_id(request))

@@ -1,0 +1,129 @@
+"use strict";
+
+const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+async function api(path, body) {
+  const response = await fetch(path, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error((data.error && data.error.message) || `request failed (${response.status})`);
+  }
+  return data;
+}
+
+function flash(message, kind) {
+  const box = document.getElementById("flash");
+  box.textContent = message;
+  box.className = kind || "";
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function onSubmit(id, handler) {
+  const form = document.getElementById(id);
+  if (!form) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = event.submitter;
+    try {
+      if (button) button.disabled = true;
+      await handler(form, button);
+    } catch (error) {
+      flash(error.message, "error");
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+}
+
+onSubmit("auth-form", async (form) => {
+  const mode = form.dataset.mode;
+  await api(mode === "signup" ? "/api/signup" : "/api/login", {
+    email: form.email.value, password: form.password.value,
+  });
+  window.location = mode === "signup" ? "/onboarding" : "/";
+});
+
+onSubmit("onboarding-form", async (form) => {
+  const result = await api("/api/onboarding", { name: form.name.value });
+  const pkg = result.runtime_package;
+  const box = document.getElementById("runtime-package");
+  box.replaceChildren();
+  box.append(element("p", "Save this now: the agent token is shown only once."));
+  const command = `libervia-agent configure --institution-id ${pkg.institution_id} ` +
+    `--actor-token ${pkg.agent_token} --engine-base-url ${pkg.engine_base_url} --root-dir ~/Organize`;
+  box.append(element("pre", command, "command"));
+  form.replaceWith(element("p", `Done: ${result.institution.name} is active (${result.contract.ref}).`));
+  flash("Institution created and contract released.", "ok");
+});
+
+document.querySelectorAll("form.decision").forEach((form) => {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const verdict = event.submitter.value;
+    try {
+      await api(`/api/approvals/${form.dataset.proposal}/${verdict}`, {
+        digest: form.dataset.digest, reason: form.reason.value,
+      });
+      form.closest("article").replaceWith(
+        element("p", verdict === "approve" ? "Approved: the agent will run it." : "Rejected.", "ok"));
+    } catch (error) {
+      flash(error.message, "error");
+    }
+  });
+});
+
+onSubmit("chat-form", async (form) => {
+  const text = form.text.value;
+  const log = document.getElementById("conversation");
+  log.append(element("p", text, "me"));
+  form.text.value = "";
+  const result = await api("/api/chat", { text });
+  const answer = element("p", result.reply, `engine ${result.decision || "help"}`);
+  answer.dataset.decision = result.decision || "help";
+  log.append(answer);
+});
+
+document.querySelectorAll("[data-action=logout]").forEach((button) => {
+  button.addEventListener("click", async () => {
+    await api("/api/logout", {});
+    window.location = "/login";
+  });
+});
+
+const downloads = document.querySelector("[data-load=downloads]");
+if (downloads) {
+  api("/api/downloads").then((data) => {
+    downloads.replaceChildren();
+    if (!data.files.length) {
+      downloads.append(element("p", "No agent build is published yet (the operator runs `make agent`)."));
+      return;
+    }
+    const list = element("ul");
+    for (const file of data.files) {
+      const item = element("li");
+      const link = element("a", file.name);
+      link.href = file.url;
+      item.append(link, element("code", ` sha256 ${file.sha256}`));
+      list.append(item);
+    }
+    const sums = element("a", "SHA256SUMS");
+    sums.href = data.sha256sums_url;
+    downloads.append(list, sums);
+  }).catch((error) => flash(error.message, "error"));
+}
+
+const publicKey = document.querySelector("[data-load=public-key]");
+if (publicKey) {
+  api("/api/audit/public-key").then((data) => { publicKey.textContent = data.public_key; });
+}

@@ -1,0 +1,215 @@
+"""What a signed-in user sees and does, always through the Engine's API."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from portal import credentials
+from portal.accounts import institution_of
+from portal.db import Database
+from portal.engine_client import EngineClient
+from portal.errors import ConsoleError
+from portal.intent import parse
+from portal.secret_box import SecretBox
+
+AGENT_ONLINE_SECONDS = 60
+CATEGORIES = ("rbac", "approval", "execution")
+
+
+@dataclass
+class Workspace:
+    """One user's institution with the engine credentials the console acts with."""
+
+    engine: EngineClient
+    engine_id: str
+    name: str
+    owner_token: str
+    agent_token: str
+    admin_key: str
+
+    @classmethod
+    def open(cls, db: Database, box: SecretBox, engine: EngineClient, user_id: str) -> "Workspace":
+        institution = institution_of(db, user_id)
+        if institution is None or institution["onboarding_state"] != "active":
+            raise ConsoleError(409, "not_onboarded", "finish onboarding first")
+        with db.transaction() as tx:
+            secrets = {
+                kind: credentials.load(tx, box, institution["id"], kind)
+                for kind in ("owner", "organizational_agent", "admin_key")
+            }
+        return cls(
+            engine,
+            institution["engine_institution_id"],
+            institution["name"],
+            secrets["owner"],
+            secrets["organizational_agent"],
+            secrets["admin_key"],
+        )
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self.engine.get(self.engine_id, path, self.owner_token, **params)
+
+    def contract(self) -> dict[str, Any]:
+        contract = self._get("/contract")
+        manifest = contract["manifest"]
+        rules = [
+            {
+                "action": name,
+                "effect": spec["effect"],
+                "approval": spec["approval"],
+                "approvers": spec["approvers"],
+                "description": spec["description"],
+            }
+            for name, spec in sorted(manifest["actions"].items())
+        ]
+        return {
+            "ref": contract["ref"],
+            "manifest_sha256": contract["manifest_sha256"],
+            "released_at": contract["released_at"],
+            "rules": rules,
+        }
+
+    def agent_presence(self) -> dict[str, Any]:
+        actors = self.engine.get(self.engine_id, "/actors", self.admin_key)["actors"]
+        agent = next(a for a in actors if a["role"] == "organizational_agent")
+        last_seen = agent["last_seen_at"]
+        online = False
+        if last_seen:
+            seen = datetime.fromisoformat(last_seen.replace("Z", "+00:00"))
+            online = datetime.now(UTC) - seen < timedelta(seconds=AGENT_ONLINE_SECONDS)
+        return {"online": online, "last_seen_at": last_seen}
+
+    def inventory(self) -> dict[str, dict[str, Any]]:
+        """The latest file facts the agent reported (path -> size, sha256), from the ledger."""
+        events = self._get("/ledger/events", type="job.executed", order="desc", limit=20)
+        files: dict[str, dict[str, Any]] = {}
+        for event in events["events"]:
+            if event["payload"].get("action") != "list_files":
+                continue
+            for item in event["payload"]["report"].get("files", []):
+                files.setdefault(item["path"], item)
+        return files
+
+    def pending(self) -> list[dict[str, Any]]:
+        pending = self._get("/approvals")["pending"]
+        inventory = self.inventory() if pending else {}
+        for proposal in pending:
+            proposal["impact"] = impact(proposal, inventory)
+        return pending
+
+    def decide(self, proposal_id: str, verdict: str, body: dict[str, Any]) -> dict[str, Any]:
+        if verdict not in ("approve", "reject"):
+            raise ConsoleError(404, "not_found", "unknown decision")
+        return self.engine.post(
+            self.engine_id, f"/proposals/{proposal_id}/{verdict}", self.owner_token, body
+        )
+
+    def dashboard(self) -> dict[str, Any]:
+        events = self._get("/ledger/events", order="desc", limit=10)["events"]
+        return {
+            "institution": {"name": self.name, "engine_institution_id": self.engine_id},
+            "agent": self.agent_presence(),
+            "pending_approvals": self.pending(),
+            "last_actions": [summarize(e) for e in events],
+        }
+
+    def audit(
+        self, category: str | None, since: str | None, until: str | None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        if category and category not in CATEGORIES:
+            raise ConsoleError(400, "bad_category", f"category must be one of {CATEGORIES}")
+        params: dict[str, Any] = {"order": "desc", "limit": limit}
+        if category:
+            params["category"] = category
+        if since:
+            params["since"] = _day(since, "since")
+        if until:
+            params["until"] = _day(until, "until", next_day=True)
+        return self._get("/ledger/events", **params)["events"]
+
+    def export(self, fmt: str) -> Any:
+        if fmt not in ("csv", "jsonl", "sqlite"):
+            raise ConsoleError(400, "bad_format", "format must be csv, jsonl or sqlite")
+        return self.engine.export(self.engine_id, self.owner_token, fmt)
+
+    def chat(self, text: Any) -> dict[str, Any]:
+        if not isinstance(text, str) or not text.strip() or len(text) > 500:
+            raise ConsoleError(400, "bad_text", "write a request of 1 to 500 characters")
+        intent = parse(text)
+        if intent.action is None:
+            return {"understood": False, "reply": intent.help}
+        params = dict(intent.params)
+        if intent.action in ("rename", "move", "delete"):
+            known = self.inventory().get(params.get("path", ""))
+            if known:
+                params["sha256"] = known["sha256"]
+        proposal = self.engine.post(
+            self.engine_id,
+            "/proposals",
+            self.agent_token,
+            {"action": intent.action, "params": params},
+        )
+        return {
+            "understood": True,
+            "intent": {"action": intent.action, "params": params},
+            "decision": proposal["decision"],
+            "reason": proposal["reason"],
+            "rule": proposal["rule"],
+            "proposal_id": proposal["proposal_id"],
+            "job_id": proposal["job_id"],
+            "reply": reply(proposal),
+        }
+
+    def proposal(self, proposal_id: str) -> dict[str, Any]:
+        proposal = self._get(f"/proposals/{proposal_id}")
+        if proposal["job_id"]:
+            proposal["job"] = self._get(f"/runtime/jobs/{proposal['job_id']}")
+        return proposal
+
+
+def _day(value: str, name: str, next_day: bool = False) -> str:
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d")
+    except ValueError as exc:
+        raise ConsoleError(400, "bad_date", f"{name} must be a date like 2026-01-31") from exc
+    if next_day:
+        day += timedelta(days=1)
+    return day.strftime("%Y-%m-%dT00:00:00Z")
+
+
+def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    params = proposal["params"]
+    path = params.get("path")
+    known = inventory.get(path or "", {})
+    target = {
+        "path": path,
+        "size": known.get("size"),
+        "sha256": params.get("sha256") or known.get("sha256"),
+    }
+    summary = {
+        "delete": f"delete {path} (moved to quarantine, restorable)",
+        "rename": f"rename {path} to {params.get('new_name')}",
+        "move": f"move {path} into {params.get('destination')}/",
+    }.get(proposal["action"], proposal["action"])
+    return {"summary": summary, "files": [target]}
+
+
+def summarize(event: dict[str, Any]) -> dict[str, Any]:
+    payload = event["payload"]
+    return {
+        "seq": event["seq"],
+        "ts": event["ts"],
+        "type": event["type"],
+        "action": payload.get("action"),
+        "case_id": event["case_id"],
+        "detail": payload.get("reason") or payload.get("status") or payload.get("ref") or "",
+    }
+
+
+def reply(proposal: dict[str, Any]) -> str:
+    decision = proposal["decision"]
+    if decision == "allowed":
+        return f"Allowed by the Engine: {proposal['reason']}. The agent will run it."
+    if decision == "pending_approval":
+        return f"Needs approval: {proposal['reason']}. Review it in Approvals."
+    return f"Denied by the Engine: {proposal['reason']}"

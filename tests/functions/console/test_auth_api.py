@@ -1,0 +1,66 @@
+import httpx
+
+
+def test_sign_up_then_login_and_logout(console, make_user):
+    user = make_user().sign_up()
+    assert user.get("/api/session").json()["user"]["email"] == user.email
+    assert user.post("/api/logout").status_code == 200
+    assert user.get("/api/session").json()["user"] is None
+    again = make_user()
+    again.email = user.email
+    response = again.post("/api/login", {"email": user.email, "password": user.password})
+    assert response.status_code == 200
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_duplicate_email_and_bad_input(console, make_user):
+    user = make_user().sign_up()
+    other = make_user()
+    taken = other.post("/api/signup", {"email": user.email, "password": "another password"})
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "email_taken"
+    short = other.post("/api/signup", {"email": "x@example.org", "password": "short"})
+    assert short.status_code == 400 and short.json()["error"]["code"] == "bad_password"
+    bad_email = other.post("/api/signup", {"email": "not-an-email", "password": "long enough pw"})
+    assert bad_email.status_code == 400
+
+
+def test_csrf_is_required_on_state_changes(console, make_user):
+    user = make_user()
+    no_token = user.http.post(
+        "/api/signup", json={"email": "a@example.org", "password": "long enough pw"}
+    )
+    assert no_token.status_code == 403 and no_token.json()["error"]["code"] == "csrf"
+    cross_site = user.http.post(
+        "/api/signup",
+        json={"email": "a@example.org", "password": "long enough pw"},
+        headers={"X-CSRF-Token": user.csrf, "Sec-Fetch-Site": "cross-site"},
+    )
+    assert cross_site.status_code == 403
+    foreign = user.http.post(
+        "/api/signup",
+        json={"email": "a@example.org", "password": "long enough pw"},
+        headers={"X-CSRF-Token": user.csrf, "Origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403
+
+
+def test_login_is_rate_limited(console, make_user):
+    user = make_user().sign_up()
+    attacker = make_user()
+    codes = [
+        attacker.post("/api/login", {"email": user.email, "password": f"wrong-{n}"}).status_code
+        for n in range(6)
+    ]
+    assert codes[:5] == [401] * 5
+    limited = attacker.post("/api/login", {"email": user.email, "password": user.password})
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+
+
+def test_apis_need_a_session(console, make_user):
+    response = httpx.get(f"{console}/api/dashboard")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_signed_in"
+    page = httpx.get(f"{console}/dashboard")
+    assert page.status_code == 303 and page.headers["location"] == "/login"
