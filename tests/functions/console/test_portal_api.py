@@ -1,0 +1,145 @@
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.servers import ROOT
+
+SECRET = re.compile(r"\b(lak|lat)_[A-Za-z0-9_-]{20,}")
+
+
+@pytest.fixture
+def onboarded(make_user):
+    user = make_user().sign_up()
+    package = user.onboard()
+    return user, package
+
+
+def test_onboarding_returns_the_runtime_package_once(onboarded):
+    user, package = onboarded
+    runtime = package["runtime_package"]
+    assert runtime["institution_id"].startswith("inst_")
+    assert runtime["agent_token"].startswith("lat_")
+    assert package["contract"]["ref"] == "personal_ops@v1.0.0"
+    again = user.onboard()
+    assert again["runtime_package"]["agent_token"] is None
+    assert again["runtime_package"]["institution_id"] == runtime["institution_id"]
+
+
+def test_chat_allowed_pending_denied_and_help(onboarded):
+    user, _ = onboarded
+    allowed = user.post("/api/chat", {"text": "listar arquivos"}).json()
+    assert allowed["decision"] == "allowed" and allowed["job_id"]
+    pending = user.post("/api/chat", {"text": "apagar arquivo X.txt"}).json()
+    assert pending["decision"] == "pending_approval"
+    assert pending["rule"] == "personal_ops@v1.0.0 actions.delete.approval"
+    denied = user.post("/api/chat", {"text": "apagar arquivo ../fora.txt"}).json()
+    assert denied["decision"] == "denied" and "'..'" in denied["reason"]
+    unknown = user.post("/api/chat", {"text": "qual é a previsão do tempo?"}).json()
+    assert unknown["understood"] is False and "listar arquivos" in unknown["reply"]
+    assert user.post("/api/chat", {"text": ""}).status_code == 400
+
+
+def test_approve_through_the_portal(onboarded):
+    user, _ = onboarded
+    proposal_id = user.post("/api/chat", {"text": "delete file notes.txt"}).json()["proposal_id"]
+    pending = user.get("/api/approvals").json()["pending"]
+    assert [p["proposal_id"] for p in pending] == [proposal_id]
+    assert pending[0]["impact"]["files"][0]["path"] == "notes.txt"
+    wrong = user.post(f"/api/approvals/{proposal_id}/approve", {"digest": "0" * 64})
+    assert wrong.status_code == 409
+    ok = user.post(
+        f"/api/approvals/{proposal_id}/approve", {"digest": pending[0]["digest"], "reason": "fine"}
+    )
+    assert ok.status_code == 200 and ok.json()["status"] == "approved"
+    status = user.get(f"/api/proposals/{proposal_id}").json()
+    assert status["job"]["status"] == "queued"
+    dashboard = user.get("/api/dashboard").json()
+    assert dashboard["pending_approvals"] == []
+    assert dashboard["agent"]["online"] is False
+    types = [a["type"] for a in dashboard["last_actions"]]
+    assert "approval.granted" in types and "job.created" in types
+
+
+def test_reject_needs_a_reason(onboarded):
+    user, _ = onboarded
+    proposal_id = user.post("/api/chat", {"text": "delete file a.txt"}).json()["proposal_id"]
+    assert user.post(f"/api/approvals/{proposal_id}/reject", {}).status_code == 400
+    rejected = user.post(f"/api/approvals/{proposal_id}/reject", {"reason": "keep it"})
+    assert rejected.json()["status"] == "rejected"
+
+
+def test_audit_filters_and_exports_verify_offline(onboarded, tmp_path):
+    user, _ = onboarded
+    user.post("/api/chat", {"text": "listar arquivos"})
+    user.post("/api/chat", {"text": "apagar arquivo ../x"})
+    rbac = user.get("/api/audit", category="rbac").json()["events"]
+    assert [e["type"] for e in rbac] == ["proposal.denied"]
+    execution = user.get("/api/audit", category="execution").json()["events"]
+    assert {e["type"] for e in execution} == {"job.created"}
+    assert user.get("/api/audit", since="2999-01-01").json()["events"] == []
+    assert user.get("/api/audit", since="yesterday").status_code == 400
+    csv = user.get("/api/audit/export", format="csv")
+    assert csv.text.startswith("seq,ts,institution_id")
+    key = user.get("/api/audit/public-key").json()["public_key"]
+    for fmt in ("jsonl", "sqlite"):
+        exported = user.get("/api/audit/export", format=fmt)
+        path = tmp_path / f"ledger.{fmt}"
+        path.write_bytes(exported.content)
+        cli = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ledger.cli",
+                "ledger",
+                "verify",
+                str(path),
+                "--public-key",
+                key,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert cli.returncode == 0, cli.stderr
+
+
+def test_no_engine_secret_reaches_the_browser(onboarded):
+    user, package = onboarded
+    user.post("/api/chat", {"text": "apagar arquivo X.txt"})
+    agent_token = package["runtime_package"]["agent_token"]
+    responses = [
+        user.get(path)
+        for path in (
+            "/",
+            "/dashboard",
+            "/approvals",
+            "/audit",
+            "/chat",
+            "/onboarding",
+            "/api/session",
+            "/api/dashboard",
+            "/api/approvals",
+            "/api/audit",
+            "/api/contract",
+            "/api/downloads",
+            "/api/audit/public-key",
+        )
+    ]
+    responses.append(user.post("/api/chat", {"text": "listar arquivos"}))
+    responses.append(user.post("/api/onboarding", {"name": "again"}))
+    for response in responses:
+        assert response.status_code in (200, 303), (response.url, response.text[:200])
+        body = response.text + json.dumps(dict(response.headers))
+        assert agent_token not in body
+        assert not SECRET.search(body), response.url
+
+
+def test_downloads_need_login_and_only_serve_published_files(onboarded, make_user):
+    user, _ = onboarded
+    assert user.get("/api/downloads").json()["files"] == []
+    assert user.get("/downloads/..%2Fconsole.db").status_code == 404
+    stranger = make_user()
+    assert stranger.get("/api/downloads").status_code == 401
