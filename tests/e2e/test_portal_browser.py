@@ -1,0 +1,74 @@
+import re
+
+import pytest
+
+from tests.support.browser import chromium, screenshot
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture
+def browser():
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_signup_onboarding_chat_approve_status(browser, console, viewport):
+    suffix = "phone" if viewport is PHONE else "desktop"
+    page = browser.new_page(viewport=viewport, base_url=console)
+    page.goto("/")
+    assert page.url.endswith("/login")
+    screenshot(page, f"01-login-{suffix}")
+    page.click("text=Create an account")
+    page.fill("#email", f"ana-{suffix}@example.org")
+    page.fill("#password", "correct horse battery staple")
+    screenshot(page, f"02-signup-{suffix}")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/onboarding")
+
+    page.fill("#name", "Ana's files")
+    page.click("text=Create and activate")
+    command = page.locator("pre.command")
+    command.wait_for()
+    assert re.search(r"--actor-token lat_\S+", command.inner_text())
+    screenshot(page, f"03-onboarding-{suffix}")
+    page.reload()
+    assert "lat_" not in page.content(), "the agent token is shown only once"
+    assert page.locator("td", has_text="delete").count() == 1
+
+    page.goto("/chat")
+    page.fill("#chat-text", "apagar arquivo X.txt")
+    page.click("text=Send")
+    answer = page.locator("#conversation p.engine").last
+    answer.wait_for()
+    assert answer.get_attribute("data-decision") == "pending_approval"
+    assert "Needs approval" in answer.inner_text()
+    page.fill("#chat-text", "qual é o tempo hoje?")
+    page.click("text=Send")
+    page.locator("#conversation p[data-decision=help]").wait_for()
+    screenshot(page, f"04-chat-{suffix}")
+
+    page.goto("/approvals")
+    card = page.locator("article.proposal")
+    assert "delete X.txt" in card.inner_text()
+    screenshot(page, f"05-approvals-{suffix}")
+    page.fill("input[name=reason]", "ok to delete")
+    page.click("button[value=approve]")
+    page.locator("text=Approved: the agent will run it.").wait_for()
+
+    page.goto("/dashboard")
+    assert page.locator("#pending-count").inner_text() == "0 waiting"
+    assert page.locator("td", has_text="approval.granted").count() >= 1
+    assert page.locator("td", has_text="job.created").count() >= 1
+    screenshot(page, f"06-dashboard-{suffix}")
+
+    page.goto("/audit?category=approval")
+    assert page.locator("#timeline td", has_text="approval.granted").count() == 1
+    page.locator("#public-key").filter(has_not_text="…").wait_for()
+    screenshot(page, f"07-audit-{suffix}")
+    if viewport is PHONE:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], "no horizontal scrolling at phone width"
+    page.close()
