@@ -1,0 +1,5 @@
+"""libervia-agent: executes Engine-authorized jobs inside one root_dir."""
+
+
+class AgentError(Exception):
+    """Root exception of the agent package."""

@@ -1,0 +1,73 @@
+from typing import Any
+
+import httpx
+
+from agent import AgentError
+from agent.config import AgentConfig
+
+
+class EngineUnavailable(AgentError):
+    """Network trouble or a 5xx: try again later."""
+
+
+class EngineRefused(AgentError):
+    """A 4xx: the engine said no."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code = status, code
+
+
+class EngineClient:
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.http = httpx.Client(
+            base_url=f"{config.engine_base_url}/v1/institutions/{config.institution_id}",
+            headers={
+                "Authorization": f"Bearer {config.actor_token}",
+                "User-Agent": "libervia-agent",
+            },
+            verify=config.ca_bundle or True,
+            timeout=httpx.Timeout(10, read=config.poll_wait_seconds + 15),
+        )
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"engine unreachable: {exc}") from exc
+        if response.status_code >= 500:
+            raise EngineUnavailable(f"engine error {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise EngineUnavailable(f"engine answered non-JSON ({response.status_code})") from exc
+        if response.status_code >= 400:
+            error = body.get("error", {}) if isinstance(body, dict) else {}
+            raise EngineRefused(
+                response.status_code,
+                error.get("code", "refused"),
+                error.get("message", response.text[:200]),
+            )
+        return body
+
+    def poll(self, wait: int) -> list[dict[str, Any]]:
+        return self._call("GET", "/runtime/jobs", params={"wait": wait})["jobs"]
+
+    def lease(self, job_id: str) -> dict[str, Any]:
+        return self._call(
+            "POST",
+            f"/runtime/jobs/{job_id}/lease",
+            json={"lease_seconds": self.config.lease_seconds},
+        )
+
+    def post_result(self, job_id: str, status: str, report: dict[str, Any]) -> dict[str, Any]:
+        return self._call(
+            "POST", f"/runtime/jobs/{job_id}/result", json={"status": status, "report": report}
+        )
+
+    def contract(self) -> dict[str, Any]:
+        return self._call("GET", "/contract")
+
+    def close(self) -> None:
+        self.http.close()

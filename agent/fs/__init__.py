@@ -1,0 +1,9 @@
+"""The agent's filesystem layer: every path confined to root_dir, never through a symlink."""
+
+
+class FsError(Exception):
+    """An operation refused or impossible; `code` is stable, `message` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message

@@ -1,0 +1,32 @@
+from pathlib import Path
+from typing import Any
+
+from agent.fs import FsError, operations
+from agent.fs.safe_root import SafeRoot
+from agent.fs.scan import ProgressFn
+
+ACTIONS = {
+    "list_files": operations.list_files,
+    "detect_duplicates": operations.detect_duplicates,
+    "suggest_cleanup": operations.suggest_cleanup,
+    "rename": operations.rename,
+    "move": operations.move,
+}
+
+
+def execute(
+    root_dir: Path,
+    action: str,
+    params: dict[str, Any],
+    options: dict[str, Any],
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Run one authorized action inside root_dir; FsError when it is refused."""
+    with SafeRoot(root_dir) as root:
+        if action == "delete":
+            return operations.delete(
+                root, params, progress, mode=options.get("delete_mode", "quarantine")
+            )
+        if action not in ACTIONS:
+            raise FsError("unknown_action", f"this agent does not know {action!r}")
+        return ACTIONS[action](root, params, progress)

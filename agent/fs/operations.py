@@ -1,0 +1,172 @@
+"""The contract's actions on files. Each returns a JSON-serializable report."""
+
+import os
+import re
+from typing import Any
+
+from agent.fs import FsError
+from agent.fs.duplicates import find_duplicates
+from agent.fs.quarantine import quarantine
+from agent.fs.safe_root import (
+    QUARANTINE,
+    SafeRoot,
+    hash_file,
+    place_without_overwrite,
+    regular_file,
+    split_relative,
+)
+from agent.fs.scan import ProgressFn, scan
+
+JUNK = re.compile(
+    r"^(\.DS_Store|Thumbs\.db|desktop\.ini|~\$.*|.*\.(tmp|crdownload|part))$", re.IGNORECASE
+)
+FOLDERS_BY_EXTENSION = {
+    "Documents": {"pdf", "doc", "docx", "odt", "txt", "rtf", "xls", "xlsx", "ods", "ppt", "pptx"},
+    "Pictures": {"jpg", "jpeg", "png", "gif", "heic", "webp", "bmp"},
+    "Music": {"mp3", "flac", "ogg", "wav", "m4a"},
+    "Videos": {"mp4", "mov", "mkv", "avi", "webm"},
+    "Archives": {"zip", "tar", "gz", "7z", "rar"},
+}
+
+
+def list_files(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
+    files = []
+    for entry in sorted(
+        scan(
+            root,
+            params.get("path", "."),
+            recursive=params.get("recursive", True),
+            progress=progress,
+        ),
+        key=lambda e: e.path,
+    ):
+        with root.parent(entry.path) as (dir_fd, name):
+            try:
+                sha256, size = hash_file(dir_fd, name)
+            except FsError:
+                continue  # vanished or replaced while listing
+        files.append({"path": entry.path, "size": size, "sha256": sha256, "mtime": entry.mtime})
+    return {"files": files, "count": len(files), "total_bytes": sum(f["size"] for f in files)}
+
+
+def detect_duplicates(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
+    return find_duplicates(root, params.get("path", "."), params.get("min_size", 1), progress)
+
+
+def suggest_cleanup(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
+    """Concrete proposals (action + params + reason); the Engine decides on each one."""
+    path = params.get("path", ".")
+    suggestions = []
+    duplicates = find_duplicates(root, path, 1, progress)
+    for group in duplicates["groups"]:
+        keep, *extra = sorted(group["paths"], key=lambda p: (p.count("/"), len(p), p))
+        for copy in extra:
+            suggestions.append(
+                {
+                    "action": "delete",
+                    "params": {"path": copy, "sha256": group["sha256"]},
+                    "reason": f"same content as {keep} ({group['size']} bytes)",
+                }
+            )
+    suggested = {s["params"]["path"] for s in suggestions}
+    for entry in sorted(scan(root, path), key=lambda e: e.path):
+        if entry.path in suggested:
+            continue
+        name = entry.path.rsplit("/", 1)[-1]
+        if JUNK.match(name) or entry.size == 0:
+            with root.parent(entry.path) as (dir_fd, leaf):
+                sha256, _ = hash_file(dir_fd, leaf)
+            reason = "empty file" if entry.size == 0 else "temporary or system junk file"
+            suggestions.append(
+                {
+                    "action": "delete",
+                    "params": {"path": entry.path, "sha256": sha256},
+                    "reason": reason,
+                }
+            )
+        elif "/" not in entry.path:
+            extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+            folder = next(
+                (f for f, exts in FOLDERS_BY_EXTENSION.items() if extension in exts), None
+            )
+            if folder:
+                with root.parent(entry.path) as (dir_fd, leaf):
+                    sha256, _ = hash_file(dir_fd, leaf)
+                suggestions.append(
+                    {
+                        "action": "move",
+                        "params": {"path": entry.path, "destination": folder, "sha256": sha256},
+                        "reason": f"loose .{extension} file in the top folder",
+                    }
+                )
+    return {"suggestions": suggestions, "count": len(suggestions)}
+
+
+def _checked_target(dir_fd: int, name: str, expected: str | None) -> tuple[str, int]:
+    """Re-hash the target right before acting; refuse when it is not what was approved."""
+    regular_file(dir_fd, name)
+    sha256, size = hash_file(dir_fd, name)
+    if expected is not None and sha256 != expected:
+        raise FsError(
+            "hash_mismatch",
+            f"{name!r} changed since approval (sha256 {sha256[:12]}…, approved "
+            f"{expected[:12]}…); nothing was done",
+        )
+    return sha256, size
+
+
+def _touched(
+    path: str, new_path: str | None, before: tuple[str, int], after: tuple[str, int] | None
+) -> dict[str, Any]:
+    return {
+        "path": path,
+        "new_path": new_path,
+        "sha256_before": before[0],
+        "size_before": before[1],
+        "sha256_after": after[0] if after else None,
+        "size_after": after[1] if after else None,
+    }
+
+
+def rename(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
+    new_name = params["new_name"]
+    if len(split_relative(new_name)) != 1 or new_name == QUARANTINE:
+        raise FsError("path_refused", f"{new_name!r} must be a plain file name")
+    with root.parent(params["path"]) as (dir_fd, name):
+        before = _checked_target(dir_fd, name, params.get("sha256"))
+        place_without_overwrite(dir_fd, name, dir_fd, new_name)
+        after = hash_file(dir_fd, new_name)
+    parent = params["path"].rsplit("/", 1)[0] if "/" in params["path"] else ""
+    new_path = f"{parent}/{new_name}" if parent else new_name
+    return {"files": [_touched(params["path"], new_path, before, after)]}
+
+
+def move(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
+    destination = split_relative(params["destination"], allow_root=True)
+    if destination and destination[0] == QUARANTINE:
+        raise FsError("path_refused", f"{QUARANTINE} is managed by the agent")
+    with root.parent(params["path"]) as (dir_fd, name):
+        before = _checked_target(dir_fd, name, params.get("sha256"))
+        target_fd = root.open_dir(destination, create=True)
+        try:
+            place_without_overwrite(dir_fd, name, target_fd, name)
+            after = hash_file(target_fd, name)
+        finally:
+            os.close(target_fd)
+    new_path = "/".join([*destination, name])
+    return {"files": [_touched(params["path"], new_path, before, after)]}
+
+
+def delete(
+    root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None, mode: str = "quarantine"
+) -> dict:
+    with root.parent(params["path"]) as (dir_fd, name):
+        before = _checked_target(dir_fd, name, params.get("sha256"))
+        if mode == "hard":
+            os.unlink(name, dir_fd=dir_fd)
+            return {
+                "files": [_touched(params["path"], None, before, None)],
+                "quarantine_path": None,
+            }
+        where = quarantine(root, dir_fd, name, params["path"], *before)
+    return {"files": [_touched(params["path"], where, before, before)], "quarantine_path": where}

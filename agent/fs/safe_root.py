@@ -1,0 +1,156 @@
+"""Resolve paths inside root_dir one component at a time with O_NOFOLLOW and directory fds.
+
+Python has no openat2(RESOLVE_BENEATH); walking with dir_fd and refusing symlinks at every
+step gives the same guarantee: nothing outside the root is ever opened, stat-ed or changed.
+"""
+
+import errno
+import hashlib
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from agent.fs import FsError
+
+QUARANTINE = ".libervia-quarantine"
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+CHUNK = 1024 * 1024
+
+
+def split_relative(path: object, *, allow_root: bool = False) -> list[str]:
+    """The components of a relative path; refuses absolute paths, '..', NUL and empties."""
+    if not isinstance(path, str):
+        raise FsError("path_refused", "a path must be a string")
+    if "\x00" in path:
+        raise FsError("path_refused", "the path contains a NUL byte")
+    if path.startswith("/") or "\\" in path:
+        raise FsError("path_refused", f"{path!r} must be relative to root_dir, with '/' only")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise FsError("path_refused", f"{path!r} must not contain '..'")
+    if not parts and not allow_root:
+        raise FsError("path_refused", "the path is empty")
+    return parts
+
+
+def _refuse_link(exc: OSError, name: str) -> FsError:
+    if exc.errno in (errno.ELOOP, errno.EMLINK):
+        return FsError("path_refused", f"{name!r} is a symlink; symlinks are never followed")
+    if exc.errno == errno.ENOTDIR:
+        return FsError("path_refused", f"{name!r} is not a folder")
+    if exc.errno == errno.ENOENT:
+        return FsError("not_found", f"{name!r} does not exist")
+    return FsError("os_error", f"{name!r}: {exc.strerror}")
+
+
+class SafeRoot:
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.fd = os.open(root, DIR_FLAGS)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def __enter__(self) -> "SafeRoot":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open_dir(self, parts: list[str], *, create: bool = False) -> int:
+        """A new fd for the folder at `parts` (the caller closes it)."""
+        fd = os.dup(self.fd)
+        try:
+            for name in parts:
+                if create:
+                    with suppress(FileExistsError):
+                        os.mkdir(name, 0o755, dir_fd=fd)
+                try:
+                    child = os.open(name, DIR_FLAGS, dir_fd=fd)
+                except OSError as exc:
+                    raise _refuse_link(exc, name) from exc
+                os.close(fd)
+                fd = child
+            return fd
+        except BaseException:
+            os.close(fd)
+            raise
+
+    @contextmanager
+    def parent(self, path: object) -> Iterator[tuple[int, str]]:
+        """(fd of the containing folder, final name) for a file path inside the root."""
+        parts = split_relative(path)
+        if parts[0] == QUARANTINE:
+            raise FsError("path_refused", f"{QUARANTINE} is managed by the agent")
+        fd = self.open_dir(parts[:-1])
+        try:
+            yield fd, parts[-1]
+        finally:
+            os.close(fd)
+
+
+def regular_file(dir_fd: int, name: str) -> os.stat_result:
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError as exc:
+        raise _refuse_link(exc, name) from exc
+    if stat.S_ISLNK(st.st_mode):
+        raise FsError("path_refused", f"{name!r} is a symlink; symlinks are never followed")
+    if not stat.S_ISREG(st.st_mode):
+        raise FsError("not_a_file", f"{name!r} is not a regular file")
+    return st
+
+
+def hash_fd(fd: int, limit: int | None = None) -> str:
+    digest = hashlib.sha256()
+    remaining = limit
+    while True:
+        size = CHUNK if remaining is None else min(CHUNK, remaining)
+        if size == 0:
+            break
+        block = os.read(fd, size)
+        if not block:
+            break
+        digest.update(block)
+        if remaining is not None:
+            remaining -= len(block)
+    return digest.hexdigest()
+
+
+def hash_file(dir_fd: int, name: str) -> tuple[str, int]:
+    """sha256 and size of a regular file, opened without following a symlink."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError as exc:
+        raise _refuse_link(exc, name) from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FsError("not_a_file", f"{name!r} is not a regular file")
+        return hash_fd(fd), st.st_size
+    finally:
+        os.close(fd)
+
+
+def exists(dir_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def place_without_overwrite(src_fd: int, src: str, dst_fd: int, dst: str) -> None:
+    """Move src to dst; fails with target_exists rather than replace anything."""
+    if exists(dst_fd, dst):
+        raise FsError("target_exists", f"{dst!r} already exists; nothing is overwritten")
+    try:
+        os.link(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
+    except FileExistsError as exc:
+        raise FsError("target_exists", f"{dst!r} already exists; nothing is overwritten") from exc
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)  # no hard links here
+        return
+    os.unlink(src, dir_fd=src_fd)

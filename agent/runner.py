@@ -1,0 +1,234 @@
+"""The run loop: long-poll, lease, execute once, report until acknowledged."""
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agent.client import EngineClient, EngineRefused, EngineUnavailable
+from agent.config import AgentConfig
+from agent.fs import FsError
+from agent.fs.executor import execute
+from agent.journal import Journal
+from agent.logs import log
+
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+PROGRESS_EVERY = 1.0
+
+
+def backoff_delay(failures: int) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**failures))
+
+
+class Runner:
+    def __init__(self, config: AgentConfig, client: EngineClient, journal: Journal) -> None:
+        self.config = config
+        self.client = client
+        self.journal = journal
+        self.stop = threading.Event()
+        self.allowed_actions: set[str] = set()
+
+    def run(self) -> None:
+        log(
+            "info",
+            "agent starting",
+            institution_id=self.config.institution_id,
+            root_dir=self.config.root_dir,
+            engine=self.config.engine_base_url,
+        )
+        failures = 0
+        pending_poll: BackgroundCall | None = None
+        while not self.stop.is_set():
+            try:
+                if not self.allowed_actions:
+                    self.load_contract()
+                self.report_interrupted()
+                self.resend_unacknowledged()
+                if pending_poll is None:
+                    pending_poll = BackgroundCall(self.client.poll, self.config.poll_wait_seconds)
+                if not self._wait(pending_poll):
+                    break
+                jobs, pending_poll = pending_poll.result(), None
+                failures = 0
+                for job in jobs:
+                    if self.stop.is_set():
+                        break
+                    self.handle(job)
+            except EngineUnavailable as exc:
+                pending_poll = None
+                delay = backoff_delay(failures)
+                failures += 1
+                log(
+                    "warning",
+                    "engine unavailable; retrying",
+                    error=str(exc),
+                    retry_in=round(delay, 2),
+                )
+                self.stop.wait(delay)
+            except EngineRefused as exc:
+                pending_poll = None
+                delay = backoff_delay(failures)
+                failures += 1
+                log(
+                    "error",
+                    "engine refused the agent",
+                    status=exc.status,
+                    code=exc.code,
+                    error=str(exc),
+                    retry_in=round(delay, 2),
+                )
+                self.stop.wait(max(delay, 1.0))
+        log("info", "agent stopped")
+
+    def _wait(self, call: "BackgroundCall") -> bool:
+        """Wait for the poll, but return False at once when asked to stop."""
+        while not call.done.is_set():
+            if self.stop.wait(0.05):
+                return False
+        return True
+
+    def load_contract(self) -> None:
+        contract = self.client.contract()
+        manifest = contract["manifest"]
+        self.allowed_actions = set(manifest["actions"])
+        log(
+            "info",
+            "contract loaded",
+            contract_ref=contract["ref"],
+            actions=sorted(self.allowed_actions),
+        )
+
+    def handle(self, job: dict[str, Any]) -> None:
+        job_id, case_id = job["job_id"], job["case_id"]
+        if self.journal.get(job_id) is not None:
+            return  # already executed (or interrupted): never run twice; the result is re-sent
+        try:
+            self.client.lease(job_id)
+        except EngineRefused as exc:
+            log("info", "job not leased", job_id=job_id, case_id=case_id, code=exc.code)
+            return
+        self.journal.begin(job)
+        log("info", "job started", job_id=job_id, case_id=case_id, action=job["action"])
+        status, report = self.execute(job)
+        self.journal.finish(job_id, status, report)
+        log(
+            "info",
+            "job finished",
+            job_id=job_id,
+            case_id=case_id,
+            status=status,
+            duration_ms=report.get("duration_ms"),
+        )
+        self.deliver(job_id, case_id, status, report)
+
+    def execute(self, job: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        started = time.monotonic()
+        if job["action"] not in self.allowed_actions:
+            return "refused", {
+                "error": {
+                    "code": "unknown_action",
+                    "message": f"{job['action']!r} is not in the released contract",
+                },
+                "duration_ms": 0,
+            }
+        last = [0.0]
+
+        def progress(data: dict[str, Any]) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY:
+                last[0] = now
+                self.journal.set_progress(job["job_id"], data)
+                log("info", "progress", job_id=job["job_id"], case_id=job["case_id"], **data)
+
+        try:
+            report = execute(
+                Path(self.config.root_dir),
+                job["action"],
+                job["params"],
+                job.get("options") or {},
+                progress,
+            )
+            status = "succeeded"
+        except FsError as exc:
+            report, status = {"error": {"code": exc.code, "message": exc.message}}, "refused"
+        except OSError as exc:
+            report, status = {"error": {"code": "os_error", "message": str(exc)}}, "failed"
+        report["duration_ms"] = round((time.monotonic() - started) * 1000, 3)
+        return status, report
+
+    def deliver(
+        self, job_id: str, case_id: str | None, status: str, report: dict[str, Any]
+    ) -> bool:
+        try:
+            self.client.post_result(job_id, status, report)
+        except EngineUnavailable as exc:
+            log(
+                "warning",
+                "result not delivered; will re-send",
+                job_id=job_id,
+                case_id=case_id,
+                error=str(exc),
+            )
+            return False
+        except EngineRefused as exc:
+            if exc.status != 409:
+                log("error", "result refused", job_id=job_id, case_id=case_id, error=str(exc))
+                return False
+            log(
+                "warning",
+                "engine no longer expects this result",
+                job_id=job_id,
+                case_id=case_id,
+                error=str(exc),
+            )
+        self.journal.acknowledge(job_id)
+        return True
+
+    def resend_unacknowledged(self) -> None:
+        for entry in self.journal.unacknowledged():
+            log("info", "re-sending result", job_id=entry["job_id"], case_id=entry["case_id"])
+            if not self.deliver(
+                entry["job_id"], entry["case_id"], entry["result_status"], entry["report"]
+            ):
+                raise EngineUnavailable("results still undelivered")
+
+    def report_interrupted(self) -> None:
+        """A job that began but never finished is never run again: it is reported as failed."""
+        for entry in self.journal.interrupted():
+            report = {
+                "error": {
+                    "code": "interrupted",
+                    "message": "the agent stopped while executing; not re-executed",
+                },
+                "duration_ms": 0,
+            }
+            self.journal.finish(entry["job_id"], "failed", report)
+
+
+class BackgroundCall:
+    """A call on a daemon thread, so a long-poll in flight never delays shutdown."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        self.done = threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = function(*args)
+            except BaseException as exc:  # re-raised in the caller's thread
+                self._error = exc
+            finally:
+                self.done.set()
+
+        threading.Thread(target=run, name="poll", daemon=True).start()
+
+    def result(self) -> Any:
+        self.done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
