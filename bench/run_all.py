@@ -9,7 +9,13 @@ import sys
 
 from bench.common import ROOT, parse_args
 
-BENCHMARKS = ["ledger_append", "ledger_verify", "agent_poll", "proposal_latency"]
+BENCHMARKS = [
+    "ledger_append",
+    "ledger_verify",
+    "agent_poll",
+    "proposal_latency",
+    "detect_duplicates",
+]
 
 
 def run(name: str, quick: bool) -> tuple[int, list[str]]:

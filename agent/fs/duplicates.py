@@ -17,6 +17,7 @@ from agent.fs.scan import Entry, ProgressFn, scan
 
 PARTIAL_BYTES = 16 * 1024
 WORKERS = 4
+BATCHES = 64
 
 
 def _hasher(root: SafeRoot, limit: int | None) -> Callable[[Entry], tuple[Entry, str | None]]:
@@ -44,11 +45,16 @@ def _regroup(
     phase: str,
 ) -> list[tuple[str, list[Entry]]]:
     candidates = [entry for group in groups for entry in group]
+    # A few large batches: one future per file would cost more than hashing small files.
+    batches = [candidates[i::BATCHES] for i in range(BATCHES)]
     by_key: dict[tuple[int, str], list[Entry]] = defaultdict(list)
-    for done, (entry, digest) in enumerate(pool.map(hasher, candidates, chunksize=64), 1):
-        if digest is not None:
-            by_key[(entry.size, digest)].append(entry)
-        if progress and done % 1000 == 0:
+    done = 0
+    for results in pool.map(lambda batch: [hasher(entry) for entry in batch], batches):
+        for entry, digest in results:
+            if digest is not None:
+                by_key[(entry.size, digest)].append(entry)
+        done += len(results)
+        if progress:
             progress({"phase": phase, "done": done, "total": len(candidates)})
     return [(digest, group) for (_, digest), group in by_key.items() if len(group) > 1]
 

@@ -130,7 +130,7 @@ def _touched(
 
 def rename(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
     new_name = params["new_name"]
-    if len(split_relative(new_name)) != 1 or new_name == QUARANTINE:
+    if split_relative(new_name) != [new_name] or new_name == QUARANTINE:
         raise FsError("path_refused", f"{new_name!r} must be a plain file name")
     with root.parent(params["path"]) as (dir_fd, name):
         before = _checked_target(dir_fd, name, params.get("sha256"))

@@ -1,0 +1,112 @@
+"""detect_duplicates on a generated tree of 50,000 files, side by side with jdupes and fdupes
+in the same run, on a warm cache, checking that all three find the same groups.
+
+Ours runs in a fresh Python process (interpreter start included), as the tools do:
+`jdupes -r -q DIR`, `fdupes -r -q DIR`. Hard links are one file for all three; which of its
+names a tool prints is arbitrary, so groups are compared as sets of (device, inode).
+"""
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import ROOT, figure, goal, note, parse_args, ratio, title
+
+OURS = [
+    sys.executable,
+    "-c",
+    "import json, sys; from agent.fs.executor import execute; "
+    "print(json.dumps(execute(sys.argv[1], 'detect_duplicates', {'path': '.'}, {})))",
+]
+
+
+def generate(root: Path, files: int, seed: int = 11) -> None:
+    """A realistic mix: many small files, some large; ~20% copies; some hard links."""
+    rng = random.Random(seed)
+    originals: list[Path] = []
+    for n in range(files):
+        folder = root / f"d{rng.randrange(50)}" / f"s{rng.randrange(20)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"file{n}.dat"
+        roll = rng.random()
+        if originals and roll < 0.2:
+            shutil.copyfile(rng.choice(originals), path)
+        elif originals and roll < 0.22:
+            path.hardlink_to(rng.choice(originals))
+        else:
+            size = rng.choice([100, 1000, 4000, 10_000, 30_000, 100_000, 1_000_000])
+            size = max(1, int(size * rng.uniform(0.5, 1.5))) if rng.random() < 0.7 else size
+            path.write_bytes(rng.randbytes(size))
+            originals.append(path)
+
+
+def groups_of_tool(output: str, root: Path) -> set[frozenset[str]]:
+    groups, current = set(), []
+    for line in output.splitlines() + [""]:
+        if line.strip():
+            current.append(line.removeprefix(f"{root}/"))
+        elif current:
+            groups.add(frozenset(current))
+            current = []
+    return groups
+
+
+def as_inodes(groups: set[frozenset[str]], root: Path) -> set[frozenset[tuple[int, int]]]:
+    """Which path of a set of hard links stands for it is arbitrary: compare files, not names."""
+
+    def inode(path: str) -> tuple[int, int]:
+        st = (root / path).stat()
+        return st.st_dev, st.st_ino
+
+    return {frozenset(inode(p) for p in group) for group in groups}
+
+
+def timed(command: list[str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    return time.perf_counter() - started, result.stdout
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(__doc__, argv)
+    files = 3_000 if args.quick else 50_000
+    title("detect_duplicates", f"{files:,} files vs jdupes and fdupes", args.quick)
+    tools = [t for t in ("jdupes", "fdupes") if shutil.which(t)]
+    if len(tools) < 2:
+        note("jdupes and fdupes are needed: apt-get install jdupes fdupes")
+    with tempfile.TemporaryDirectory(prefix="bench-dupes-") as tmp:
+        root = Path(tmp)
+        generate(root, files)
+        runs = {"ours": [*OURS, str(root)], **{t: [t, "-r", "-q", str(root)] for t in tools}}
+        for command in runs.values():
+            timed(command)  # warm the page cache and the interpreter's files
+        times = {name: [] for name in runs}
+        outputs = {}
+        for _ in range(1 if args.quick else 3):
+            for name, command in runs.items():
+                seconds, outputs[name] = timed(command)
+                times[name].append(seconds)
+        best = {name: min(values) for name, values in times.items()}
+        ours = as_inodes(
+            {frozenset(g["paths"]) for g in json.loads(outputs["ours"])["groups"]}, root
+        )
+        identical = {t: as_inodes(groups_of_tool(outputs[t], root), root) == ours for t in tools}
+        for name in runs:
+            figure(f"{name} (best of {len(times[name])})", best[name], "s")
+        for tool in tools:
+            note(f"groups identical to {tool} (as files): {identical[tool]} ({len(ours)} groups)")
+        if "jdupes" in tools:
+            ratio("ours / jdupes time", best["ours"] / best["jdupes"])
+            goal(
+                "no slower than jdupes on a warm cache, identical groups",
+                best["ours"] <= best["jdupes"] and identical["jdupes"],
+            )
+
+
+if __name__ == "__main__":
+    main()
