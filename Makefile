@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed
 	@mkdir -p var
 	@test -f .env || $(BIN)/python -m functions.dev_env > .env
-	@echo "Engine API: http://127.0.0.1:$$(sed -n 's/^ENGINE_PORT=//p' .env) (health: /healthz)"
+	@echo "Portal: http://127.0.0.1:$$(sed -n 's/^CONSOLE_PORT=//p' .env)  (engine API: http://127.0.0.1:$$(sed -n 's/^ENGINE_PORT=//p' .env))"
 	$(BIN)/honcho start -f Procfile -e .env
 
 test: $(VENV)/.installed

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import re
 import subprocess
@@ -143,3 +144,26 @@ def test_downloads_need_login_and_only_serve_published_files(onboarded, make_use
     assert user.get("/downloads/..%2Fconsole.db").status_code == 404
     stranger = make_user()
     assert stranger.get("/api/downloads").status_code == 401
+
+
+def test_published_agent_build_downloads_with_its_checksum(onboarded, tmp_path):
+    user, _ = onboarded
+    dist = tmp_path / "console" / "dist"
+    dist.mkdir(parents=True)
+    binary = b"\x7fELF pretend binary"
+    (dist / "libervia-agent-linux-x86_64").write_bytes(binary)
+    digest = hashlib.sha256(binary).hexdigest()
+    (dist / "SHA256SUMS").write_text(f"{digest}  libervia-agent-linux-x86_64\n")
+    (dist / "not-published.txt").write_text("secret")
+    files = user.get("/api/downloads").json()["files"]
+    assert files == [
+        {
+            "name": "libervia-agent-linux-x86_64",
+            "sha256": digest,
+            "url": "/downloads/libervia-agent-linux-x86_64",
+        }
+    ]
+    download = user.get("/downloads/libervia-agent-linux-x86_64")
+    assert download.content == binary
+    assert user.get("/downloads/SHA256SUMS").text.startswith(digest)
+    assert user.get("/downloads/not-published.txt").status_code == 404
