@@ -1,7 +1,10 @@
+import hashlib
 import re
+import shlex
 
 import pytest
 
+from tests.support.agent_process import agent_cli, running_agent, wait_for
 from tests.support.browser import chromium, screenshot
 
 PHONE = {"width": 390, "height": 844}
@@ -15,7 +18,7 @@ def browser():
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_signup_onboarding_chat_approve_status(browser, console, viewport):
+def test_signup_onboarding_chat_approve_status(browser, console, viewport, tmp_path):
     suffix = "phone" if viewport is PHONE else "desktop"
     page = browser.new_page(viewport=viewport, base_url=console)
     page.goto("/")
@@ -34,14 +37,36 @@ def test_signup_onboarding_chat_approve_status(browser, console, viewport):
     command.wait_for()
     assert re.search(r"--actor-token lat_\S+", command.inner_text())
     screenshot(page, f"03-onboarding-{suffix}")
+    folder = tmp_path / "Organize"
+    folder.mkdir()
+    (folder / "X.txt").write_bytes(b"delete me")
+    args = shlex.split(command.inner_text())[1:]
+    args[args.index("--root-dir") + 1] = str(folder)
+    config = tmp_path / "agent.json"
+    agent_cli(config, *args)
     page.reload()
     assert "lat_" not in page.content(), "the agent token is shown only once"
     assert page.locator("td", has_text="delete").count() == 1
 
+    with running_agent(config, tmp_path / "agent.log"):
+        run_chat_and_approval(page, suffix, folder)
+    page.close()
+
+
+def run_chat_and_approval(page, suffix, folder):
     page.goto("/chat")
+    page.fill("#chat-text", "listar arquivos")
+    page.click("text=Send")
+    page.locator("#conversation p[data-decision=allowed]").wait_for()
+
+    def listed():
+        events = page.request.get("/api/audit?category=execution").json()["events"]
+        return any(e["type"] == "job.result" for e in events)
+
+    wait_for(listed, what="the agent's listing")
     page.fill("#chat-text", "apagar arquivo X.txt")
     page.click("text=Send")
-    answer = page.locator("#conversation p.engine").last
+    answer = page.locator("#conversation p.engine").nth(1)
     answer.wait_for()
     assert answer.get_attribute("data-decision") == "pending_approval"
     assert "Needs approval" in answer.inner_text()
@@ -53,12 +78,23 @@ def test_signup_onboarding_chat_approve_status(browser, console, viewport):
     page.goto("/approvals")
     card = page.locator("article.proposal")
     assert "delete X.txt" in card.inner_text()
+    wait_for(
+        lambda: page.reload() or hashlib.sha256(b"delete me").hexdigest() in card.inner_text(),
+        what="the listed hash in the impact summary",
+    )
+    assert folder.joinpath("X.txt").exists(), "nothing is deleted before approval"
     screenshot(page, f"05-approvals-{suffix}")
     page.fill("input[name=reason]", "ok to delete")
     page.click("button[value=approve]")
     page.locator("text=Approved: the agent will run it.").wait_for()
+    wait_for(lambda: not folder.joinpath("X.txt").exists(), what="the agent to delete X.txt")
 
-    page.goto("/dashboard")
+    def result_shown():
+        page.goto("/dashboard")
+        return page.locator("td", has_text="job.result").count() >= 2
+
+    wait_for(result_shown, what="job results on the dashboard")
+    assert page.locator("#agent-status").inner_text() == "Online"
     assert page.locator("#pending-count").inner_text() == "0 waiting"
     assert page.locator("td", has_text="approval.granted").count() >= 1
     assert page.locator("td", has_text="job.created").count() >= 1
@@ -68,7 +104,6 @@ def test_signup_onboarding_chat_approve_status(browser, console, viewport):
     assert page.locator("#timeline td", has_text="approval.granted").count() == 1
     page.locator("#public-key").filter(has_not_text="…").wait_for()
     screenshot(page, f"07-audit-{suffix}")
-    if viewport is PHONE:
+    if suffix == "phone":
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], "no horizontal scrolling at phone width"
-    page.close()
