@@ -59,14 +59,17 @@ def onboard(
     release = engine.release_builtin(engine_id, admin_key, *CONTRACT)
 
     with db.transaction() as tx:
-        row = tx.one("SELECT agent_token_revealed_at FROM institutions WHERE id=?", (iid,))
-        first_time = row["agent_token_revealed_at"] is None
-        agent_token = credentials.load(tx, box, iid, "organizational_agent") if first_time else None
-        tx.execute(
-            "UPDATE institutions SET onboarding_state='active',"
-            " agent_token_revealed_at=COALESCE(agent_token_revealed_at, ?) WHERE id=?",
-            (now(), iid),
+        # Only the one request whose update claims the reveal sees the token, even concurrently.
+        first_time = (
+            tx.execute(
+                "UPDATE institutions SET agent_token_revealed_at=? WHERE id=?"
+                " AND agent_token_revealed_at IS NULL",
+                (now(), iid),
+            )
+            == 1
         )
+        tx.execute("UPDATE institutions SET onboarding_state='active' WHERE id=?", (iid,))
+        agent_token = credentials.load(tx, box, iid, "organizational_agent") if first_time else None
     return {
         "institution": {
             "id": iid,
