@@ -5,53 +5,21 @@ The engine and the hello app run as real uvicorn processes; the load generator i
 process with 32 keep-alive connections. Rounds alternate between the two servers.
 """
 
-import subprocess
-import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from bench.common import ROOT, figure, goal, note, parse_args, ratio, title
+from bench.common import figure, goal, note, parse_args, ratio, title
 from bench.load import LoadResult, Request, load_pool, measure
 from tests.support.engine_api import new_institution
-from tests.support.servers import engine_process, free_port, wait_healthy
+from tests.support.servers import engine_process, uvicorn_process
 
 GOAL = 0.40
 CONCURRENCY = 32
 
 
-@contextmanager
-def hello_process() -> Iterator[str]:
+def hello_process():
     """bench.hello_app under uvicorn, started like the engine; yields its base URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "bench.hello_app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(f"{base}/", process)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return uvicorn_process("bench.hello_app:create_app", {}, health="/")
 
 
 def show(label: str, result: LoadResult) -> None:

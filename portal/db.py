@@ -4,15 +4,12 @@ SQL is written once with `?` placeholders; for PostgreSQL they become `%s`.
 """
 
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-
-class Cursorish(Protocol):
-    def execute(self, sql: str, params: tuple = ()) -> Any: ...
+from ledger.sqlite_conn import SQLiteFile
 
 
 class Database:
@@ -62,39 +59,16 @@ class SQLiteDatabase(Database):
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._local = threading.local()
-        self._lock = threading.Lock()
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.row_factory = _sqlite_row
-            self._local.conn = conn
-        return conn
+        self.file = SQLiteFile(path, schema="", durable=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        conn = self._conn()
-        with self._lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Tx(conn, self.dialect)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self.file.write() as conn:
+            conn.row_factory = _sqlite_row
+            yield Tx(conn, self.dialect)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.file.close()
 
 
 class PostgresDatabase(Database):

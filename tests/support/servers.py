@@ -36,8 +36,11 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 20) -> No
     raise RuntimeError(f"{url} did not become healthy")
 
 
-def start_uvicorn(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
+@contextmanager
+def uvicorn_process(factory: str, env: dict[str, str], health: str = "/healthz") -> Iterator[str]:
+    """`uvicorn --factory FACTORY` as a real process on a free port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -54,13 +57,18 @@ def start_uvicorn(factory: str, port: int, env: dict[str, str]) -> subprocess.Po
         cwd=ROOT,
         env={**os.environ, **env},
     )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(f"{base}{health}", process)
+        yield base
+    finally:
+        stop_process(process)
 
 
 @contextmanager
 def console_process(
     data_dir: Path, engine_url: str, database_url: str | None, **env: str
 ) -> Iterator[str]:
-    port = free_port()
     environment = {
         "LIBERVIA_DATA_DIR": str(data_dir),
         "ENGINE_ISE_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -71,47 +79,15 @@ def console_process(
         "AGENT_DIST_DIR": str(data_dir / "dist"),
         **env,
     }
-    process = start_uvicorn("functions.console.app:create_app", port, environment)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(f"{base}/healthz", process)
+    with uvicorn_process("functions.console.app:create_app", environment) as base:
         yield base
-    finally:
-        stop_process(process)
 
 
 @contextmanager
 def engine_process(data_dir: Path, **env: str) -> Iterator[str]:
-    port = free_port()
-    environment = {
-        **os.environ,
-        "LIBERVIA_DATA_DIR": str(data_dir),
-        "ENGINE_ISE_ADMIN_TOKEN": ADMIN_TOKEN,
-        **env,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "functions.engine.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=environment,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(f"{base}/healthz", process)
+    environment = {"LIBERVIA_DATA_DIR": str(data_dir), "ENGINE_ISE_ADMIN_TOKEN": ADMIN_TOKEN, **env}
+    with uvicorn_process("functions.engine.app:create_app", environment) as base:
         yield base
-    finally:
-        stop_process(process)
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:

@@ -1,12 +1,10 @@
 import hashlib
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
-from tests.support.servers import ROOT
+from tests.support.ledger_cli import verify_offline
 
 SECRET = re.compile(r"\b(lak|lat)_[A-Za-z0-9_-]{20,}")
 
@@ -89,21 +87,7 @@ def test_audit_filters_and_exports_verify_offline(onboarded, tmp_path):
         exported = user.get("/api/audit/export", format=fmt)
         path = tmp_path / f"ledger.{fmt}"
         path.write_bytes(exported.content)
-        cli = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ledger.cli",
-                "ledger",
-                "verify",
-                str(path),
-                "--public-key",
-                key,
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
+        cli = verify_offline(path, key)
         assert cli.returncode == 0, cli.stderr
 
 

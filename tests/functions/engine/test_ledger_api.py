@@ -1,27 +1,7 @@
 import sqlite3
-import subprocess
-import sys
 
 from tests.support.engine_api import new_institution
-from tests.support.servers import ROOT
-
-
-def verify_offline(path, public_key) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ledger.cli",
-            "ledger",
-            "verify",
-            str(path),
-            "--public-key",
-            public_key,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+from tests.support.ledger_cli import verify_offline
 
 
 def run_flow(inst):
@@ -78,41 +58,13 @@ def test_exports_verify_offline_with_the_cli(inst, tmp_path):
         if fmt == "csv":
             assert response.text.startswith("seq,ts,institution_id")
             continue
-        cli = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ledger.cli",
-                "ledger",
-                "verify",
-                str(path),
-                "--public-key",
-                public_key,
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
+        cli = verify_offline(str(path), public_key)
         assert cli.returncode == 0, cli.stderr
         assert cli.stdout.startswith("OK:")
 
     lines = (tmp_path / "export.jsonl").read_text().splitlines()
     lines[4] = lines[4].replace('"actor":"', '"actor":"x', 1)
     (tmp_path / "export.jsonl").write_text("\n".join(lines))
-    cli = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ledger.cli",
-            "ledger",
-            "verify",
-            str(tmp_path / "export.jsonl"),
-            "--public-key",
-            public_key,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    cli = verify_offline(str(tmp_path / "export.jsonl"), public_key)
     assert cli.returncode == 1
     assert "seq 4" in cli.stderr
