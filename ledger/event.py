@@ -45,19 +45,3 @@ class Event:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Event":
-        from ledger.canonical import canonical_json
-
-        return cls(
-            seq=data["seq"],
-            ts=data["ts"],
-            institution_id=data["institution_id"],
-            case_id=data["case_id"],
-            type=data["type"],
-            actor=data["actor"],
-            payload_json=canonical_json(data["payload"]).decode(),
-            prev_hash=data["prev_hash"],
-            hash=data["hash"],
-        )
