@@ -18,6 +18,17 @@ class EngineRefused(AgentError):
         self.status, self.code = status, code
 
 
+def trace_headers(trace: dict[str, str] | None) -> dict[str, str]:
+    """The job's request_id and case_id, so the engine's log lines join the console's."""
+    trace = trace or {}
+    headers = {}
+    if trace.get("request_id"):
+        headers["X-Request-ID"] = trace["request_id"]
+    if trace.get("case_id"):
+        headers["X-Case-ID"] = trace["case_id"]
+    return headers
+
+
 class EngineClient:
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
@@ -36,8 +47,8 @@ class EngineClient:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable: {exc}") from exc
-        if response.status_code >= 500:
-            raise EngineUnavailable(f"engine error {response.status_code}")
+        if response.status_code >= 500 or response.status_code == 429:
+            raise EngineUnavailable(f"engine answered {response.status_code}; will retry")
         try:
             body = response.json()
         except ValueError as exc:
@@ -54,16 +65,22 @@ class EngineClient:
     def poll(self, wait: int) -> list[dict[str, Any]]:
         return self._call("GET", "/runtime/jobs", params={"wait": wait})["jobs"]
 
-    def lease(self, job_id: str) -> dict[str, Any]:
+    def lease(self, job_id: str, trace: dict[str, str] | None = None) -> dict[str, Any]:
         return self._call(
             "POST",
             f"/runtime/jobs/{job_id}/lease",
             json={"lease_seconds": self.config.lease_seconds},
+            headers=trace_headers(trace),
         )
 
-    def post_result(self, job_id: str, status: str, report: dict[str, Any]) -> dict[str, Any]:
+    def post_result(
+        self, job_id: str, status: str, report: dict[str, Any], trace: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         return self._call(
-            "POST", f"/runtime/jobs/{job_id}/result", json={"status": status, "report": report}
+            "POST",
+            f"/runtime/jobs/{job_id}/result",
+            json={"status": status, "report": report},
+            headers=trace_headers(trace),
         )
 
     def contract(self) -> dict[str, Any]:

@@ -106,24 +106,19 @@ class Runner:
         job_id, case_id = job["job_id"], job["case_id"]
         if self.journal.get(job_id) is not None:
             return  # already executed (or interrupted): never run twice; the result is re-sent
+        trace = {"case_id": case_id, "request_id": job.get("request_id")}
+        ids = {"job_id": job_id, **trace}
         try:
-            self.client.lease(job_id)
+            self.client.lease(job_id, trace)
         except EngineRefused as exc:
-            log("info", "job not leased", job_id=job_id, case_id=case_id, code=exc.code)
+            log("info", "job not leased", **ids, code=exc.code)
             return
         self.journal.begin(job)
-        log("info", "job started", job_id=job_id, case_id=case_id, action=job["action"])
+        log("info", "job started", **ids, action=job["action"])
         status, report = self.execute(job)
         self.journal.finish(job_id, status, report)
-        log(
-            "info",
-            "job finished",
-            job_id=job_id,
-            case_id=case_id,
-            status=status,
-            duration_ms=report.get("duration_ms"),
-        )
-        self.deliver(job_id, case_id, status, report)
+        log("info", "job finished", **ids, status=status, duration_ms=report.get("duration_ms"))
+        self.deliver(job_id, case_id, status, report, job.get("request_id"))
 
     def execute(self, job: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         started = time.monotonic()
@@ -142,7 +137,14 @@ class Runner:
             if now - last[0] >= PROGRESS_EVERY:
                 last[0] = now
                 self.journal.set_progress(job["job_id"], data)
-                log("info", "progress", job_id=job["job_id"], case_id=job["case_id"], **data)
+                log(
+                    "info",
+                    "progress",
+                    job_id=job["job_id"],
+                    case_id=job["case_id"],
+                    request_id=job.get("request_id"),
+                    **data,
+                )
 
         try:
             report = execute(
@@ -161,10 +163,16 @@ class Runner:
         return status, report
 
     def deliver(
-        self, job_id: str, case_id: str | None, status: str, report: dict[str, Any]
+        self,
+        job_id: str,
+        case_id: str | None,
+        status: str,
+        report: dict[str, Any],
+        request_id: str | None = None,
     ) -> bool:
+        trace = {"case_id": case_id, "request_id": request_id}
         try:
-            self.client.post_result(job_id, status, report)
+            self.client.post_result(job_id, status, report, trace)
         except EngineUnavailable as exc:
             log(
                 "warning",

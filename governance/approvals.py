@@ -126,6 +126,7 @@ def approve(
     actor: dict[str, Any],
     proposal_id: str,
     body: dict[str, Any],
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     proposal = get_proposal(tenant, proposal_id)
     reason = _reason(body, required=False)
@@ -149,7 +150,9 @@ def approve(
     spec = active[0].actions[proposal["action"]]
     with tenant.store.write() as conn:
         _close(conn, proposal_id, "approved", actor, reason)
-        job = create_job(conn, proposal, spec, proposal["digest"], proposal["expires_at"])
+        job = create_job(
+            conn, proposal, spec, proposal["digest"], proposal["expires_at"], request_id
+        )
     granted = {
         "proposal_id": proposal_id,
         "digest": proposal["digest"],

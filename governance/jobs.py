@@ -24,6 +24,7 @@ def create_job(
     spec: ActionSpec,
     approval_digest: str | None,
     not_after: str | None,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     """Insert the job inside the caller's transaction; UNIQUE(proposal_id) makes it at most one."""
     now = utc_now()
@@ -40,11 +41,12 @@ def create_job(
         "approval_digest": approval_digest,
         "options": options,
         "not_after": not_after,
+        "request_id": request_id,
     }
     conn.execute(
         "INSERT INTO jobs (id, proposal_id, case_id, action, params, contract_ref, approval_digest,"
-        " options, status, not_after, created_at, updated_at)"
-        " VALUES (?,?,?,?,?,?,?,?,'queued',?,?,?)",
+        " options, status, not_after, created_at, updated_at, request_id)"
+        " VALUES (?,?,?,?,?,?,?,?,'queued',?,?,?,?)",
         (
             job["id"],
             job["proposal_id"],
@@ -57,6 +59,7 @@ def create_job(
             not_after,
             now,
             now,
+            request_id,
         ),
     )
     conn.execute("UPDATE proposals SET job_id=? WHERE id=?", (job["id"], proposal["id"]))
@@ -96,6 +99,7 @@ def job_view(row: dict[str, Any]) -> dict[str, Any]:
         "result_status": row["result_status"],
         "result": row["result"],
         "created_at": row["created_at"],
+        "request_id": row["request_id"],
     }
 
 

@@ -129,7 +129,11 @@ def _judge(
 
 
 def submit_proposal(
-    ctx: EngineContext, tenant: Tenant, actor: dict[str, Any], body: dict[str, Any]
+    ctx: EngineContext,
+    tenant: Tenant,
+    actor: dict[str, Any],
+    body: dict[str, Any],
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     action_name = body.get("action")
     if not isinstance(action_name, str) or not action_name:
@@ -197,7 +201,7 @@ def submit_proposal(
             ),
         )
         if decision.decision == "allowed":
-            job = create_job(conn, proposal, spec, None, None)
+            job = create_job(conn, proposal, spec, None, None, request_id)
     events = [
         (
             f"proposal.{decision.decision}",

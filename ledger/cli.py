@@ -1,4 +1,4 @@
-"""`libervia ledger verify FILE --public-key KEY`"""
+"""`libervia ledger verify FILE --public-key KEY`: offline verification of an exported file."""
 
 import argparse
 import sys
@@ -13,9 +13,7 @@ def _read_key(value: str) -> str:
     return candidate.read_text() if candidate.is_file() else value
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="libervia")
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_commands(commands: "argparse._SubParsersAction") -> None:
     ledger_cmd = commands.add_parser("ledger", help="ledger tools")
     ledger_sub = ledger_cmd.add_subparsers(dest="ledger_command", required=True)
     verify = ledger_sub.add_parser("verify", help="verify an exported ledger file offline")
@@ -25,8 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         required=True,
         help="engine public key (base64 or PEM), or a file holding it",
     )
-    args = parser.parse_args(argv)
+    verify.set_defaults(handler=verify_command)
 
+
+def verify_command(args: argparse.Namespace) -> int:
     try:
         report = verify_file(args.file, _read_key(args.public_key))
     except LedgerError as exc:
@@ -50,7 +50,3 @@ def main(argv: list[str] | None = None) -> int:
         f" signed checkpoint at seq {report.signed_seq}"
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

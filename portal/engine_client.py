@@ -1,5 +1,6 @@
 """The console's only way to the Engine: its HTTP API, with per-institution credentials."""
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -9,9 +10,16 @@ from portal.errors import ConsoleError
 
 class EngineClient:
     def __init__(
-        self, base_url: str, platform_token: str, *, verify: str | bool = True, timeout: float = 15
+        self,
+        base_url: str,
+        platform_token: str,
+        *,
+        verify: str | bool = True,
+        timeout: float = 15,
+        trace_headers: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.trace_headers = trace_headers
         self.platform_token = platform_token
         self.http = httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
 
@@ -20,7 +28,10 @@ class EngineClient:
     ) -> httpx.Response:
         try:
             response = self.http.request(
-                method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
+                method,
+                path,
+                headers={"Authorization": f"Bearer {token}", **self.trace_headers()},
+                **kwargs,
             )
         except httpx.HTTPError as exc:
             raise ConsoleError(

@@ -156,6 +156,7 @@ class Workspace:
             "reason": proposal["reason"],
             "rule": proposal["rule"],
             "proposal_id": proposal["proposal_id"],
+            "case_id": proposal["case_id"],
             "job_id": proposal["job_id"],
             "reply": reply(proposal),
         }

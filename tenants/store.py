@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     result_status TEXT,
     result TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    request_id TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created_at);
 """
@@ -89,6 +90,14 @@ class TenantStore:
     def __init__(self, path: Path) -> None:
         self.db = SQLiteFile(path, SCHEMA, durable=True)
         self.db.conn().row_factory = row_dict
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added after a tenant.db was created."""
+        with self.db.write() as conn:
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+            if "request_id" not in columns:
+                conn.execute("ALTER TABLE jobs ADD COLUMN request_id TEXT")
 
     def conn(self) -> sqlite3.Connection:
         conn = self.db.conn()

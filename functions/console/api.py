@@ -4,6 +4,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from functions import logs
 from functions.console.services import services, workspace
 from functions.http import read_json
 from portal.accounts import get_user
@@ -51,6 +52,7 @@ async def decide(request: Request) -> JSONResponse:
     result = await run_in_threadpool(
         lambda: workspace(request).decide(proposal_id, verdict, decision)
     )
+    logs.bind_case(result.get("case_id"))
     return JSONResponse(result)
 
 
@@ -93,4 +95,6 @@ async def chat(request: Request) -> JSONResponse:
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
     text = body.get("text")
-    return JSONResponse(await run_in_threadpool(lambda: workspace(request).chat(text)))
+    result = await run_in_threadpool(lambda: workspace(request).chat(text))
+    logs.bind_case(result.get("case_id"))
+    return JSONResponse(result)

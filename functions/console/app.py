@@ -10,9 +10,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from functions import logs
 from functions.console import api, auth, downloads, pages
 from functions.console.services import Services
 from functions.console.settings import ConsoleSettings
+from functions.hardening import PAGE_HEADERS, BodyLimit, RateLimit, SecurityHeaders
 from functions.http import EXCEPTION_HANDLERS, error_response
 from portal.db import open_database
 from portal.engine_client import EngineClient
@@ -21,6 +23,7 @@ from portal.migrations import migrate
 from portal.secret_box import SecretBox
 from portal.security import LoginThrottle
 
+MAX_BODY_BYTES = 64 * 1024
 STATIC = Path(__file__).parents[2] / "portal" / "static"
 
 ROUTES = [
@@ -52,33 +55,6 @@ ROUTES = [
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]
 
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'",
-    ),
-]
-
-
-class SecurityHeaders:
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def send_with_headers(message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
 
 async def console_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ConsoleError)
@@ -89,9 +65,13 @@ def build_app(settings: ConsoleSettings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = open_database(settings.database_url, settings.accounts_sqlite_path)
-        migrate(db)
+        if settings.migrate_on_start:
+            migrate(db)
         engine = EngineClient(
-            settings.engine_url, settings.platform_token, verify=settings.engine_ca_bundle or True
+            settings.engine_url,
+            settings.platform_token,
+            verify=settings.engine_ca_bundle or True,
+            trace_headers=logs.trace_headers,
         )
         app.state.services = Services(
             settings=settings,
@@ -110,7 +90,12 @@ def build_app(settings: ConsoleSettings) -> Starlette:
         routes=ROUTES,
         exception_handlers={**EXCEPTION_HANDLERS, ConsoleError: console_error},
         middleware=[
-            Middleware(SecurityHeaders),
+            Middleware(logs.RequestContext),
+            Middleware(SecurityHeaders, headers=PAGE_HEADERS),
+            Middleware(
+                RateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+            ),
+            Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.session_secret,
@@ -122,10 +107,11 @@ def build_app(settings: ConsoleSettings) -> Starlette:
         ],
         lifespan=lifespan,
     )
-    app.state.max_body_bytes = 64 * 1024
+    app.state.max_body_bytes = MAX_BODY_BYTES
     return app
 
 
 def create_app() -> Starlette:
     """Entry point for `uvicorn --factory functions.console.app:create_app`."""
+    logs.configure("console")
     return build_app(ConsoleSettings.from_env())

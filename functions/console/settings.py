@@ -24,6 +24,9 @@ class ConsoleSettings:
     engine_ca_bundle: str | None = None
     login_attempts: int = 5
     login_window_seconds: int = 300
+    rate_limit_per_second: float = 10
+    rate_limit_burst: int = 60
+    migrate_on_start: bool = True
 
     @classmethod
     def from_env(cls) -> "ConsoleSettings":
@@ -40,4 +43,7 @@ class ConsoleSettings:
             agent_dist_dir=Path(os.environ.get("AGENT_DIST_DIR", "./dist/agent")),
             secure_cookies=os.environ.get("CONSOLE_SECURE_COOKIES", "false").lower() == "true",
             engine_ca_bundle=os.environ.get("ENGINE_CA_BUNDLE") or None,
+            rate_limit_per_second=float(os.environ.get("CONSOLE_RATE_LIMIT_PER_SECOND", "10")),
+            rate_limit_burst=int(os.environ.get("CONSOLE_RATE_LIMIT_BURST", "60")),
+            migrate_on_start=os.environ.get("CONSOLE_MIGRATE_ON_START", "true").lower() == "true",
         )

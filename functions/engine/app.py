@@ -2,10 +2,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from functions import logs
 from functions.engine import actors, admin, approvals, bundles, ledger, proposals, runtime
 from functions.engine.settings import EngineSettings
+from functions.hardening import API_HEADERS, BodyLimit, RateLimit, SecurityHeaders
 from functions.http import EXCEPTION_HANDLERS
 from governance.context import EngineContext
 
@@ -49,7 +52,19 @@ def build_app(settings: EngineSettings) -> Starlette:
         finally:
             app.state.ctx.close()
 
-    app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app = Starlette(
+        routes=ROUTES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            Middleware(logs.RequestContext),
+            Middleware(SecurityHeaders, headers=API_HEADERS),
+            Middleware(
+                RateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+            ),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        ],
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.max_body_bytes = settings.max_body_bytes
     return app
@@ -57,4 +72,5 @@ def build_app(settings: EngineSettings) -> Starlette:
 
 def create_app() -> Starlette:
     """Entry point for `uvicorn --factory functions.engine.app:create_app`."""
+    logs.configure("engine")
     return build_app(EngineSettings.from_env())

@@ -4,6 +4,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from functions import logs
 from functions.engine import auth
 from functions.http import int_query, read_json
 from governance.approvals import approve, list_pending, reject
@@ -25,10 +26,17 @@ async def approve_one(request: Request) -> JSONResponse:
     def work():
         tenant, actor = auth.actor(request)
         return approve(
-            auth.context(request), tenant, actor, request.path_params["proposal_id"], body
+            auth.context(request),
+            tenant,
+            actor,
+            request.path_params["proposal_id"],
+            body,
+            logs.request_id(),
         )
 
-    return JSONResponse(await run_in_threadpool(work))
+    proposal = await run_in_threadpool(work)
+    logs.bind_case(proposal["case_id"])
+    return JSONResponse(proposal)
 
 
 async def reject_one(request: Request) -> JSONResponse:

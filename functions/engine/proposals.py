@@ -4,6 +4,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from functions import logs
 from functions.engine import auth
 from functions.http import HTTPError, int_query, read_json
 from governance.proposals import get_proposal, list_proposals, proposal_view, submit_proposal
@@ -16,9 +17,11 @@ async def submit(request: Request) -> JSONResponse:
 
     def work():
         tenant, actor = auth.actor(request)
-        return submit_proposal(auth.context(request), tenant, actor, body)
+        return submit_proposal(auth.context(request), tenant, actor, body, logs.request_id())
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    proposal = await run_in_threadpool(work)
+    logs.bind_case(proposal["case_id"])
+    return JSONResponse(proposal, status_code=201)
 
 
 async def index(request: Request) -> JSONResponse:

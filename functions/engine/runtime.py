@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from functions import logs
 from functions.engine import auth
 from functions.http import HTTPError, int_query, read_json
 from governance import Forbidden
@@ -60,7 +61,9 @@ async def lease(request: Request) -> JSONResponse:
         tenant, actor = auth.actor(request)
         return lease_job(tenant, actor, request.path_params["job_id"], seconds)
 
-    return JSONResponse(await run_in_threadpool(work))
+    job = await run_in_threadpool(work)
+    logs.bind_case(job["case_id"])
+    return JSONResponse(job)
 
 
 async def result(request: Request) -> JSONResponse:
@@ -77,6 +80,7 @@ async def result(request: Request) -> JSONResponse:
         return post_result(tenant, actor, request.path_params["job_id"], status, report)
 
     job, first = await run_in_threadpool(work)
+    logs.bind_case(job["case_id"])
     return JSONResponse({"job": job, "duplicate": not first}, status_code=201 if first else 200)
 
 

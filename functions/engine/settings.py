@@ -11,6 +11,8 @@ class EngineSettings:
     admin_token: str
     max_body_bytes: int = DEFAULT_MAX_BODY
     long_poll_max_seconds: int = 30
+    rate_limit_per_second: float = 20
+    rate_limit_burst: int = 100
 
     @classmethod
     def from_env(cls) -> "EngineSettings":
@@ -22,4 +24,6 @@ class EngineSettings:
             admin_token=token,
             max_body_bytes=int(os.environ.get("ENGINE_MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
             long_poll_max_seconds=int(os.environ.get("ENGINE_LONG_POLL_MAX_SECONDS", "30")),
+            rate_limit_per_second=float(os.environ.get("ENGINE_RATE_LIMIT_PER_SECOND", "20")),
+            rate_limit_burst=int(os.environ.get("ENGINE_RATE_LIMIT_BURST", "100")),
         )

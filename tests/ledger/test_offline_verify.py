@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from ledger.cli import main
+from functions.cli import main
 from ledger.export import export_csv, export_jsonl, export_sqlite
 from ledger.signing import checkpoint_message, load_or_create_key, public_key_b64, sign
 from ledger.store import Ledger

@@ -11,7 +11,7 @@ def verify_offline(path: Path, public_key: str) -> subprocess.CompletedProcess:
         [
             sys.executable,
             "-m",
-            "ledger.cli",
+            "functions.cli",
             "ledger",
             "verify",
             str(path),

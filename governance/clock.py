@@ -1,0 +1,111 @@
+"""The clock process: APScheduler runs the sweep and the backups, in this one process only."""
+
+import logging
+import os
+import signal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from governance.maintenance import sweep
+from tenants.backups import create_backup
+from tenants.layout import DataDir
+from tenants.registry import Registry
+from tenants.tenant import Tenants
+
+log = logging.getLogger("libervia.clock")
+
+
+@dataclass(frozen=True)
+class ClockSettings:
+    data_dir: Path
+    backup_dir: Path
+    database_url: str | None
+    sweep_seconds: float = 30
+    backup_minutes: float = 60
+    backup_keep: int = 14
+
+    @classmethod
+    def from_env(cls) -> "ClockSettings":
+        data_dir = Path(os.environ.get("LIBERVIA_DATA_DIR", "./var"))
+        return cls(
+            data_dir=data_dir,
+            backup_dir=Path(os.environ.get("LIBERVIA_BACKUP_DIR") or data_dir / "backups"),
+            database_url=os.environ.get("LIBERVIA_DATABASE_URL") or None,
+            sweep_seconds=float(os.environ.get("CLOCK_SWEEP_SECONDS", "30")),
+            backup_minutes=float(os.environ.get("CLOCK_BACKUP_MINUTES", "60")),
+            backup_keep=int(os.environ.get("LIBERVIA_BACKUP_KEEP", "14")),
+        )
+
+
+class Clock:
+    def __init__(self, settings: ClockSettings) -> None:
+        self.settings = settings
+        data_dir = DataDir(settings.data_dir)
+        self.registry = Registry(data_dir.registry_path)
+        self.tenants = Tenants(data_dir)
+
+    def sweep(self) -> None:
+        counts = sweep(self.registry, self.tenants)
+        if counts.approvals_expired or counts.leases_requeued or counts.jobs_expired:
+            log.info("sweep", extra={"fields": vars(counts)})
+
+    def backup(self) -> None:
+        result = create_backup(
+            self.settings.data_dir,
+            self.settings.backup_dir,
+            database_url=self.settings.database_url,
+            keep=self.settings.backup_keep,
+        )
+        log.info(
+            "backup taken",
+            extra={
+                "fields": {
+                    "path": str(result.path),
+                    "files": result.files,
+                    "institutions": result.institutions,
+                    "ledger_events": result.ledger_events,
+                    "pruned": [p.name for p in result.pruned],
+                }
+            },
+        )
+
+    def scheduler(self) -> BlockingScheduler:
+        scheduler = BlockingScheduler(
+            timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+        )
+        first = datetime.now(UTC)  # both run at once on start, then on their interval
+        scheduler.add_job(
+            self.sweep, "interval", seconds=self.settings.sweep_seconds, next_run_time=first
+        )
+        scheduler.add_job(
+            self.backup, "interval", minutes=self.settings.backup_minutes, next_run_time=first
+        )
+        return scheduler
+
+    def close(self) -> None:
+        self.tenants.close()
+        self.registry.db.close()
+
+
+def run(settings: ClockSettings) -> None:
+    clock = Clock(settings)
+    scheduler = clock.scheduler()
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    log.info(
+        "clock starting",
+        extra={
+            "fields": {
+                "sweep_seconds": settings.sweep_seconds,
+                "backup_minutes": settings.backup_minutes,
+                "backup_dir": str(settings.backup_dir),
+            }
+        },
+    )
+    try:
+        scheduler.start()
+    finally:
+        clock.close()
+        log.info("clock stopped")

@@ -1,0 +1,248 @@
+"""Online backups of the data dir (SQLite backup API) and of the accounts store (pg_dump).
+
+A backup is a folder `<backup_root>/<UTC stamp>/` holding `manifest.json`, `data/` (the
+data dir's SQLite files and the engine's signing key, same layout) and, when the accounts
+live in PostgreSQL, `accounts.pgdump`. It is written under a `.partial` name and renamed
+when complete, so a crash never leaves something that looks like a backup.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ledger.store import COLUMNS
+from ledger.verify import verify_rows
+from tenants import TenantError
+from tenants.layout import INSTITUTION_ID, DataDir
+
+MANIFEST = "manifest.json"
+PG_DUMP = "accounts.pgdump"
+PARTIAL = ".partial"
+SQLITE_FILES = ("tenant.db", "ledger.db")
+
+
+class BackupError(TenantError):
+    pass
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    files: int
+    institutions: int
+    ledger_events: int
+    pruned: list[Path]
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite file: readers and writers go on meanwhile."""
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    dest = sqlite3.connect(target)
+    try:
+        src.backup(dest)
+        dest.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+    finally:
+        dest.close()
+        src.close()
+    os.chmod(target, 0o600)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _institution_ids(data_dir: Path) -> list[str]:
+    folder = data_dir / "institutions"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and INSTITUTION_ID.match(p.name))
+
+
+def _verify_ledger(path: Path, institution_id: str) -> int:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        result = verify_rows(conn.execute(f"SELECT {COLUMNS} FROM events ORDER BY seq"))
+    finally:
+        conn.close()
+    if not result.ok:
+        raise BackupError(
+            f"ledger of {institution_id} does not verify: seq {result.first_bad_seq}: "
+            f"{result.reason}"
+        )
+    return result.events
+
+
+def _pg_tool(args: list[str]) -> None:
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=3600)
+    except FileNotFoundError as exc:
+        raise BackupError(f"{args[0]} is not installed (Debian: postgresql-client)") from exc
+    if done.returncode != 0:
+        raise BackupError(f"{args[0]} failed: {done.stderr.strip()[:2000]}")
+
+
+def create_backup(
+    data_dir: Path, backup_root: Path, *, database_url: str | None = None, keep: int = 14
+) -> BackupResult:
+    """Back up every tenant's files, the registry, the signing key and the accounts store."""
+    data_dir = Path(data_dir)
+    backup_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    name = _stamp()
+    work = backup_root / (name + PARTIAL)
+    work.mkdir(mode=0o700)
+    try:
+        files: list[Path] = []
+        layout = DataDir(data_dir)
+        if layout.registry_path.exists():
+            copy_sqlite(layout.registry_path, work / "data" / "registry.db")
+            files.append(Path("data/registry.db"))
+        if layout.signing_key_path.exists():
+            key_copy = work / "data" / layout.signing_key_path.name
+            key_copy.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            shutil.copyfile(layout.signing_key_path, key_copy)
+            os.chmod(key_copy, 0o600)
+            files.append(Path("data") / layout.signing_key_path.name)
+        institutions, events = _institution_ids(data_dir), 0
+        for institution_id in institutions:
+            for filename in SQLITE_FILES:
+                source = data_dir / "institutions" / institution_id / filename
+                if source.exists():
+                    relative = Path("data/institutions") / institution_id / filename
+                    copy_sqlite(source, work / relative)
+                    files.append(relative)
+            ledger_copy = work / "data/institutions" / institution_id / "ledger.db"
+            if ledger_copy.exists():
+                events += _verify_ledger(ledger_copy, institution_id)
+        if database_url:
+            _pg_tool(["pg_dump", "--format=custom", f"--file={work / PG_DUMP}", database_url])
+            os.chmod(work / PG_DUMP, 0o600)
+            files.append(Path(PG_DUMP))
+        elif (data_dir / "accounts.db").exists():
+            copy_sqlite(data_dir / "accounts.db", work / "data" / "accounts.db")
+            files.append(Path("data/accounts.db"))
+        manifest = {
+            "format": "libervia-backup/1",
+            "created_at": datetime.now(UTC).isoformat(),
+            "institutions": institutions,
+            "ledger_events": events,
+            "accounts": "postgres" if database_url else "sqlite",
+            "files": {
+                str(f): {"sha256": _sha256(work / f), "bytes": (work / f).stat().st_size}
+                for f in files
+            },
+        }
+        (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        final = backup_root / name
+        work.rename(final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return BackupResult(final, len(files), len(institutions), events, prune(backup_root, keep))
+
+
+def list_backups(backup_root: Path) -> list[Path]:
+    """Complete backups, oldest first."""
+    if not backup_root.is_dir():
+        return []
+    return sorted(
+        p
+        for p in backup_root.iterdir()
+        if p.is_dir() and not p.name.endswith(PARTIAL) and (p / MANIFEST).is_file()
+    )
+
+
+def prune(backup_root: Path, keep: int) -> list[Path]:
+    """Remove all but the newest `keep` complete backups; returns what was removed."""
+    if keep < 1:
+        raise BackupError("retention must keep at least one backup")
+    doomed = list_backups(backup_root)[:-keep]
+    for path in doomed:
+        shutil.rmtree(path)
+    return doomed
+
+
+def read_manifest(backup: Path) -> dict:
+    try:
+        manifest = json.loads((backup / MANIFEST).read_text())
+    except FileNotFoundError as exc:
+        raise BackupError(f"{backup} is not a backup: no {MANIFEST}") from exc
+    except json.JSONDecodeError as exc:
+        raise BackupError(f"{backup / MANIFEST} is not valid JSON") from exc
+    if manifest.get("format") != "libervia-backup/1":
+        raise BackupError(f"{backup} has an unknown backup format {manifest.get('format')!r}")
+    return manifest
+
+
+def check_backup(backup: Path) -> dict:
+    """Every file the manifest lists is present and unchanged."""
+    manifest = read_manifest(backup)
+    for relative, expected in manifest["files"].items():
+        path = backup / relative
+        if not path.is_file():
+            raise BackupError(f"backup is incomplete: {relative} is missing")
+        if _sha256(path) != expected["sha256"]:
+            raise BackupError(f"backup is damaged: {relative} does not match its sha256")
+    return manifest
+
+
+def restore_backup(
+    backup: Path, data_dir: Path, *, database_url: str | None = None, force: bool = False
+) -> dict:
+    """Put a backup back into `data_dir` (services stopped) and verify every ledger."""
+    manifest = check_backup(backup)
+    data_dir = Path(data_dir)
+    if (data_dir / "registry.db").exists() and not force:
+        raise BackupError(
+            f"{data_dir} already holds a data dir; stop the services and pass --force to replace it"
+        )
+    if manifest["accounts"] == "postgres" and not database_url:
+        raise BackupError("this backup holds a PostgreSQL dump: give --database-url to restore it")
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for relative in manifest["files"]:
+        if not relative.startswith("data/"):
+            continue
+        target = data_dir / Path(relative).relative_to("data")
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for stale in (
+            target.with_name(target.name + "-wal"),
+            target.with_name(target.name + "-shm"),
+        ):
+            stale.unlink(missing_ok=True)
+        temporary = target.with_name(target.name + ".restoring")
+        shutil.copyfile(backup / relative, temporary)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+    events = sum(
+        _verify_ledger(data_dir / "institutions" / iid / "ledger.db", iid)
+        for iid in manifest["institutions"]
+        if (data_dir / "institutions" / iid / "ledger.db").exists()
+    )
+    if manifest["accounts"] == "postgres":
+        _pg_tool(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                "--exit-on-error",
+                f"--dbname={database_url}",
+                str(backup / PG_DUMP),
+            ]
+        )
+    return {"institutions": len(manifest["institutions"]), "ledger_events": events}
