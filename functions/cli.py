@@ -30,7 +30,9 @@ def backup_create(args: argparse.Namespace) -> int:
         f"backup {result.path}: {result.institutions} institutions, {result.files} files,"
         f" {result.ledger_events} ledger events verified; pruned {len(result.pruned)}"
     )
-    return 0
+    for institution_id, problem in result.broken_ledgers.items():
+        print(f"error: ledger of {institution_id} does not verify: {problem}", file=sys.stderr)
+    return 0 if result.ok else 1
 
 
 def backup_list(args: argparse.Namespace) -> int:

@@ -59,6 +59,11 @@ class Clock:
             database_url=self.settings.database_url,
             keep=self.settings.backup_keep,
         )
+        for institution_id, problem in result.broken_ledgers.items():
+            log.error(
+                "ledger does not verify",
+                extra={"fields": {"institution_id": institution_id, "problem": problem}},
+            )
         log.info(
             "backup taken",
             extra={

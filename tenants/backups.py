@@ -6,18 +6,21 @@ live in PostgreSQL, `accounts.pgdump`. It is written under a `.partial` name and
 when complete, so a crash never leaves something that looks like a backup.
 """
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger.store import COLUMNS
-from ledger.verify import verify_rows
+from ledger.verify import VerifyResult, verify_rows
 from tenants import TenantError
 from tenants.layout import INSTITUTION_ID, DataDir
 
@@ -38,6 +41,11 @@ class BackupResult:
     institutions: int
     ledger_events: int
     pruned: list[Path]
+    broken_ledgers: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.broken_ledgers
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
@@ -73,18 +81,16 @@ def _institution_ids(data_dir: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and INSTITUTION_ID.match(p.name))
 
 
-def _verify_ledger(path: Path, institution_id: str) -> int:
+def _check_ledger(path: Path) -> VerifyResult:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        result = verify_rows(conn.execute(f"SELECT {COLUMNS} FROM events ORDER BY seq"))
+        return verify_rows(conn.execute(f"SELECT {COLUMNS} FROM events ORDER BY seq"))
     finally:
         conn.close()
-    if not result.ok:
-        raise BackupError(
-            f"ledger of {institution_id} does not verify: seq {result.first_bad_seq}: "
-            f"{result.reason}"
-        )
-    return result.events
+
+
+def _problem(result: VerifyResult) -> str:
+    return f"chain broken at seq {result.first_bad_seq}: {result.reason}"
 
 
 def _pg_tool(args: list[str]) -> None:
@@ -100,8 +106,25 @@ def create_backup(
     data_dir: Path, backup_root: Path, *, database_url: str | None = None, keep: int = 14
 ) -> BackupResult:
     """Back up every tenant's files, the registry, the signing key and the accounts store."""
-    data_dir = Path(data_dir)
     backup_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _exclusive(backup_root):
+        for stale in backup_root.glob("*" + PARTIAL):
+            shutil.rmtree(stale)  # left by a backup that was killed
+        return _create(Path(data_dir), backup_root, database_url, keep)
+
+
+@contextmanager
+def _exclusive(backup_root: Path) -> Iterator[None]:
+    """One backup at a time per backup folder (the clock and an operator may both run one)."""
+    with (backup_root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _create(data_dir: Path, backup_root: Path, database_url: str | None, keep: int) -> BackupResult:
     name = _stamp()
     work = backup_root / (name + PARTIAL)
     work.mkdir(mode=0o700)
@@ -117,7 +140,7 @@ def create_backup(
             shutil.copyfile(layout.signing_key_path, key_copy)
             os.chmod(key_copy, 0o600)
             files.append(Path("data") / layout.signing_key_path.name)
-        institutions, events = _institution_ids(data_dir), 0
+        institutions, events, broken = _institution_ids(data_dir), 0, {}
         for institution_id in institutions:
             for filename in SQLITE_FILES:
                 source = data_dir / "institutions" / institution_id / filename
@@ -127,7 +150,11 @@ def create_backup(
                     files.append(relative)
             ledger_copy = work / "data/institutions" / institution_id / "ledger.db"
             if ledger_copy.exists():
-                events += _verify_ledger(ledger_copy, institution_id)
+                # A broken chain is still backed up (it is evidence), and reported.
+                checked = _check_ledger(ledger_copy)
+                events += checked.events
+                if not checked.ok:
+                    broken[institution_id] = _problem(checked)
         if database_url:
             _pg_tool(["pg_dump", "--format=custom", f"--file={work / PG_DUMP}", database_url])
             os.chmod(work / PG_DUMP, 0o600)
@@ -140,6 +167,7 @@ def create_backup(
             "created_at": datetime.now(UTC).isoformat(),
             "institutions": institutions,
             "ledger_events": events,
+            "broken_ledgers": broken,
             "accounts": "postgres" if database_url else "sqlite",
             "files": {
                 str(f): {"sha256": _sha256(work / f), "bytes": (work / f).stat().st_size}
@@ -152,7 +180,8 @@ def create_backup(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return BackupResult(final, len(files), len(institutions), events, prune(backup_root, keep))
+    pruned = prune(backup_root, keep)
+    return BackupResult(final, len(files), len(institutions), events, pruned, broken)
 
 
 def list_backups(backup_root: Path) -> list[Path]:
@@ -227,11 +256,14 @@ def restore_backup(
         shutil.copyfile(backup / relative, temporary)
         os.chmod(temporary, 0o600)
         os.replace(temporary, target)
-    events = sum(
-        _verify_ledger(data_dir / "institutions" / iid / "ledger.db", iid)
-        for iid in manifest["institutions"]
-        if (data_dir / "institutions" / iid / "ledger.db").exists()
-    )
+    events = 0
+    for iid in manifest["institutions"]:
+        path = data_dir / "institutions" / iid / "ledger.db"
+        if path.exists():
+            checked = _check_ledger(path)
+            if not checked.ok:
+                raise BackupError(f"restored ledger of {iid} does not verify: {_problem(checked)}")
+            events += checked.events
     if manifest["accounts"] == "postgres":
         _pg_tool(
             [

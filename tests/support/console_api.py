@@ -12,8 +12,11 @@ class ConsoleUser:
         self.email = f"user-{uuid.uuid4().hex[:8]}@example.org"
         self.password = "correct horse battery staple"
 
-    def post(self, path: str, body: dict | None = None, **kwargs) -> httpx.Response:
-        return self.http.post(path, json=body or {}, headers={"X-CSRF-Token": self.csrf}, **kwargs)
+    def post(
+        self, path: str, body: dict | None = None, headers: dict | None = None, **kwargs
+    ) -> httpx.Response:
+        headers = {"X-CSRF-Token": self.csrf, **(headers or {})}
+        return self.http.post(path, json=body or {}, headers=headers, **kwargs)
 
     def get(self, path: str, **params) -> httpx.Response:
         return self.http.get(path, params=params)

@@ -65,3 +65,19 @@ def accounts_database(kind: str, tmp_path: Path) -> Iterator[Database]:
             yield db
         finally:
             db.close()
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A throwaway database (pg_dump and pg_restore work on whole databases); yields its URL."""
+    import psycopg
+
+    require_postgres()
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")

@@ -37,9 +37,17 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 20) -> No
 
 
 @contextmanager
-def uvicorn_process(factory: str, env: dict[str, str], health: str = "/healthz") -> Iterator[str]:
-    """`uvicorn --factory FACTORY` as a real process on a free port; yields its base URL."""
-    port = free_port()
+def uvicorn_process(
+    factory: str,
+    env: dict[str, str],
+    health: str = "/healthz",
+    log_path: Path | None = None,
+    port: int | None = None,
+) -> Iterator[str]:
+    """`uvicorn --factory FACTORY` as a real process on a free port; yields its base URL.
+    With log_path, the process's JSON log lines go to that file."""
+    port = port or free_port()
+    log = log_path.open("a") if log_path else None
     process = subprocess.Popen(
         [
             sys.executable,
@@ -52,10 +60,11 @@ def uvicorn_process(factory: str, env: dict[str, str], health: str = "/healthz")
             "--port",
             str(port),
             "--log-level",
-            "warning",
+            "info" if log_path else "warning",
         ],
         cwd=ROOT,
         env={**os.environ, **env},
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -63,11 +72,17 @@ def uvicorn_process(factory: str, env: dict[str, str], health: str = "/healthz")
         yield base
     finally:
         stop_process(process)
+        if log:
+            log.close()
 
 
 @contextmanager
 def console_process(
-    data_dir: Path, engine_url: str, database_url: str | None, **env: str
+    data_dir: Path,
+    engine_url: str,
+    database_url: str | None,
+    log_path: Path | None = None,
+    **env: str,
 ) -> Iterator[str]:
     environment = {
         "LIBERVIA_DATA_DIR": str(data_dir),
@@ -79,15 +94,32 @@ def console_process(
         "AGENT_DIST_DIR": str(data_dir / "dist"),
         **env,
     }
-    with uvicorn_process("functions.console.app:create_app", environment) as base:
+    with uvicorn_process(
+        "functions.console.app:create_app", environment, log_path=log_path
+    ) as base:
         yield base
 
 
 @contextmanager
-def engine_process(data_dir: Path, **env: str) -> Iterator[str]:
+def engine_process(
+    data_dir: Path, log_path: Path | None = None, port: int | None = None, **env: str
+) -> Iterator[str]:
     environment = {"LIBERVIA_DATA_DIR": str(data_dir), "ENGINE_ISE_ADMIN_TOKEN": ADMIN_TOKEN, **env}
-    with uvicorn_process("functions.engine.app:create_app", environment) as base:
+    with uvicorn_process(
+        "functions.engine.app:create_app", environment, log_path=log_path, port=port
+    ) as base:
         yield base
+
+
+def json_lines(path: Path) -> list[dict]:
+    """The JSON log lines a process wrote (other lines, if any, are skipped)."""
+    import json
+
+    lines = []
+    for line in path.read_text().splitlines():
+        if line.startswith("{"):
+            lines.append(json.loads(line))
+    return lines
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:

@@ -1,0 +1,88 @@
+"""Rate limits, body limits, security headers and request ids on the real engine and console."""
+
+import httpx
+import pytest
+
+from tests.support.databases import require_postgres
+from tests.support.servers import console_process, engine_process, json_lines
+
+LIMITED = {"ENGINE_RATE_LIMIT_PER_SECOND": "1", "ENGINE_RATE_LIMIT_BURST": "3"}
+
+
+@pytest.fixture(scope="module")
+def strict_engine(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("strict-engine")
+    log = folder / "engine.log"
+    with engine_process(folder / "data", log, ENGINE_MAX_BODY_BYTES="1024", **LIMITED) as base:
+        yield base, log
+
+
+def test_engine_rate_limits_each_client_with_retry_after(strict_engine):
+    base, _ = strict_engine
+    url = f"{base}/v1/institutions/inst_000000000000000000000000/contract"
+    mine = {"Authorization": "Bearer token-of-a-noisy-client"}
+    statuses = [httpx.get(url, headers=mine).status_code for _ in range(3)]
+    assert statuses == [404, 404, 404]  # no such institution: answered, not limited
+    limited = httpx.get(url, headers=mine)
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["error"]["code"] == "rate_limited"
+    other = httpx.get(url, headers={"Authorization": "Bearer token-of-someone-else"})
+    assert other.status_code == 404
+    assert all(httpx.get(f"{base}/healthz").status_code == 200 for _ in range(10))
+
+
+def test_engine_refuses_large_bodies_declared_or_streamed(strict_engine):
+    base, _ = strict_engine
+    url = f"{base}/v1/admin/institutions"
+    declared = httpx.post(url, content=b"{" + b" " * 4096 + b"}", headers={"X-Client": "a"})
+    assert declared.status_code == 413
+    assert declared.json()["error"]["code"] == "body_too_large"
+
+    def chunks():
+        for _ in range(8):
+            yield b" " * 512
+
+    streamed = httpx.post(url, content=chunks(), headers={"Authorization": "Bearer streamer"})
+    assert "content-length" not in streamed.request.headers
+    assert streamed.status_code == 413
+    assert streamed.json()["error"]["code"] == "body_too_large"
+
+
+def test_engine_security_headers_and_request_ids(strict_engine):
+    base, log = strict_engine
+    given = httpx.get(f"{base}/healthz", headers={"X-Request-ID": "req-from-caller-1"})
+    assert given.headers["x-request-id"] == "req-from-caller-1"
+    assert given.headers["x-content-type-options"] == "nosniff"
+    assert given.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in given.headers["content-security-policy"]
+    made = httpx.get(f"{base}/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["x-request-id"] != "bad id with spaces"
+    assert len(made.headers["x-request-id"]) == 32
+
+    lines = json_lines(log)
+    access = [line for line in lines if line.get("request_id") == "req-from-caller-1"]
+    assert access and access[0]["path"] == "/healthz" and access[0]["status"] == 200
+    assert access[0]["service"] == "engine" and access[0]["msg"] == "request"
+
+
+def test_console_rate_limit_body_limit_and_headers(engine, tmp_path):
+    require_postgres()
+    with console_process(
+        tmp_path / "console",
+        engine,
+        None,
+        CONSOLE_RATE_LIMIT_PER_SECOND="1",
+        CONSOLE_RATE_LIMIT_BURST="3",
+    ) as base:
+        page = httpx.get(f"{base}/login")
+        assert page.status_code == 200
+        assert page.headers["x-frame-options"] == "DENY"
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        too_big = httpx.post(
+            f"{base}/api/login", content=b"x" * (70 * 1024), headers={"Origin": base}
+        )
+        assert too_big.status_code == 413
+        statuses = [httpx.get(f"{base}/api/session").status_code for _ in range(3)]
+        assert statuses[-1] == 429
+        assert int(httpx.get(f"{base}/api/session").headers["retry-after"]) >= 1

@@ -1,0 +1,194 @@
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from portal.accounts import sign_up
+from portal.db import PostgresDatabase, SQLiteDatabase
+from portal.migrations import migrate
+from tenants.backups import BackupError, check_backup, create_backup, list_backups, restore_backup
+from tenants.layout import DataDir
+from tenants.registry import Registry
+from tenants.tenant import Tenants
+from tests.support.databases import postgres_database
+from tests.support.servers import ROOT
+
+
+def make_institution(data_dir, name="Ana"):
+    registry = Registry(DataDir(data_dir).registry_path)
+    institution, _ = registry.create_or_get(f"ext-{name}", name)
+    registry.db.close()
+    return institution.id
+
+
+def ledger_seqs(path):
+    with sqlite3.connect(path) as conn:
+        return [row[0] for row in conn.execute("SELECT seq FROM events ORDER BY seq")]
+
+
+def test_backup_taken_while_writing_restores_and_verifies(tmp_path):
+    data_dir = tmp_path / "data"
+    institution_id = make_institution(data_dir)
+    tenants = Tenants(DataDir(data_dir))
+    tenant = tenants.create(institution_id)
+    for n in range(50):
+        tenant.ledger.append("test.before", "writer", {"n": n})
+    stop = threading.Event()
+
+    def keep_writing():
+        n = 0
+        while not stop.is_set():
+            tenant.ledger.append("test.during", "writer", {"n": n})
+            n += 1
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        result = create_backup(data_dir, tmp_path / "backups")
+    finally:
+        stop.set()
+        writer.join()
+    tenants.close()
+
+    assert result.institutions == 1 and result.ledger_events >= 50
+    manifest = check_backup(result.path)
+    assert f"data/institutions/{institution_id}/ledger.db" in manifest["files"]
+    assert "data/registry.db" in manifest["files"]
+
+    restored = tmp_path / "restored"
+    summary = restore_backup(result.path, restored)
+    assert summary == {"institutions": 1, "ledger_events": result.ledger_events}
+    seqs = ledger_seqs(restored / "institutions" / institution_id / "ledger.db")
+    assert seqs == list(range(1, result.ledger_events + 1))
+    # The restored data dir opens and the chain goes on from where the backup ended.
+    tenants = Tenants(DataDir(restored))
+    tenant = tenants.get(institution_id)
+    tenant.ledger.append("test.after_restore", "writer", {})
+    assert tenant.ledger.verify().ok
+    tenants.close()
+
+
+def test_restore_refuses_a_damaged_backup_and_an_existing_data_dir(tmp_path):
+    data_dir = tmp_path / "data"
+    institution_id = make_institution(data_dir)
+    tenants = Tenants(DataDir(data_dir))
+    tenants.create(institution_id).ledger.append("test.event", "writer", {})
+    tenants.close()
+    backup = create_backup(data_dir, tmp_path / "backups").path
+
+    with pytest.raises(BackupError, match="already holds a data dir"):
+        restore_backup(backup, data_dir)
+
+    ledger_copy = backup / "data" / "institutions" / institution_id / "ledger.db"
+    ledger_copy.write_bytes(ledger_copy.read_bytes()[:-10] + b"x" * 10)
+    with pytest.raises(BackupError, match="does not match its sha256"):
+        restore_backup(backup, tmp_path / "elsewhere")
+    assert not (tmp_path / "elsewhere" / "registry.db").exists()
+
+
+def test_a_tampered_ledger_is_backed_up_as_evidence_and_reported(tmp_path):
+    data_dir = tmp_path / "data"
+    institution_id = make_institution(data_dir)
+    tenants = Tenants(DataDir(data_dir))
+    for n in range(3):
+        tenants.create(institution_id).ledger.append("test.event", "writer", {"n": n})
+    tenants.close()
+    ledger_path = data_dir / "institutions" / institution_id / "ledger.db"
+    with sqlite3.connect(ledger_path) as conn:
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'"):
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("UPDATE events SET payload='{\"n\":99}' WHERE seq=2")
+
+    result = create_backup(data_dir, tmp_path / "backups")
+    assert not result.ok
+    assert "seq 2" in result.broken_ledgers[institution_id]
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    assert "seq 2" in manifest["broken_ledgers"][institution_id]
+    with pytest.raises(
+        BackupError, match=f"{institution_id} does not verify: chain broken at seq 2"
+    ):
+        restore_backup(result.path, tmp_path / "restored")
+
+
+def test_retention_keeps_the_newest_and_ignores_partial_backups(tmp_path):
+    data_dir = tmp_path / "data"
+    make_institution(data_dir)
+    root = tmp_path / "backups"
+    (root / "20000101T000000000000Z.partial").mkdir(parents=True)
+    taken = [create_backup(data_dir, root, keep=2).path for _ in range(4)]
+    assert list_backups(root) == taken[-2:]
+    assert not taken[0].exists() and not taken[1].exists()
+    assert not (root / "20000101T000000000000Z.partial").exists()
+
+
+def test_embedded_accounts_file_is_backed_up(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    db = SQLiteDatabase(data_dir / "accounts.db")
+    migrate(db)
+    sign_up(db, "ana@example.org", "correct horse battery staple")
+    db.close()
+    backup = create_backup(data_dir, tmp_path / "backups").path
+    restore_backup(backup, tmp_path / "restored")
+    with sqlite3.connect(tmp_path / "restored" / "accounts.db") as conn:
+        assert conn.execute("SELECT email FROM users").fetchall() == [("ana@example.org",)]
+
+
+def test_postgres_accounts_are_dumped_and_restored(tmp_path):
+    data_dir = tmp_path / "data"
+    make_institution(data_dir)
+    with postgres_database() as source_url:
+        db = PostgresDatabase(source_url, max_size=2)
+        migrate(db)
+        sign_up(db, "bo@example.org", "correct horse battery staple")
+        db.close()
+        backup = create_backup(data_dir, tmp_path / "backups", database_url=source_url).path
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert manifest["accounts"] == "postgres" and "accounts.pgdump" in manifest["files"]
+
+    with pytest.raises(BackupError, match="--database-url"):
+        restore_backup(backup, tmp_path / "nowhere")
+    with postgres_database() as target_url:
+        restore_backup(backup, tmp_path / "restored", database_url=target_url)
+        db = PostgresDatabase(target_url, max_size=2)
+        with db.transaction() as tx:
+            assert [r["email"] for r in tx.all("SELECT email FROM users")] == ["bo@example.org"]
+        db.close()
+
+
+def libervia(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "functions.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_cli_backs_up_restores_and_verifies(tmp_path):
+    data_dir = tmp_path / "data"
+    institution_id = make_institution(data_dir)
+    tenants = Tenants(DataDir(data_dir))
+    for n in range(7):
+        tenants.create(institution_id).ledger.append("test.event", "writer", {"n": n})
+    tenants.close()
+    backups = tmp_path / "backups"
+
+    made = libervia("backup", "create", "--data-dir", str(data_dir), "--backup-dir", str(backups))
+    assert made.returncode == 0, made.stderr
+    assert "7 ledger events verified" in made.stdout
+    listed = libervia("backup", "list", "--backup-dir", str(backups))
+    backup = listed.stdout.split()[0]
+
+    restored = libervia("backup", "restore", backup, "--data-dir", str(tmp_path / "new"))
+    assert restored.returncode == 0, restored.stderr
+    assert "7 ledger events verified" in restored.stdout
+    again = libervia("backup", "restore", backup, "--data-dir", str(tmp_path / "new"))
+    assert again.returncode == 1 and "--force" in again.stderr
+    missing = libervia("backup", "restore", str(tmp_path), "--data-dir", str(tmp_path / "x"))
+    assert missing.returncode == 1 and "not a backup" in missing.stderr
