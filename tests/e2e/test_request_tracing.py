@@ -63,7 +63,9 @@ def test_request_and_case_ids_reach_engine_and_agent_logs(tmp_path):
     console_lines = [
         line for line in json_lines(console_log) if line.get("request_id") == "trace-chat-0001"
     ]
-    assert any(line.get("path") == "/api/chat" and line["case_id"] == case_id for line in console_lines)
+    assert any(
+        line.get("path") == "/api/chat" and line["case_id"] == case_id for line in console_lines
+    )
 
     engine_lines = [
         line for line in json_lines(engine_log) if line.get("request_id") == "trace-chat-0001"
