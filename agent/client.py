@@ -1,3 +1,4 @@
+import ssl
 from typing import Any
 
 import httpx
@@ -16,6 +17,11 @@ class EngineRefused(AgentError):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code = status, code
+
+
+def trust(ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """The system's CAs, or only the given CA file (a private or staging CA)."""
+    return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
 
 
 def trace_headers(trace: dict[str, str] | None) -> dict[str, str]:
@@ -38,7 +44,9 @@ class EngineClient:
                 "Authorization": f"Bearer {config.actor_token}",
                 "User-Agent": "libervia-agent",
             },
-            verify=config.ca_bundle or True,
+            verify=ssl.create_default_context(cafile=config.ca_bundle)
+            if config.ca_bundle
+            else True,
             timeout=httpx.Timeout(10, read=config.poll_wait_seconds + 15),
         )
 

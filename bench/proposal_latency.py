@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     title("proposal_latency", f"POST proposals, {CONCURRENCY} concurrent clients", args.quick)
     with (
         tempfile.TemporaryDirectory(prefix="bench-proposals-") as tmp,
-        engine_process(Path(tmp)) as engine,
+        engine_process(Path(tmp), ENGINE_RATE_LIMIT_PER_SECOND="0") as engine,
         load_pool() as pool,
     ):
         inst = new_institution(engine)

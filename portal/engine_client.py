@@ -1,5 +1,6 @@
 """The console's only way to the Engine: its HTTP API, with per-institution credentials."""
 
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ class EngineClient:
         base_url: str,
         platform_token: str,
         *,
-        verify: str | bool = True,
+        verify: ssl.SSLContext | bool = True,
         timeout: float = 15,
         trace_headers: Callable[[], dict[str, str]] = dict,
     ) -> None:

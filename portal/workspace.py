@@ -127,6 +127,10 @@ class Workspace:
             params["until"] = _day(until, "until", next_day=True)
         return self._get("/ledger/events", **params)["events"]
 
+    def verify(self) -> dict[str, Any]:
+        """The engine re-walks the institution's whole chain."""
+        return self._get("/ledger/verify")
+
     def export(self, fmt: str) -> Any:
         if fmt not in ("csv", "jsonl", "sqlite"):
             raise ConsoleError(400, "bad_format", "format must be csv, jsonl or sqlite")

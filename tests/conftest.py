@@ -1,3 +1,5 @@
+import hashlib
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -5,7 +7,7 @@ import pytest
 from tests.support.console_api import ConsoleUser
 from tests.support.databases import postgres_schema, require_postgres
 from tests.support.engine_api import Institution, new_institution
-from tests.support.servers import console_process, engine_process
+from tests.support.servers import ROOT, console_process, engine_process
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +49,14 @@ def make_user(console):
     yield make
     for user in users:
         user.http.close()
+
+
+@pytest.fixture(scope="session")
+def agent_binary():
+    """`make agent` builds the PyInstaller binary and SHA256SUMS for this OS/arch."""
+    subprocess.run(["make", "agent"], cwd=ROOT, check=True, capture_output=True, timeout=900)
+    sums = (ROOT / "dist" / "agent" / "SHA256SUMS").read_text().split()
+    digest, name = sums[0], sums[1]
+    binary = ROOT / "dist" / "agent" / name
+    assert hashlib.sha256(binary.read_bytes()).hexdigest() == digest
+    return binary

@@ -84,6 +84,10 @@ async def audit_export(request: Request) -> Response:
     )
 
 
+async def audit_verify(request: Request) -> JSONResponse:
+    return JSONResponse(await run_in_threadpool(lambda: workspace(request).verify()))
+
+
 async def public_key(request: Request) -> JSONResponse:
     current_user_id(request)
     s = services(request)

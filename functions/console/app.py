@@ -1,3 +1,4 @@
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -49,6 +50,7 @@ ROUTES = [
     Route("/api/audit", api.audit),
     Route("/api/audit/export", api.audit_export),
     Route("/api/audit/public-key", api.public_key),
+    Route("/api/audit/verify", api.audit_verify),
     Route("/api/chat", api.chat, methods=["POST"]),
     Route("/api/downloads", downloads.index),
     Route("/downloads/{name}", downloads.download),
@@ -70,7 +72,11 @@ def build_app(settings: ConsoleSettings) -> Starlette:
         engine = EngineClient(
             settings.engine_url,
             settings.platform_token,
-            verify=settings.engine_ca_bundle or True,
+            verify=(
+                ssl.create_default_context(cafile=settings.engine_ca_bundle)
+                if settings.engine_ca_bundle
+                else True
+            ),
             trace_headers=logs.trace_headers,
         )
         app.state.services = Services(

@@ -127,3 +127,13 @@ const publicKey = document.querySelector("[data-load=public-key]");
 if (publicKey) {
   api("/api/audit/public-key").then((data) => { publicKey.textContent = data.public_key; });
 }
+
+const chainStatus = document.querySelector("[data-load=chain-status]");
+if (chainStatus) {
+  api("/api/audit/verify").then((data) => {
+    chainStatus.textContent = data.ok
+      ? `verified: ${data.events} events, head ${data.head_hash.slice(0, 16)}…`
+      : `BROKEN at event #${data.first_bad_seq}: ${data.reason}`;
+    chainStatus.className = data.ok ? "ok" : "error";
+  }).catch((error) => { chainStatus.textContent = error.message; });
+}

@@ -1,13 +1,16 @@
 """A signed-in portal user driving the console's real HTTP API."""
 
+import ssl
 import uuid
 
 import httpx
 
 
 class ConsoleUser:
-    def __init__(self, base: str) -> None:
-        self.http = httpx.Client(base_url=base, timeout=30, headers={"Origin": base.rstrip("/")})
+    def __init__(self, base: str, verify: ssl.SSLContext | bool = True) -> None:
+        self.http = httpx.Client(
+            base_url=base, timeout=30, headers={"Origin": base.rstrip("/")}, verify=verify
+        )
         self.csrf = self.http.get("/api/session").json()["csrf_token"]
         self.email = f"user-{uuid.uuid4().hex[:8]}@example.org"
         self.password = "correct horse battery staple"

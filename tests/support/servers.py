@@ -36,6 +36,35 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 20) -> No
     raise RuntimeError(f"{url} did not become healthy")
 
 
+def start_uvicorn(
+    factory: str, env: dict[str, str], port: int, log_path: Path | None = None
+) -> subprocess.Popen:
+    """`uvicorn --factory FACTORY` as a real process; with log_path its JSON logs go there."""
+    log = log_path.open("a") if log_path else None
+    try:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                factory,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "info" if log_path else "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stderr=log,
+        )
+    finally:
+        if log:
+            log.close()  # the child keeps its own descriptor
+
+
 @contextmanager
 def uvicorn_process(
     factory: str,
@@ -44,36 +73,15 @@ def uvicorn_process(
     log_path: Path | None = None,
     port: int | None = None,
 ) -> Iterator[str]:
-    """`uvicorn --factory FACTORY` as a real process on a free port; yields its base URL.
-    With log_path, the process's JSON log lines go to that file."""
+    """A started, healthy uvicorn process on a free port; yields its base URL."""
     port = port or free_port()
-    log = log_path.open("a") if log_path else None
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            factory,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "info" if log_path else "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stderr=log,
-    )
+    process = start_uvicorn(factory, env, port, log_path)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(f"{base}{health}", process)
         yield base
     finally:
         stop_process(process)
-        if log:
-            log.close()
 
 
 @contextmanager
