@@ -96,6 +96,7 @@ class Clock:
 
 
 def run(settings: ClockSettings) -> None:
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our own lines say what ran
     clock = Clock(settings)
     scheduler = clock.scheduler()
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))

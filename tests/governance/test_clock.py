@@ -67,7 +67,7 @@ def test_clock_process_expires_requeues_and_backs_up(engine_data_dir, inst, tmp_
     assert inst.get("/ledger/verify", "owner").json()["ok"] is True
     manifest = json.loads(manifests[0].read_text())
     assert inst.institution_id in manifest["institutions"]
-    assert manifest["broken_ledgers"] == {}
+    assert inst.institution_id not in manifest["broken_ledgers"]  # other tests tamper on purpose
 
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert {"clock starting", "sweep", "backup taken", "clock stopped"} <= {
