@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from ledger.store import COLUMNS
@@ -110,6 +111,7 @@ def stack(tmp_path_factory, agent_binary):
                 "LIBERVIA_DATABASE_URL": database_url,
                 "LIBERVIA_BACKUP_DIR": str(folder / "backups"),
                 "CLOCK_SWEEP_SECONDS": "1",
+                "CLOCK_BACKUP_MINUTES": "0.1",
             },
             stderr=clock_log,
         )
@@ -272,3 +274,31 @@ def test_engine_killed_while_appending_loses_no_committed_event(stack):
     # The restarted engine serves the agent again: a new job runs end to end.
     after = stack.chat("listar arquivos")
     assert stack.job_of(after["proposal_id"])["result_status"] == "succeeded"
+
+
+def test_clock_backup_of_the_stack_restores_and_verifies(stack, tmp_path):
+    backups = stack.folder / "backups"
+    stack.chat("listar arquivos")
+
+    def backup_with_the_institution():
+        for path in sorted(backups.glob("*/manifest.json"), reverse=True):
+            manifest = json.loads(path.read_text())
+            if stack.runtime["institution_id"] in manifest["institutions"]:
+                return path.parent, manifest
+        return None
+
+    backup, manifest = wait_for(backup_with_the_institution, what="the clock's backup")
+    assert manifest["accounts"] == "postgres" and "accounts.pgdump" in manifest["files"]
+    assert manifest["broken_ledgers"] == {}
+
+    with postgres_database() as restored_url:
+        restored = subprocess.run(
+            [sys.executable, "-m", "functions.cli", "backup", "restore", str(backup),
+             "--data-dir", str(tmp_path / "data"), "--database-url", restored_url],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert restored.returncode == 0, restored.stderr
+        assert "ledger events verified" in restored.stdout
+        with psycopg.connect(restored_url) as conn:
+            emails = [row[0] for row in conn.execute("SELECT email FROM users")]
+    assert stack.user.email in emails
