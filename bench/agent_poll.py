@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     title("agent_poll", "agent polls vs hello-world Starlette", args.quick)
     with (
         tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp,
-        engine_process(Path(tmp), ENGINE_RATE_LIMIT_PER_SECOND="0") as engine,
+        engine_process(
+            Path(tmp), Path(tmp) / "engine.log", ENGINE_RATE_LIMIT_PER_SECOND="0"
+        ) as engine,
         hello_process() as hello,
         load_pool() as pool,
     ):

@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     title("proposal_latency", f"POST proposals, {CONCURRENCY} concurrent clients", args.quick)
     with (
         tempfile.TemporaryDirectory(prefix="bench-proposals-") as tmp,
-        engine_process(Path(tmp), ENGINE_RATE_LIMIT_PER_SECOND="0") as engine,
+        engine_process(
+            Path(tmp), Path(tmp) / "engine.log", ENGINE_RATE_LIMIT_PER_SECOND="0"
+        ) as engine,
         load_pool() as pool,
     ):
         inst = new_institution(engine)

@@ -1,4 +1,5 @@
-"""ASGI middleware every app wears: rate limits, request size limits, security headers."""
+"""ASGI middleware every app wears (rate limits, request size limits) and the security headers
+every response carries (logs.RequestContext adds them: it already wraps each response)."""
 
 import hashlib
 import json
@@ -103,8 +104,11 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is None and b"transfer-encoding" not in headers:
+            return await self.app(scope, receive, send)  # no body: nothing to count
         refusal = _json_error(413, "body_too_large", f"request body exceeds {self.max_bytes} bytes")
-        declared = dict(scope["headers"]).get(b"content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             for message in refusal:
                 await send(message)
@@ -130,23 +134,6 @@ class BodyLimit:
             if not started[0]:
                 for message in refusal:
                     await send(message)
-
-
-class SecurityHeaders:
-    def __init__(self, app: Any, headers: list[tuple[bytes, bytes]]) -> None:
-        self.app = app
-        self.headers = headers
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def send_with_headers(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 API_HEADERS = [

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -72,8 +73,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
-def configure(service: str, level: str = "INFO") -> None:
+def configure(service: str, level: str | None = None) -> None:
     """JSON lines on stderr for our loggers and uvicorn's; our middleware logs each request."""
+    level = level or os.environ.get("LIBERVIA_LOG_LEVEL", "INFO").upper()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
@@ -87,10 +89,12 @@ def configure(service: str, level: str = "INFO") -> None:
 
 
 class RequestContext:
-    """Takes the caller's X-Request-ID (or makes one), echoes it, logs one line per request."""
+    """Takes the caller's X-Request-ID (or makes one), echoes it with the app's security
+    headers, and logs one line per request."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         self.app = app
+        self.headers = headers or []
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -106,23 +110,28 @@ class RequestContext:
         async def send_with_id(message: dict) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *self.headers,
+                    (b"x-request-id", rid.encode()),
+                ]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            client = scope.get("client")
-            log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status[0],
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                        "client": client[0] if client else None,
-                    }
-                },
-            )
+            if log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status[0],
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                            "client": client[0] if client else None,
+                        }
+                    },
+                )
             _REQUEST.reset(token)

@@ -15,7 +15,7 @@ from functions import logs
 from functions.console import api, auth, downloads, pages
 from functions.console.services import Services
 from functions.console.settings import ConsoleSettings
-from functions.hardening import PAGE_HEADERS, BodyLimit, RateLimit, SecurityHeaders
+from functions.hardening import PAGE_HEADERS, BodyLimit, RateLimit
 from functions.http import EXCEPTION_HANDLERS, error_response
 from portal.db import open_database
 from portal.engine_client import EngineClient
@@ -96,8 +96,7 @@ def build_app(settings: ConsoleSettings) -> Starlette:
         routes=ROUTES,
         exception_handlers={**EXCEPTION_HANDLERS, ConsoleError: console_error},
         middleware=[
-            Middleware(logs.RequestContext),
-            Middleware(SecurityHeaders, headers=PAGE_HEADERS),
+            Middleware(logs.RequestContext, headers=PAGE_HEADERS),
             Middleware(
                 RateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
             ),

@@ -8,7 +8,7 @@ from starlette.routing import Route
 from functions import logs
 from functions.engine import actors, admin, approvals, bundles, ledger, proposals, runtime
 from functions.engine.settings import EngineSettings
-from functions.hardening import API_HEADERS, BodyLimit, RateLimit, SecurityHeaders
+from functions.hardening import API_HEADERS, BodyLimit, RateLimit
 from functions.http import EXCEPTION_HANDLERS
 from governance.context import EngineContext
 
@@ -56,8 +56,7 @@ def build_app(settings: EngineSettings) -> Starlette:
         routes=ROUTES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            Middleware(logs.RequestContext),
-            Middleware(SecurityHeaders, headers=API_HEADERS),
+            Middleware(logs.RequestContext, headers=API_HEADERS),
             Middleware(
                 RateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
             ),
