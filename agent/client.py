@@ -44,9 +44,7 @@ class EngineClient:
                 "Authorization": f"Bearer {config.actor_token}",
                 "User-Agent": "libervia-agent",
             },
-            verify=ssl.create_default_context(cafile=config.ca_bundle)
-            if config.ca_bundle
-            else True,
+            verify=trust(config.ca_bundle),
             timeout=httpx.Timeout(10, read=config.poll_wait_seconds + 15),
         )
 

@@ -15,13 +15,15 @@ class EngineClient:
         base_url: str,
         platform_token: str,
         *,
-        verify: ssl.SSLContext | bool = True,
+        ca_bundle: str | None = None,
         timeout: float = 15,
         trace_headers: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.trace_headers = trace_headers
         self.platform_token = platform_token
+        # Only the given CA file when there is one (a private CA), else the system's.
+        verify = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
         self.http = httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
 
     def call(

@@ -1,4 +1,3 @@
-import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -72,11 +71,7 @@ def build_app(settings: ConsoleSettings) -> Starlette:
         engine = EngineClient(
             settings.engine_url,
             settings.platform_token,
-            verify=(
-                ssl.create_default_context(cafile=settings.engine_ca_bundle)
-                if settings.engine_ca_bundle
-                else True
-            ),
+            ca_bundle=settings.engine_ca_bundle,
             trace_headers=logs.trace_headers,
         )
         app.state.services = Services(

@@ -24,6 +24,17 @@ def make_institution(data_dir, name="Ana"):
     return institution.id
 
 
+def institution_with_events(data_dir, events):
+    """An institution whose ledger holds `events` appended events; returns its id."""
+    institution_id = make_institution(data_dir)
+    tenants = Tenants(DataDir(data_dir))
+    ledger = tenants.create(institution_id).ledger
+    for n in range(events):
+        ledger.append("test.event", "writer", {"n": n})
+    tenants.close()
+    return institution_id
+
+
 def ledger_seqs(path):
     with sqlite3.connect(path) as conn:
         return [row[0] for row in conn.execute("SELECT seq FROM events ORDER BY seq")]
@@ -73,10 +84,7 @@ def test_backup_taken_while_writing_restores_and_verifies(tmp_path):
 
 def test_restore_refuses_a_damaged_backup_and_an_existing_data_dir(tmp_path):
     data_dir = tmp_path / "data"
-    institution_id = make_institution(data_dir)
-    tenants = Tenants(DataDir(data_dir))
-    tenants.create(institution_id).ledger.append("test.event", "writer", {})
-    tenants.close()
+    institution_id = institution_with_events(data_dir, 1)
     backup = create_backup(data_dir, tmp_path / "backups").path
 
     with pytest.raises(BackupError, match="already holds a data dir"):
@@ -91,11 +99,7 @@ def test_restore_refuses_a_damaged_backup_and_an_existing_data_dir(tmp_path):
 
 def test_a_tampered_ledger_is_backed_up_as_evidence_and_reported(tmp_path):
     data_dir = tmp_path / "data"
-    institution_id = make_institution(data_dir)
-    tenants = Tenants(DataDir(data_dir))
-    for n in range(3):
-        tenants.create(institution_id).ledger.append("test.event", "writer", {"n": n})
-    tenants.close()
+    institution_id = institution_with_events(data_dir, 3)
     ledger_path = data_dir / "institutions" / institution_id / "ledger.db"
     with sqlite3.connect(ledger_path) as conn:
         for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'"):
@@ -172,11 +176,7 @@ def libervia(*args, env=None):
 
 def test_cli_backs_up_restores_and_verifies(tmp_path):
     data_dir = tmp_path / "data"
-    institution_id = make_institution(data_dir)
-    tenants = Tenants(DataDir(data_dir))
-    for n in range(7):
-        tenants.create(institution_id).ledger.append("test.event", "writer", {"n": n})
-    tenants.close()
+    institution_with_events(data_dir, 7)
     backups = tmp_path / "backups"
 
     made = libervia("backup", "create", "--data-dir", str(data_dir), "--backup-dir", str(backups))
