@@ -72,6 +72,50 @@ def clock(args: argparse.Namespace) -> int:
     return 0
 
 
+def check(args: argparse.Namespace) -> int:
+    from governance.consistency import check_data_dir
+
+    checked = failed = 0
+    for result in check_data_dir(Path(args.data_dir), args.institution):
+        checked += 1
+        if result.ok and result.report and result.chain:
+            if args.verbose:
+                print(
+                    f"ok {result.institution_id}: {result.report.records} records,"
+                    f" {result.chain.events} events"
+                )
+            continue
+        failed += 1
+        if result.problem:
+            print(f"FAILED {result.institution_id}: {result.problem}")
+            continue
+        if result.chain and not result.chain.ok:
+            print(
+                f"FAILED {result.institution_id}: chain broken at seq"
+                f" {result.chain.first_bad_seq}: {result.chain.reason}"
+            )
+        for mismatch in result.report.mismatches if result.report else []:
+            print(f"FAILED {result.institution_id}: {mismatch}")
+    print(f"checked {checked} institutions: {checked - failed} ok, {failed} with problems")
+    return 1 if failed else 0
+
+
+def storage_migrate(args: argparse.Namespace) -> int:
+    from tenants.migration import migrate_data_dir
+
+    results = migrate_data_dir(Path(args.data_dir))
+    outcomes: dict[str, int] = {}
+    for result in results:
+        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+        if result.outcome == "failed":
+            print(f"FAILED {result.institution_id}: {result.problem}", file=sys.stderr)
+        elif result.outcome != "current":
+            print(f"{result.outcome} {result.institution_id}: {result.events} events verified")
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
+    print(f"{len(results)} institutions: {summary or 'none'}")
+    return 1 if outcomes.get("failed") else 0
+
+
 def migrate(args: argparse.Namespace) -> int:
     from portal.db import open_database
     from portal.migrations import migrate as apply
@@ -111,6 +155,22 @@ def parser() -> argparse.ArgumentParser:
     restore.add_argument("--database-url", default=database_url, help="PostgreSQL to restore into")
     restore.add_argument("--force", action="store_true", help="replace an existing data dir")
     restore.set_defaults(handler=backup_restore)
+
+    checking = commands.add_parser(
+        "check", help="every record has its ledger events and every event its record"
+    )
+    checking.add_argument("--data-dir", default=data_dir)
+    checking.add_argument("--institution", help="one institution id (default: all)")
+    checking.add_argument("-v", "--verbose", action="store_true", help="list healthy ones too")
+    checking.set_defaults(handler=check)
+
+    storage = commands.add_parser("storage", help="the data dir's storage layout")
+    storage_sub = storage.add_subparsers(dest="storage_command", required=True)
+    migrating = storage_sub.add_parser(
+        "migrate", help="move institutions from tenant.db + ledger.db to one institution.db"
+    )
+    migrating.add_argument("--data-dir", default=data_dir)
+    migrating.set_defaults(handler=storage_migrate)
 
     commands.add_parser("clock", help="run the scheduler (sweeps, backups)").set_defaults(
         handler=clock

@@ -1,6 +1,9 @@
 """Shared request parsing and JSON error responses for every ASGI app."""
 
+import errno
 import json
+import logging
+import sqlite3
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -8,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from governance import GovernanceError
+from tenants import InstitutionMissing, InstitutionUnavailable, StorageFull, TenantError
 
 DEFAULT_MAX_BODY = 1024 * 1024
 
@@ -40,9 +44,52 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
     )
 
 
+# Storage failures at the HTTP edge: one institution's problem is that institution's 503.
+TENANT_ERRORS: dict[type[TenantError], tuple[int, str]] = {
+    StorageFull: (507, "insufficient_storage"),
+    InstitutionUnavailable: (503, "institution_unavailable"),
+    InstitutionMissing: (404, "institution_not_found"),
+}
+log = logging.getLogger("libervia")
+
+
+async def tenant_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    for kind, (status, code) in TENANT_ERRORS.items():
+        if isinstance(exc, kind):
+            headers = {"Retry-After": "30"} if status in (503, 507) else None
+            return error_response(status, code, str(exc), headers=headers)
+    return error_response(503, "storage_unavailable", str(exc))
+
+
+async def sqlite_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """SQLite errors that no domain code translated (the registry, say)."""
+    assert isinstance(exc, sqlite3.Error)
+    if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL:
+        return error_response(507, "insufficient_storage", "the disk is full; nothing was written")
+    log.error("storage error", exc_info=exc)
+    return error_response(503, "storage_unavailable", "storage is unavailable; retry later")
+
+
+async def os_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OSError)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return error_response(507, "insufficient_storage", "the disk is full; nothing was written")
+    log.error("unexpected OS error", exc_info=exc)
+    return error_response(500, "internal_error", "internal error; it has been logged")
+
+
+async def internal_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Last resort: even a bug answers JSON (the traceback goes to the log)."""
+    return error_response(500, "internal_error", "internal error; it has been logged")
+
+
 EXCEPTION_HANDLERS = {
     GovernanceError: governance_error_handler,
     HTTPException: http_exception_handler,
+    TenantError: tenant_error_handler,
+    sqlite3.Error: sqlite_error_handler,
+    OSError: os_error_handler,
+    Exception: internal_error_handler,
 }
 
 

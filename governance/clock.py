@@ -13,7 +13,7 @@ from governance.maintenance import sweep
 from tenants.backups import create_backup
 from tenants.layout import DataDir
 from tenants.registry import Registry
-from tenants.tenant import Tenants
+from tenants.tenant import DEFAULT_MAX_OPEN, Tenants
 
 log = logging.getLogger("libervia.clock")
 
@@ -26,6 +26,7 @@ class ClockSettings:
     sweep_seconds: float = 30
     backup_minutes: float = 60
     backup_keep: int = 14
+    open_tenants: int = DEFAULT_MAX_OPEN
 
     @classmethod
     def from_env(cls) -> "ClockSettings":
@@ -37,6 +38,7 @@ class ClockSettings:
             sweep_seconds=float(os.environ.get("CLOCK_SWEEP_SECONDS", "30")),
             backup_minutes=float(os.environ.get("CLOCK_BACKUP_MINUTES", "60")),
             backup_keep=int(os.environ.get("LIBERVIA_BACKUP_KEEP", "14")),
+            open_tenants=int(os.environ.get("ENGINE_OPEN_TENANTS", DEFAULT_MAX_OPEN)),
         )
 
 
@@ -45,11 +47,16 @@ class Clock:
         self.settings = settings
         data_dir = DataDir(settings.data_dir)
         self.registry = Registry(data_dir.registry_path)
-        self.tenants = Tenants(data_dir)
+        self.tenants = Tenants(data_dir, settings.open_tenants)
 
     def sweep(self) -> None:
         counts = sweep(self.registry, self.tenants)
-        if counts.approvals_expired or counts.leases_requeued or counts.jobs_expired:
+        if (
+            counts.approvals_expired
+            or counts.leases_requeued
+            or counts.jobs_expired
+            or counts.unavailable
+        ):
             log.info("sweep", extra={"fields": vars(counts)})
 
     def backup(self) -> None:

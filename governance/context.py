@@ -7,7 +7,7 @@ from governance.notifier import JobNotifier
 from ledger.signing import load_or_create_key, public_key_b64
 from tenants.layout import DataDir
 from tenants.registry import Registry
-from tenants.tenant import Tenants
+from tenants.tenant import DEFAULT_MAX_OPEN, Tenants
 
 
 @dataclass
@@ -25,12 +25,12 @@ class EngineContext:
         return public_key_b64(self.signing_key)
 
     @classmethod
-    def open(cls, root: Path) -> "EngineContext":
+    def open(cls, root: Path, open_tenants: int = DEFAULT_MAX_OPEN) -> "EngineContext":
         data_dir = DataDir(root)
         return cls(
             data_dir=data_dir,
             registry=Registry(data_dir.registry_path),
-            tenants=Tenants(data_dir),
+            tenants=Tenants(data_dir, open_tenants),
             signing_key=load_or_create_key(data_dir.signing_key_path),
         )
 

@@ -1,3 +1,5 @@
+import hashlib
+import threading
 from typing import Any
 
 from governance import BadRequest, Conflict, NotFound
@@ -13,16 +15,45 @@ from idl.model import Contract
 from ledger.canonical import canonical_json
 from ledger.signing import sign
 from ledger.store import utc_now
+from tenants.database import Reader, Tx
 from tenants.tenant import Tenant
 
 MAX_SOURCE_BYTES = 256 * 1024
+_CACHE_SIZE = 128
+
+
+class _Cache:
+    """A small bounded map for deterministic work (compiling a source, parsing a manifest):
+    the same input always gives the same output, so it is computed once per process."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        return self._items.get(key)
+
+    def put(self, key: str, value: Any) -> Any:
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = value
+        return value
+
+
+_compiled = _Cache(_CACHE_SIZE)
+_contracts = _Cache(_CACHE_SIZE)
 
 
 def _compile(source: str) -> CompiledBundle:
     if len(source.encode()) > MAX_SOURCE_BYTES:
         raise BadRequest(f"contract source exceeds {MAX_SOURCE_BYTES} bytes", code="idl_too_large")
+    key = hashlib.sha256(source.encode()).hexdigest()
+    if (bundle := _compiled.get(key)) is not None:
+        return bundle
     try:
-        return compile_source(source)
+        return _compiled.put(key, compile_source(source))
     except IDLError as exc:
         raise BadRequest(str(exc), code="idl_invalid") from exc
 
@@ -41,15 +72,18 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _bundle(reader: Reader, name: str, version: str) -> dict[str, Any] | None:
+    return reader.one("SELECT * FROM bundles WHERE name=? AND version=?", (name, version))
+
+
 def register_bundle(tenant: Tenant, source: str) -> tuple[dict[str, Any], bool]:
     """Validate and store a contract source. Same name+version with the same meaning is a no-op;
     with a different meaning it is refused: a version never changes once registered."""
     bundle = _compile(source)
     header = bundle.contract.contract
-    with tenant.store.write() as conn:
-        existing = conn.execute(
-            "SELECT * FROM bundles WHERE name=? AND version=?", (header.name, header.version)
-        ).fetchone()
+
+    def store(tx: Tx) -> tuple[dict[str, Any], bool]:
+        existing = _bundle(tx, header.name, header.version)
         if existing:
             if existing["manifest_sha256"] != bundle.manifest_sha256:
                 raise Conflict(
@@ -58,7 +92,7 @@ def register_bundle(tenant: Tenant, source: str) -> tuple[dict[str, Any], bool]:
                     code="bundle_version_exists",
                 )
             return _public(existing), False
-        conn.execute(
+        tx.execute(
             "INSERT INTO bundles (name, version, source, source_sha256, manifest, manifest_sha256,"
             " registered_at) VALUES (?,?,?,?,?,?,?)",
             (
@@ -71,71 +105,83 @@ def register_bundle(tenant: Tenant, source: str) -> tuple[dict[str, Any], bool]:
                 utc_now(),
             ),
         )
-        row = conn.execute(
-            "SELECT * FROM bundles WHERE name=? AND version=?", (header.name, header.version)
-        ).fetchone()
-    tenant.ledger.append(
-        "contract.registered",
-        "institution_admin",
-        {"ref": bundle.ref, "manifest_sha256": bundle.manifest_sha256},
-    )
-    return _public(row), True
+        tx.record(
+            "contract.registered",
+            "institution_admin",
+            {"ref": bundle.ref, "manifest_sha256": bundle.manifest_sha256},
+        )
+        return _public(_bundle(tx, header.name, header.version) or {}), True
+
+    return tenant.db.write(store)
 
 
 def release_bundle(ctx: EngineContext, tenant: Tenant, name: str, version: str) -> dict[str, Any]:
     """Recompile the stored source, check its hash, sign it, and make it the active contract."""
-    row = tenant.store.one("SELECT * FROM bundles WHERE name=? AND version=?", (name, version))
+    row = tenant.db.one("SELECT * FROM bundles WHERE name=? AND version=?", (name, version))
     if row is None:
         raise NotFound(f"no registered bundle {name}@v{version}", code="bundle_not_found")
     bundle = _compile(row["source"])
     if bundle.manifest_sha256 != row["manifest_sha256"]:
         raise Conflict("stored bundle no longer compiles to its manifest", code="bundle_corrupt")
-    if row["released_at"] and tenant.store.get_meta("active_contract") == bundle.ref:
-        return _public(row)
     signature = sign(
         ctx.signing_key, bundle_signature_message(name, version, row["manifest_sha256"])
     )
-    released_at = utc_now()
-    with tenant.store.write() as conn:
-        conn.execute(
+
+    def release(tx: Tx) -> dict[str, Any]:
+        current = _bundle(tx, name, version) or row
+        if current["released_at"] and tx.meta("active_contract") == bundle.ref:
+            return _public(current)
+        released_at = utc_now()
+        tx.execute(
             "UPDATE bundles SET signature=?, released_at=? WHERE name=? AND version=?",
             (signature, released_at, name, version),
         )
-        conn.execute(
+        tx.execute(
             "INSERT INTO meta (key, value) VALUES ('active_contract', ?)"
             " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (bundle.ref,),
         )
-    tenant.ledger.append(
-        "contract.released",
-        "institution_admin",
-        {"ref": bundle.ref, "manifest_sha256": bundle.manifest_sha256, "signature": signature},
-    )
-    return _public({**row, "signature": signature, "released_at": released_at})
+        tx.record(
+            "contract.released",
+            "institution_admin",
+            {"ref": bundle.ref, "manifest_sha256": bundle.manifest_sha256, "signature": signature},
+        )
+        return _public({**current, "signature": signature, "released_at": released_at})
+
+    return tenant.db.write(release)
 
 
-def active_contract(tenant: Tenant) -> tuple[Contract, str] | None:
+def active_contract(reader: Reader) -> tuple[Contract, str] | None:
     """The released contract proposals are judged against, with its manifest hash."""
-    ref = tenant.store.get_meta("active_contract")
+    ref = reader.meta("active_contract")
     if ref is None:
         return None
     name, version = ref.split("@v")
-    row = tenant.store.one(
-        "SELECT manifest, manifest_sha256 FROM bundles WHERE name=? AND version=?", (name, version)
-    )
-    return contract_from_manifest(row["manifest"]), row["manifest_sha256"]
+    found = reader.conn.execute(
+        "SELECT manifest_sha256 FROM bundles WHERE name=? AND version=?", (name, version)
+    ).fetchone()
+    if found is None:
+        return None
+    manifest_sha256 = found[0]
+    contract = _contracts.get(manifest_sha256)
+    if contract is None:
+        manifest = (_bundle(reader, name, version) or {})["manifest"]
+        if hashlib.sha256(canonical_json(manifest)).hexdigest() != manifest_sha256:
+            raise Conflict(
+                f"the stored manifest of {ref} does not match its sha256", code="bundle_corrupt"
+            )
+        contract = _contracts.put(manifest_sha256, contract_from_manifest(manifest))
+    return contract, manifest_sha256
 
 
 def describe_active(tenant: Tenant) -> dict[str, Any]:
-    ref = tenant.store.get_meta("active_contract")
+    ref = tenant.db.meta("active_contract")
     if ref is None:
         raise NotFound("no contract has been released", code="no_released_contract")
     name, version = ref.split("@v")
-    row = tenant.store.one("SELECT * FROM bundles WHERE name=? AND version=?", (name, version))
+    row = tenant.db.one("SELECT * FROM bundles WHERE name=? AND version=?", (name, version)) or {}
     return {**_public(row), "manifest": row["manifest"], "source": row["source"]}
 
 
 def list_bundles(tenant: Tenant) -> list[dict[str, Any]]:
-    return [
-        _public(row) for row in tenant.store.all("SELECT * FROM bundles ORDER BY registered_at")
-    ]
+    return [_public(row) for row in tenant.db.all("SELECT * FROM bundles ORDER BY registered_at")]

@@ -1,35 +1,59 @@
+import shutil
 from typing import Any
 
 from governance import Conflict, Forbidden, NotFound, Unauthorized
 from governance.context import EngineContext
 from governance.tokens import hash_secret, new_id, new_secret, secrets_equal
 from ledger.store import utc_now
-from tenants import TenantError
+from tenants import InstitutionMissing, InstitutionUnavailable
+from tenants.database import Tx
+from tenants.layout import new_institution_id
+from tenants.registry import Institution
 from tenants.tenant import Tenant
 
 ROLES = {"owner": False, "executive_admin": False, "organizational_agent": True}
 
 
-def create_institution(ctx: EngineContext, external_id: str, name: str) -> tuple[dict, bool]:
-    institution, created = ctx.registry.create_or_get(external_id, name)
-    tenant = ctx.tenants.create(institution.id)
-    if created:
-        tenant.ledger.append(
-            "institution.created", "platform_admin", {"external_id": external_id, "name": name}
-        )
+def _institution_view(institution: Institution, tenant: Tenant) -> dict[str, Any]:
     return {
         "institution_id": institution.id,
         "external_id": institution.external_id,
         "name": institution.name,
         "created_at": institution.created_at,
-        "admin_key_bootstrapped": tenant.store.get_meta("admin_key_hash") is not None,
-    }, created
+        "admin_key_bootstrapped": tenant.db.meta("admin_key_hash") is not None,
+    }
+
+
+def create_institution(ctx: EngineContext, external_id: str, name: str) -> tuple[dict, bool]:
+    """Idempotent by external id. The institution's file (with its `institution.created`
+    event) exists before the registry names it."""
+    existing = ctx.registry.find(external_id)
+    if existing is not None:
+        return _institution_view(existing, tenant_for(ctx, existing.id)), False
+    institution_id = new_institution_id()
+
+    def first(tx: Tx) -> None:
+        tx.record(
+            "institution.created", "platform_admin", {"external_id": external_id, "name": name}
+        )
+
+    tenant = ctx.tenants.create(institution_id, first)
+    institution = ctx.registry.add(institution_id, external_id, name)
+    if institution.id != institution_id:  # a concurrent request registered it first
+        ctx.tenants.discard(institution_id)
+        shutil.rmtree(tenant.directory, ignore_errors=True)
+        return _institution_view(institution, tenant_for(ctx, institution.id)), False
+    return _institution_view(institution, tenant), True
 
 
 def tenant_for(ctx: EngineContext, institution_id: str) -> Tenant:
+    """The institution's storage; 404 for an unknown id, 503 for a known one whose file is
+    missing or unusable (InstitutionUnavailable goes through)."""
     try:
         return ctx.tenants.get(institution_id)
-    except TenantError as exc:
+    except InstitutionMissing as exc:
+        if ctx.registry.get(institution_id) is not None:
+            raise InstitutionUnavailable(institution_id, "its database file is missing") from exc
         raise NotFound(f"no institution {institution_id}", code="institution_not_found") from exc
 
 
@@ -37,23 +61,24 @@ def bootstrap_admin_key(ctx: EngineContext, institution_id: str) -> str:
     """Returns the admin key once; the engine keeps only its hash."""
     tenant = tenant_for(ctx, institution_id)
     key = new_secret("lak")
-    with tenant.store.write() as conn:
-        existing = conn.execute("SELECT value FROM meta WHERE key='admin_key_hash'").fetchone()
-        if existing:
+
+    def store(tx: Tx) -> None:
+        if tx.meta("admin_key_hash") is not None:
             raise Conflict(
-                "admin key already bootstrapped; it is shown only once",
-                code="admin_key_exists",
+                "admin key already bootstrapped; it is shown only once", code="admin_key_exists"
             )
-        conn.execute(
+        tx.execute(
             "INSERT INTO meta (key, value) VALUES ('admin_key_hash', ?)", (hash_secret(key),)
         )
-    tenant.ledger.append("institution.admin_key_bootstrapped", "platform_admin", {})
+        tx.record("institution.admin_key_bootstrapped", "platform_admin", {})
+
+    tenant.db.write(store)
     return key
 
 
 def authenticate_admin(ctx: EngineContext, institution_id: str, key: str | None) -> Tenant:
     tenant = tenant_for(ctx, institution_id)
-    expected = tenant.store.get_meta("admin_key_hash")
+    expected = tenant.db.meta("admin_key_hash")
     if not key or expected is None or not secrets_equal(hash_secret(key), expected):
         raise Unauthorized("a valid institution admin key is required", code="bad_admin_key")
     return tenant
@@ -65,7 +90,7 @@ def authenticate_actor(
     tenant = tenant_for(ctx, institution_id)
     if not token:
         raise Unauthorized("an actor token is required", code="missing_token")
-    actor = tenant.store.one(
+    actor = tenant.db.one(
         "SELECT id, name, role, is_agent, last_seen_at FROM actors WHERE token_hash=?",
         (hash_secret(token),),
     )
@@ -86,8 +111,9 @@ def create_actor(tenant: Tenant, name: str, role: str) -> dict[str, Any]:
         "is_agent": ROLES[role],
         "created_at": utc_now(),
     }
-    with tenant.store.write() as conn:
-        conn.execute(
+
+    def store(tx: Tx) -> None:
+        tx.execute(
             "INSERT INTO actors (id, name, role, is_agent, token_hash, created_at)"
             " VALUES (?,?,?,?,?,?)",
             (
@@ -99,12 +125,14 @@ def create_actor(tenant: Tenant, name: str, role: str) -> dict[str, Any]:
                 actor["created_at"],
             ),
         )
-    tenant.ledger.append("actor.created", "institution_admin", dict(actor))
+        tx.record("actor.created", "institution_admin", dict(actor))
+
+    tenant.db.write(store)
     return {**actor, "token": token}
 
 
 def list_actors(tenant: Tenant) -> list[dict]:
-    rows = tenant.store.all(
+    rows = tenant.db.all(
         "SELECT id AS actor_id, name, role, is_agent, created_at, last_seen_at FROM actors"
         " ORDER BY created_at"
     )

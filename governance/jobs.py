@@ -6,6 +6,7 @@ from governance.tokens import new_id
 from idl.model import ActionSpec
 from ledger.canonical import canonical_json
 from ledger.store import utc_now
+from tenants.database import RaiseAfterCommit, Reader, Tx
 from tenants.tenant import Tenant
 
 MAX_LEASE_SECONDS = 3600
@@ -18,15 +19,16 @@ def iso_in(seconds: float) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def create_job(
-    conn: Any,
+def insert_job(
+    tx: Tx,
     proposal: dict[str, Any],
     spec: ActionSpec,
     approval_digest: str | None,
     not_after: str | None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """Insert the job inside the caller's transaction; UNIQUE(proposal_id) makes it at most one."""
+    """Insert the job in the caller's transaction (the caller records `job.created` with
+    `record_job_created`); UNIQUE(proposal_id) makes it at most one per proposal."""
     now = utc_now()
     options = {"effect": spec.effect}
     if spec.delete_mode:
@@ -43,7 +45,7 @@ def create_job(
         "not_after": not_after,
         "request_id": request_id,
     }
-    conn.execute(
+    tx.execute(
         "INSERT INTO jobs (id, proposal_id, case_id, action, params, contract_ref, approval_digest,"
         " options, status, not_after, created_at, updated_at, request_id)"
         " VALUES (?,?,?,?,?,?,?,?,'queued',?,?,?,?)",
@@ -62,12 +64,12 @@ def create_job(
             request_id,
         ),
     )
-    conn.execute("UPDATE proposals SET job_id=? WHERE id=?", (job["id"], proposal["id"]))
+    tx.execute("UPDATE proposals SET job_id=? WHERE id=?", (job["id"], proposal["id"]))
     return job
 
 
-def job_created_event(job: dict[str, Any]) -> tuple[str, str, dict[str, Any], str]:
-    return (
+def record_job_created(tx: Tx, job: dict[str, Any]) -> None:
+    tx.record(
         "job.created",
         "engine",
         {
@@ -103,46 +105,69 @@ def job_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _transition_due(
-    tenant: Tenant, status: str, deadline_column: str, new_status: str, event_type: str
-) -> int:
-    """Move every job in `status` whose deadline passed to `new_status`, recording each."""
-    now = utc_now()
-    where = f"status=? AND {deadline_column} IS NOT NULL AND {deadline_column}<?"
-    with tenant.store.write() as conn:
-        rows = conn.execute(
-            f"SELECT id, case_id, lease_owner FROM jobs WHERE {where}", (status, now)
-        ).fetchall()
-        conn.execute(
-            f"UPDATE jobs SET status=?, updated_at=? WHERE {where}", (new_status, now, status, now)
-        )
+# Deadlines the engine settles: (status, deadline column, new status, event type).
+LEASE_LAPSED = ("leased", "lease_expires_at", "queued", "job.lease_expired")
+WINDOW_CLOSED = ("queued", "not_after", "expired", "job.expired")
+
+
+def _due_where(deadline: str) -> str:
+    return f"status=? AND {deadline} IS NOT NULL AND {deadline}<?"
+
+
+def settle_due(tx: Tx, transition: tuple[str, str, str, str], now: str) -> int:
+    """Move every job whose deadline passed to its next status, recording each (in `tx`)."""
+    status, deadline, new_status, event_type = transition
+    where = _due_where(deadline)
+    rows = tx.all(f"SELECT id, case_id, lease_owner FROM jobs WHERE {where}", (status, now))
+    tx.execute(
+        f"UPDATE jobs SET status=?, updated_at=? WHERE {where}", (new_status, now, status, now)
+    )
     for row in rows:
-        tenant.ledger.append(
+        tx.record(
             event_type,
             "engine",
             {"job_id": row["id"], "lease_owner": row["lease_owner"]},
-            case_id=row["case_id"],
+            row["case_id"],
         )
     return len(rows)
 
 
+def any_due(reader: Reader, transition: tuple[str, str, str, str], now: str) -> bool:
+    status, deadline, _, _ = transition
+    sql = f"SELECT 1 FROM jobs WHERE {_due_where(deadline)} LIMIT 1"
+    return reader.conn.execute(sql, (status, now)).fetchone() is not None
+
+
+def _settle(tenant: Tenant, transition: tuple[str, str, str, str]) -> int:
+    now = utc_now()
+    with tenant.db.reader() as reader:
+        if not any_due(reader, transition, now):
+            return 0
+    return tenant.db.write(lambda tx: settle_due(tx, transition, utc_now()))
+
+
 def requeue_expired_leases(tenant: Tenant) -> int:
-    return _transition_due(tenant, "leased", "lease_expires_at", "queued", "job.lease_expired")
+    return _settle(tenant, LEASE_LAPSED)
 
 
 def expire_stale_jobs(tenant: Tenant) -> int:
     """Queued jobs whose approval window closed are never handed out."""
-    return _transition_due(tenant, "queued", "not_after", "expired", "job.expired")
+    return _settle(tenant, WINDOW_CLOSED)
 
 
 def available_jobs(tenant: Tenant, limit: int = 10) -> list[dict[str, Any]]:
     """Queued jobs, oldest first; expired leases and approval windows are settled first."""
     sql = "SELECT * FROM jobs WHERE status IN ('queued', 'leased') ORDER BY created_at"
-    rows = tenant.store.all(sql)
+    rows = tenant.db.all(sql)
     if rows and any(_is_due(row, utc_now()) for row in rows):
-        requeue_expired_leases(tenant)
-        expire_stale_jobs(tenant)
-        rows = tenant.store.all(sql)
+
+        def settle(tx: Tx) -> list[dict[str, Any]]:
+            now = utc_now()
+            settle_due(tx, LEASE_LAPSED, now)
+            settle_due(tx, WINDOW_CLOSED, now)
+            return tx.all(sql)
+
+        rows = tenant.db.write(settle)
     return [job_view(row) for row in rows if row["status"] == "queued"][:limit]
 
 
@@ -156,8 +181,10 @@ def touch_actor(tenant: Tenant, actor: dict[str, Any]) -> None:
     """Record that the agent was seen, at most every LAST_SEEN_EVERY seconds."""
     if actor["last_seen_at"] and actor["last_seen_at"] > iso_in(-LAST_SEEN_EVERY):
         return
-    tenant.store.conn().execute(
-        "UPDATE actors SET last_seen_at=? WHERE id=?", (utc_now(), actor["id"])
+    tenant.db.write(
+        lambda tx: tx.execute(
+            "UPDATE actors SET last_seen_at=? WHERE id=?", (utc_now(), actor["id"])
+        )
     )
 
 
@@ -166,44 +193,50 @@ def _require_agent(actor: dict[str, Any]) -> None:
         raise Forbidden("only the institution's agent runs jobs", code="not_an_agent")
 
 
+def _job(reader: Reader, job_id: str) -> dict[str, Any]:
+    job = reader.one("SELECT * FROM jobs WHERE id=?", (job_id,))
+    if job is None:
+        raise NotFound(f"no job {job_id}", code="job_not_found")
+    return job
+
+
 def lease_job(tenant: Tenant, actor: dict[str, Any], job_id: str, seconds: int) -> dict[str, Any]:
     _require_agent(actor)
     if not 1 <= seconds <= MAX_LEASE_SECONDS:
         raise BadRequest(f"lease_seconds must be 1..{MAX_LEASE_SECONDS}", code="bad_lease")
-    now = utc_now()
-    with tenant.store.write() as conn:
-        job = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
-        if job is None:
-            raise NotFound(f"no job {job_id}", code="job_not_found")
+
+    def lease(tx: Tx) -> dict[str, Any]:
+        now = utc_now()
+        job = _job(tx, job_id)
         if job["not_after"] and job["not_after"] < now and job["status"] == "queued":
-            conn.execute("UPDATE jobs SET status='expired', updated_at=? WHERE id=?", (now, job_id))
-            expired = True
-        else:
-            expired = False
-            renewing = job["status"] == "leased" and job["lease_owner"] == actor["id"]
-            if job["status"] != "queued" and not renewing:
-                raise Conflict(f"job {job_id} is {job['status']}", code="job_not_available")
-            conn.execute(
-                "UPDATE jobs SET status='leased', lease_owner=?, lease_expires_at=?,"
-                " attempts=attempts+?, updated_at=? WHERE id=?",
-                (actor["id"], iso_in(seconds), 0 if renewing else 1, now, job_id),
+            tx.execute("UPDATE jobs SET status='expired', updated_at=? WHERE id=?", (now, job_id))
+            tx.record("job.expired", "engine", {"job_id": job_id}, job["case_id"])
+            raise RaiseAfterCommit(
+                Conflict(f"job {job_id} expired: its approval window closed", code="job_expired")
             )
-            job = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
-    if expired:
-        tenant.ledger.append("job.expired", "engine", {"job_id": job_id}, case_id=job["case_id"])
-        raise Conflict(f"job {job_id} expired: its approval window closed", code="job_expired")
-    if not renewing:
-        tenant.ledger.append(
-            "job.leased",
-            actor["id"],
-            {
-                "job_id": job_id,
-                "lease_expires_at": job["lease_expires_at"],
-                "attempt": job["attempts"],
-            },
-            case_id=job["case_id"],
+        renewing = job["status"] == "leased" and job["lease_owner"] == actor["id"]
+        if job["status"] != "queued" and not renewing:
+            raise Conflict(f"job {job_id} is {job['status']}", code="job_not_available")
+        tx.execute(
+            "UPDATE jobs SET status='leased', lease_owner=?, lease_expires_at=?,"
+            " attempts=attempts+?, updated_at=? WHERE id=?",
+            (actor["id"], iso_in(seconds), 0 if renewing else 1, now, job_id),
         )
-    return job_view(job)
+        job = _job(tx, job_id)
+        if not renewing:
+            tx.record(
+                "job.leased",
+                actor["id"],
+                {
+                    "job_id": job_id,
+                    "lease_expires_at": job["lease_expires_at"],
+                    "attempt": job["attempts"],
+                },
+                job["case_id"],
+            )
+        return job_view(job)
+
+    return tenant.db.write(lease)
 
 
 def post_result(
@@ -213,11 +246,10 @@ def post_result(
     _require_agent(actor)
     if status not in RESULT_STATUSES:
         raise BadRequest(f"status must be one of {', '.join(RESULT_STATUSES)}", code="bad_status")
-    now = utc_now()
-    with tenant.store.write() as conn:
-        job = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
-        if job is None:
-            raise NotFound(f"no job {job_id}", code="job_not_found")
+    report_json = canonical_json(report).decode()
+
+    def finish(tx: Tx) -> tuple[dict[str, Any], bool]:
+        job = _job(tx, job_id)
         if job["result_status"] is not None:
             return job_view(job), False
         if job["lease_owner"] != actor["id"] or job["status"] not in ("leased", "queued"):
@@ -225,27 +257,26 @@ def post_result(
                 f"job {job_id} is not leased by this agent (status {job['status']})",
                 code="job_not_leased",
             )
-        conn.execute(
+        tx.execute(
             "UPDATE jobs SET status='done', result_status=?, result=?, updated_at=? WHERE id=?",
-            (status, canonical_json(report).decode(), now, job_id),
+            (status, report_json, utc_now(), job_id),
         )
-        job = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
-    tenant.ledger.append_many(
-        [
-            (
-                "job.executed",
-                actor["id"],
-                {"job_id": job_id, "action": job["action"], "report": report},
-                job["case_id"],
-            ),
-            ("job.result", "engine", {"job_id": job_id, "status": status}, job["case_id"]),
-        ]
-    )
-    return job_view(job), True
+        tx.record_many(
+            [
+                (
+                    "job.executed",
+                    actor["id"],
+                    {"job_id": job_id, "action": job["action"], "report": report},
+                    job["case_id"],
+                ),
+                ("job.result", "engine", {"job_id": job_id, "status": status}, job["case_id"]),
+            ]
+        )
+        return job_view(_job(tx, job_id)), True
+
+    return tenant.db.write(finish)
 
 
 def get_job(tenant: Tenant, job_id: str) -> dict[str, Any]:
-    job = tenant.store.one("SELECT * FROM jobs WHERE id=?", (job_id,))
-    if job is None:
-        raise NotFound(f"no job {job_id}", code="job_not_found")
-    return job_view(job)
+    with tenant.db.reader() as reader:
+        return job_view(_job(reader, job_id))

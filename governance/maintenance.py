@@ -1,32 +1,72 @@
-"""The clock's sweep: settle every deadline that passed, in every institution."""
+"""The clock's sweep: settle every deadline that passed, in every institution, a page of
+institutions at a time (the open-institution cache bounds what stays open)."""
 
+import logging
 from dataclasses import dataclass
 
-from governance.approvals import expire_pending
-from governance.jobs import expire_stale_jobs, requeue_expired_leases
+from governance.approvals import any_expired, expire_due
+from governance.jobs import LEASE_LAPSED, WINDOW_CLOSED, any_due, settle_due
+from ledger.store import utc_now
 from tenants import TenantError
+from tenants.database import Tx
 from tenants.registry import Registry
-from tenants.tenant import Tenants
+from tenants.tenant import Tenant, Tenants
+
+PAGE = 500
+log = logging.getLogger("libervia.clock")
 
 
 @dataclass
 class SweepCounts:
     institutions: int = 0
+    unavailable: int = 0
     approvals_expired: int = 0
     leases_requeued: int = 0
     jobs_expired: int = 0
 
 
-def sweep(registry: Registry, tenants: Tenants) -> SweepCounts:
+def settle_deadlines(tenant: Tenant) -> tuple[int, int, int]:
+    """(approvals expired, leases re-queued, jobs expired): one read when nothing is due,
+    else one transaction for all three."""
+    now = utc_now()
+    with tenant.db.reader() as reader:
+        if not (
+            any_expired(reader, now)
+            or any_due(reader, LEASE_LAPSED, now)
+            or any_due(reader, WINDOW_CLOSED, now)
+        ):
+            return 0, 0, 0
+
+    def settle(tx: Tx) -> tuple[int, int, int]:
+        at = utc_now()
+        return (
+            expire_due(tx, at),
+            settle_due(tx, LEASE_LAPSED, at),
+            settle_due(tx, WINDOW_CLOSED, at),
+        )
+
+    return tenant.db.write(settle)
+
+
+def sweep(registry: Registry, tenants: Tenants, page: int = PAGE) -> SweepCounts:
     """Expire pending approvals and stale jobs, re-queue jobs whose lease ran out."""
     counts = SweepCounts()
-    for institution in registry.all():
-        try:
-            tenant = tenants.get(institution.id)
-        except TenantError:
-            continue  # registered a moment ago; its folder is still being made
-        counts.institutions += 1
-        counts.approvals_expired += expire_pending(tenant)
-        counts.leases_requeued += requeue_expired_leases(tenant)
-        counts.jobs_expired += expire_stale_jobs(tenant)
+    after = ""
+    while institutions := registry.page(after, page):
+        for institution in institutions:
+            try:
+                tenant = tenants.get(institution.id)
+                expired, requeued, stale = settle_deadlines(tenant)
+            except TenantError as exc:
+                counts.unavailable += 1
+                log.error(
+                    "institution skipped",
+                    extra={"fields": {"institution_id": institution.id, "problem": str(exc)}},
+                )
+                continue
+            counts.institutions += 1
+            counts.approvals_expired += expired
+            counts.leases_requeued += requeued
+            counts.jobs_expired += stale
+        after = institutions[-1].id
     return counts

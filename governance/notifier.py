@@ -20,6 +20,8 @@ class JobNotifier:
             waiters = self._waiters.get(institution_id, set())
             for item in [w for w in waiters if w[1] is event]:
                 waiters.discard(item)
+            if not waiters:
+                self._waiters.pop(institution_id, None)
 
     def notify(self, institution_id: str) -> None:
         """Callable from any thread."""

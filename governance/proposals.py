@@ -4,11 +4,12 @@ from typing import Any
 from governance import BadRequest, NotFound
 from governance.context import EngineContext
 from governance.contracts import active_contract
-from governance.jobs import create_job, iso_in, job_created_event
+from governance.jobs import insert_job, iso_in, record_job_created
 from governance.tokens import new_id
 from idl.params import ParamError, check_params
 from ledger.canonical import canonical_json
 from ledger.store import new_case_id, utc_now
+from tenants.database import Reader, Tx
 from tenants.tenant import Tenant
 
 
@@ -32,9 +33,9 @@ class Decision:
 
 
 def _judge(
-    tenant: Tenant, actor: dict[str, Any], action_name: str, params: Any, department: str | None
+    reader: Reader, actor: dict[str, Any], action_name: str, params: Any, department: str | None
 ) -> tuple[Decision, dict[str, Any], Any, str | None, str | None]:
-    active = active_contract(tenant)
+    active = active_contract(reader)
     if active is None:
         return (
             Decision(
@@ -147,38 +148,39 @@ def submit_proposal(
             "field 'case_id' must be a string of at most 64 characters", code="bad_case_id"
         )
 
-    decision, params, spec, ref, manifest_sha256 = _judge(
-        tenant, actor, action_name[:128], body.get("params", {}), department
-    )
-    proposal_id = new_id("prop")
-    now = utc_now()
-    digest = expires_at = None
-    if decision.decision == "pending_approval":
-        digest = approval_digest(proposal_id, action_name, params, ref, manifest_sha256)
-        expires_at = iso_in(spec.approval_ttl_seconds)
-    status = {"allowed": "authorized", "denied": "denied"}.get(
-        decision.decision, "pending_approval"
-    )
-    proposal = {
-        "id": proposal_id,
-        "case_id": case_id,
-        "actor_id": actor["id"],
-        "action": action_name[:128],
-        "params": params,
-        "department": department or (spec.department if spec else ""),
-        "contract_ref": ref,
-        "manifest_sha256": manifest_sha256,
-        "decision": decision.decision,
-        "status": status,
-        "rule": decision.rule,
-        "reason": decision.reason,
-        "digest": digest,
-        "created_at": now,
-        "expires_at": expires_at,
-    }
-    job = None
-    with tenant.store.write() as conn:
-        conn.execute(
+    action = action_name[:128]
+
+    def decide(tx: Tx) -> tuple[dict[str, Any], bool]:
+        decision, params, spec, ref, manifest_sha256 = _judge(
+            tx, actor, action, body.get("params", {}), department
+        )
+        proposal_id = new_id("prop")
+        now = utc_now()
+        digest = expires_at = None
+        if decision.decision == "pending_approval":
+            digest = approval_digest(proposal_id, action, params, ref, manifest_sha256)
+            expires_at = iso_in(spec.approval_ttl_seconds)
+        status = {"allowed": "authorized", "denied": "denied"}.get(
+            decision.decision, "pending_approval"
+        )
+        proposal = {
+            "id": proposal_id,
+            "case_id": case_id,
+            "actor_id": actor["id"],
+            "action": action,
+            "params": params,
+            "department": department or (spec.department if spec else ""),
+            "contract_ref": ref,
+            "manifest_sha256": manifest_sha256,
+            "decision": decision.decision,
+            "status": status,
+            "rule": decision.rule,
+            "reason": decision.reason,
+            "digest": digest,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+        tx.execute(
             "INSERT INTO proposals (id, case_id, actor_id, action, params, department,"
             " contract_ref, manifest_sha256, decision, status, rule, reason, digest, created_at,"
             " expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -186,7 +188,7 @@ def submit_proposal(
                 proposal_id,
                 case_id,
                 actor["id"],
-                proposal["action"],
+                action,
                 canonical_json(params).decode(),
                 proposal["department"],
                 ref,
@@ -200,15 +202,12 @@ def submit_proposal(
                 expires_at,
             ),
         )
-        if decision.decision == "allowed":
-            job = create_job(conn, proposal, spec, None, None, request_id)
-    events = [
-        (
+        tx.record(
             f"proposal.{decision.decision}",
             actor["id"],
             {
                 "proposal_id": proposal_id,
-                "action": proposal["action"],
+                "action": action,
                 "params": params,
                 "role": actor["role"],
                 "contract_ref": ref,
@@ -218,13 +217,16 @@ def submit_proposal(
             },
             case_id,
         )
-    ]
-    if job:
-        events.append(job_created_event(job))
-    tenant.ledger.append_many(events)
-    if job:
+        job = None
+        if decision.decision == "allowed":
+            job = insert_job(tx, proposal, spec, None, None, request_id)
+            record_job_created(tx, job)
+        return proposal_view({**proposal, "job_id": job["id"] if job else None}), job is not None
+
+    view, job_created = tenant.db.write(decide)
+    if job_created:
         ctx.notifier.notify(tenant.institution_id)
-    return proposal_view({**proposal, "job_id": job["id"] if job else None})
+    return view
 
 
 def proposal_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -251,8 +253,8 @@ def proposal_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def get_proposal(tenant: Tenant, proposal_id: str) -> dict[str, Any]:
-    row = tenant.store.one("SELECT * FROM proposals WHERE id=?", (proposal_id,))
+def get_proposal(reader: Reader, proposal_id: str) -> dict[str, Any]:
+    row = reader.one("SELECT * FROM proposals WHERE id=?", (proposal_id,))
     if row is None:
         raise NotFound(f"no proposal {proposal_id}", code="proposal_not_found")
     return row
@@ -260,14 +262,12 @@ def get_proposal(tenant: Tenant, proposal_id: str) -> dict[str, Any]:
 
 def list_proposals(tenant: Tenant, status: str | None, limit: int) -> list[dict[str, Any]]:
     if status:
-        rows = tenant.store.all(
+        rows = tenant.db.all(
             "SELECT * FROM proposals WHERE status=? ORDER BY created_at DESC LIMIT ?",
             (status, limit),
         )
     else:
-        rows = tenant.store.all(
-            "SELECT * FROM proposals ORDER BY created_at DESC LIMIT ?", (limit,)
-        )
+        rows = tenant.db.all("SELECT * FROM proposals ORDER BY created_at DESC LIMIT ?", (limit,))
     return [proposal_view(row) for row in rows]
 
 

@@ -33,6 +33,20 @@ class Event:
             self.payload_json,
         )
 
+    def row(self) -> tuple[int, str, str, str, str, str, str, str, str]:
+        """The event as stored: the columns of `ledger.store.COLUMNS`, in order."""
+        return (
+            self.seq,
+            self.ts,
+            self.institution_id,
+            self.case_id,
+            self.type,
+            self.actor,
+            self.payload_json,
+            self.prev_hash,
+            self.hash,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "seq": self.seq,

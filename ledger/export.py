@@ -1,13 +1,19 @@
-import csv
-import io
-import json
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
+"""Exports of one snapshot of a ledger, up to a signed checkpoint: JSONL (header, events, the
+checkpoint), CSV (events), SQLite (events and the checkpoints that cover them). The caller
+passes a connection inside one read transaction, so every part comes from the same state."""
 
+import csv
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, TextIO
+
+import sqlite_utils
+
+from ledger import store as ledger_store
 from ledger.canonical import canonical_json
 from ledger.event import Event
-from ledger.store import Ledger
+from ledger.sqlite_conn import statements
 
 JSONL_FORMAT = "libervia-ledger/1"
 CSV_COLUMNS = (
@@ -23,38 +29,42 @@ CSV_COLUMNS = (
 )
 
 
-def _events(ledger: Ledger) -> Iterator[Event]:
-    for row in ledger.rows():
-        yield Event(*row)
+def write_jsonl(
+    out: TextIO, conn: sqlite3.Connection, institution_id: str, checkpoint: dict[str, Any]
+) -> int:
+    """Header line, one line per event up to the checkpoint, then the checkpoint itself."""
+    out.write(json.dumps({"format": JSONL_FORMAT, "institution_id": institution_id}) + "\n")
+    count = 0
+    for row in ledger_store.rows(conn, upto=checkpoint["seq"]):
+        out.write(canonical_json(Event(*row).to_dict()).decode() + "\n")
+        count += 1
+    out.write(json.dumps({"checkpoint": checkpoint}) + "\n")
+    return count
 
 
-def export_jsonl(ledger: Ledger, checkpoint: dict) -> Iterator[str]:
-    """Header line, one line per event, then the signed checkpoint covering them all."""
-    yield json.dumps({"format": JSONL_FORMAT, "institution_id": ledger.institution_id}) + "\n"
-    for event in _events(ledger):
-        if event.seq > checkpoint["seq"]:
-            break
-        yield canonical_json(event.to_dict()).decode() + "\n"
-    yield json.dumps({"checkpoint": checkpoint}) + "\n"
-
-
-def export_csv(ledger: Ledger, checkpoint: dict) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+def write_csv(out: TextIO, conn: sqlite3.Connection, checkpoint: dict[str, Any]) -> int:
+    writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for row in ledger.rows():
-        if row[0] > checkpoint["seq"]:
-            break
+    count = 0
+    for row in ledger_store.rows(conn, upto=checkpoint["seq"]):
         writer.writerow(row)
-        if buffer.tell() > 64_000:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+        count += 1
+    return count
 
 
-def export_sqlite(ledger: Ledger) -> bytes:
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "ledger.db"
-        ledger.backup_to(target)
-        return target.read_bytes()
+def write_sqlite(target: Path, conn: sqlite3.Connection, checkpoint: dict[str, Any]) -> int:
+    """A ledger-only SQLite file (no institution state, no token hashes): the events up to the
+    checkpoint and the checkpoints among them."""
+    upto = checkpoint["seq"]
+    db = sqlite_utils.Database(target, recursive_triggers=False, execute_plugins=False)
+    try:
+        for statement in statements(ledger_store.SCHEMA):
+            db.execute(statement)
+        columns = CSV_COLUMNS
+        events = (dict(zip(columns, row, strict=True)) for row in ledger_store.rows(conn, upto))
+        db["events"].insert_all(events, batch_size=2000)
+        db["checkpoints"].insert_all(ledger_store.checkpoints(conn, upto=upto))
+        count = db["events"].count
+    finally:
+        db.close()
+    return count

@@ -50,3 +50,15 @@ class SQLiteFile:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def statements(script: str) -> list[str]:
+    """Split an SQL script into statements (a trigger body keeps its inner `;`), to run them
+    inside a transaction: `executescript` would commit it first."""
+    found, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            found.append(current.strip())
+            current = ""
+    return [statement for statement in found if statement]

@@ -1,9 +1,11 @@
 """Online backups of the data dir (SQLite backup API) and of the accounts store (pg_dump).
 
 A backup is a folder `<backup_root>/<UTC stamp>/` holding `manifest.json`, `data/` (the
-data dir's SQLite files and the engine's signing key, same layout) and, when the accounts
-live in PostgreSQL, `accounts.pgdump`. It is written under a `.partial` name and renamed
-when complete, so a crash never leaves something that looks like a backup.
+data dir's SQLite files and the engine's signing key, same layout: the registry and each
+institution's one `institution.db`) and, when the accounts live in PostgreSQL,
+`accounts.pgdump`. It is written under a `.partial` name and renamed when complete, so a crash
+never leaves something that looks like a backup. Restoring a backup of the v1 layout
+(`tenant.db` + `ledger.db`) migrates it, verified, as the engine would.
 """
 
 import fcntl
@@ -21,13 +23,17 @@ from pathlib import Path
 
 from ledger.store import COLUMNS
 from ledger.verify import VerifyResult, verify_rows
-from tenants import TenantError
-from tenants.layout import INSTITUTION_ID, DataDir
+from tenants import TenantError, schema
+from tenants.layout import DataDir
+from tenants.migration import V1_FILES, V1_LEDGER, migrate_data_dir
 
 MANIFEST = "manifest.json"
 PG_DUMP = "accounts.pgdump"
 PARTIAL = ".partial"
-SQLITE_FILES = ("tenant.db", "ledger.db")
+FORMAT = "libervia-backup/2"
+READABLE_FORMATS = ("libervia-backup/1", FORMAT)
+# An institution folder holds institution.db, or (not yet migrated) the v1 pair.
+SQLITE_FILES = (schema.FILENAME, *V1_FILES)
 
 
 class BackupError(TenantError):
@@ -74,11 +80,12 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def _institution_ids(data_dir: Path) -> list[str]:
-    folder = data_dir / "institutions"
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and INSTITUTION_ID.match(p.name))
+def _ledger_file(folder: Path) -> Path | None:
+    """Where an institution's ledger lives: its one file, else a v1 ledger.db."""
+    for name in (schema.FILENAME, V1_LEDGER):
+        if (folder / name).exists():
+            return folder / name
+    return None
 
 
 def _check_ledger(path: Path) -> VerifyResult:
@@ -140,7 +147,7 @@ def _create(data_dir: Path, backup_root: Path, database_url: str | None, keep: i
             shutil.copyfile(layout.signing_key_path, key_copy)
             os.chmod(key_copy, 0o600)
             files.append(Path("data") / layout.signing_key_path.name)
-        institutions, events, broken = _institution_ids(data_dir), 0, {}
+        institutions, events, broken = layout.institution_ids(), 0, {}
         for institution_id in institutions:
             for filename in SQLITE_FILES:
                 source = data_dir / "institutions" / institution_id / filename
@@ -148,8 +155,8 @@ def _create(data_dir: Path, backup_root: Path, database_url: str | None, keep: i
                     relative = Path("data/institutions") / institution_id / filename
                     copy_sqlite(source, work / relative)
                     files.append(relative)
-            ledger_copy = work / "data/institutions" / institution_id / "ledger.db"
-            if ledger_copy.exists():
+            ledger_copy = _ledger_file(work / "data/institutions" / institution_id)
+            if ledger_copy is not None:
                 # A broken chain is still backed up (it is evidence), and reported.
                 checked = _check_ledger(ledger_copy)
                 events += checked.events
@@ -163,7 +170,7 @@ def _create(data_dir: Path, backup_root: Path, database_url: str | None, keep: i
             copy_sqlite(data_dir / "accounts.db", work / "data" / "accounts.db")
             files.append(Path("data/accounts.db"))
         manifest = {
-            "format": "libervia-backup/1",
+            "format": FORMAT,
             "created_at": datetime.now(UTC).isoformat(),
             "institutions": institutions,
             "ledger_events": events,
@@ -212,7 +219,7 @@ def read_manifest(backup: Path) -> dict:
         raise BackupError(f"{backup} is not a backup: no {MANIFEST}") from exc
     except json.JSONDecodeError as exc:
         raise BackupError(f"{backup / MANIFEST} is not valid JSON") from exc
-    if manifest.get("format") != "libervia-backup/1":
+    if manifest.get("format") not in READABLE_FORMATS:
         raise BackupError(f"{backup} has an unknown backup format {manifest.get('format')!r}")
     return manifest
 
@@ -258,12 +265,18 @@ def restore_backup(
         os.replace(temporary, target)
     events = 0
     for iid in manifest["institutions"]:
-        path = data_dir / "institutions" / iid / "ledger.db"
-        if path.exists():
+        path = _ledger_file(data_dir / "institutions" / iid)
+        if path is not None:
             checked = _check_ledger(path)
             if not checked.ok:
                 raise BackupError(f"restored ledger of {iid} does not verify: {_problem(checked)}")
             events += checked.events
+    failed = [m for m in migrate_data_dir(data_dir) if m.outcome == "failed"]
+    if failed:
+        raise BackupError(
+            "restored data could not be migrated: "
+            + "; ".join(f"{m.institution_id}: {m.problem}" for m in failed)
+        )
     if manifest["accounts"] == "postgres":
         _pg_tool(
             [

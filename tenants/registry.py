@@ -3,7 +3,6 @@ from pathlib import Path
 
 from ledger.sqlite_conn import SQLiteFile
 from ledger.store import utc_now
-from tenants.layout import new_institution_id
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS institutions (
@@ -13,6 +12,7 @@ CREATE TABLE IF NOT EXISTS institutions (
     created_at TEXT NOT NULL
 );
 """
+COLUMNS = "id, external_id, name, created_at"
 
 
 @dataclass(frozen=True)
@@ -24,39 +24,48 @@ class Institution:
 
 
 class Registry:
-    """Which institutions exist, keyed by the caller's external id for idempotent creation."""
+    """Which institutions exist, keyed by the caller's external id for idempotent creation.
+    An institution's own file is made before its row here: a row always has a file behind it."""
 
     def __init__(self, path: Path) -> None:
         self.db = SQLiteFile(path, SCHEMA)
 
-    def create_or_get(self, external_id: str, name: str) -> tuple[Institution, bool]:
-        with self.db.write() as conn:
-            row = conn.execute(
-                "SELECT id, external_id, name, created_at FROM institutions WHERE external_id=?",
-                (external_id,),
-            ).fetchone()
-            if row:
-                return Institution(*row), False
-            institution = Institution(new_institution_id(), external_id, name, utc_now())
-            conn.execute(
-                "INSERT INTO institutions (id, external_id, name, created_at) VALUES (?,?,?,?)",
-                (institution.id, institution.external_id, institution.name, institution.created_at),
-            )
-        return institution, True
-
-    def get(self, institution_id: str) -> Institution | None:
-        row = (
-            self.db.conn()
-            .execute(
-                "SELECT id, external_id, name, created_at FROM institutions WHERE id=?",
-                (institution_id,),
-            )
-            .fetchone()
-        )
+    def find(self, external_id: str) -> Institution | None:
+        sql = f"SELECT {COLUMNS} FROM institutions WHERE external_id=?"
+        row = self.db.conn().execute(sql, (external_id,)).fetchone()
         return Institution(*row) if row else None
 
-    def all(self) -> list[Institution]:
+    def add(self, institution_id: str, external_id: str, name: str) -> Institution:
+        """Register an institution; when another one took `external_id` first, that one is
+        returned (the caller then discards its own)."""
+        with self.db.write() as conn:
+            conn.execute(
+                f"INSERT INTO institutions ({COLUMNS}) VALUES (?,?,?,?)"
+                " ON CONFLICT(external_id) DO NOTHING",
+                (institution_id, external_id, name, utc_now()),
+            )
+            row = conn.execute(
+                f"SELECT {COLUMNS} FROM institutions WHERE external_id=?", (external_id,)
+            ).fetchone()
+        return Institution(*row)
+
+    def get(self, institution_id: str) -> Institution | None:
+        sql = f"SELECT {COLUMNS} FROM institutions WHERE id=?"
+        row = self.db.conn().execute(sql, (institution_id,)).fetchone()
+        return Institution(*row) if row else None
+
+    def page(self, after_id: str = "", limit: int = 500) -> list[Institution]:
+        """Institutions in id order, `limit` at a time: callers walk all of them without
+        holding the whole list."""
         rows = self.db.conn().execute(
-            "SELECT id, external_id, name, created_at FROM institutions ORDER BY created_at"
+            f"SELECT {COLUMNS} FROM institutions WHERE id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
         )
         return [Institution(*row) for row in rows]
+
+    def all(self) -> list[Institution]:
+        rows = self.db.conn().execute(f"SELECT {COLUMNS} FROM institutions ORDER BY created_at")
+        return [Institution(*row) for row in rows]
+
+    def count(self) -> int:
+        return self.db.conn().execute("SELECT count(*) FROM institutions").fetchone()[0]

@@ -1,53 +1,98 @@
+"""The institutions an engine process has open: at most `max_open`, least recently used closed
+first. An institution is opened on demand, and a v1 layout is migrated the first time."""
+
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.store import Ledger
-from tenants import TenantError
+from tenants import InstitutionMissing, migration, schema
+from tenants.database import InstitutionDB, Tx, create_file
 from tenants.layout import DataDir
-from tenants.store import TenantStore
+
+DEFAULT_MAX_OPEN = 256
 
 
-@dataclass
+@dataclass(frozen=True)
 class Tenant:
     institution_id: str
     directory: Path
-    store: TenantStore
-    ledger: Ledger
+    db: InstitutionDB
 
 
 class Tenants:
-    """Opens each institution's files once; every lookup is by a validated institution id."""
+    """Every lookup is by a validated institution id; a missing file is InstitutionMissing,
+    an unusable one InstitutionUnavailable (for that institution only)."""
 
-    def __init__(self, data_dir: DataDir) -> None:
+    def __init__(self, data_dir: DataDir, max_open: int = DEFAULT_MAX_OPEN) -> None:
+        if max_open < 1:
+            raise ValueError("max_open must be at least 1")
         self.data_dir = data_dir
-        self._open: dict[str, Tenant] = {}
+        self.max_open = max_open
+        self._open: OrderedDict[str, Tenant] = OrderedDict()
         self._lock = threading.Lock()
 
-    def create(self, institution_id: str) -> Tenant:
+    def path(self, institution_id: str) -> Path:
+        return self.data_dir.institution_dir(institution_id) / schema.FILENAME
+
+    def create(self, institution_id: str, first: Callable[[Tx], None]) -> Tenant:
+        """Make the institution's file, with `first`'s writes (its first ledger event) in it."""
         directory = self.data_dir.institution_dir(institution_id)
         directory.mkdir(mode=0o700, exist_ok=True)
+        create_file(directory / schema.FILENAME, institution_id, first)
         return self.get(institution_id)
 
     def get(self, institution_id: str) -> Tenant:
         with self._lock:
             tenant = self._open.get(institution_id)
-            if tenant is None:
-                directory = self.data_dir.institution_dir(institution_id)
-                if not directory.is_dir():
-                    raise TenantError(f"no institution {institution_id}")
-                tenant = Tenant(
-                    institution_id,
-                    directory,
-                    TenantStore(directory / "tenant.db"),
-                    Ledger(directory / "ledger.db", institution_id),
-                )
-                self._open[institution_id] = tenant
-            return tenant
+            if tenant is not None:
+                self._open.move_to_end(institution_id)
+                return tenant
+        opened = self._open_tenant(institution_id)
+        with self._lock:
+            tenant = self._open.get(institution_id)
+            if tenant is not None:  # another thread opened it meanwhile
+                self._open.move_to_end(institution_id)
+            else:
+                tenant = self._open[institution_id] = opened
+                opened = None
+            evicted = []
+            while len(self._open) > self.max_open:
+                evicted.append(self._open.popitem(last=False)[1])
+        if opened is not None:
+            opened.db.close()
+        for old in evicted:
+            old.db.close()
+        return tenant
+
+    def _open_tenant(self, institution_id: str) -> Tenant:
+        directory = self.data_dir.institution_dir(institution_id)
+        path = directory / schema.FILENAME
+        if not path.exists():
+            if not migration.has_v1_files(directory):
+                raise InstitutionMissing(f"no institution {institution_id}")
+            migration.migrate_institution(directory, institution_id)
+        db = InstitutionDB.open(path, institution_id)
+        return Tenant(institution_id, directory, db)
+
+    def discard(self, institution_id: str) -> None:
+        """Forget an open institution (its file is about to go away)."""
+        with self._lock:
+            tenant = self._open.pop(institution_id, None)
+        if tenant is not None:
+            tenant.db.close()
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def open_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._open)
 
     def close(self) -> None:
         with self._lock:
-            for tenant in self._open.values():
-                tenant.store.close()
-                tenant.ledger.close()
+            tenants = list(self._open.values())
             self._open.clear()
+        for tenant in tenants:
+            tenant.db.close()

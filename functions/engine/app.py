@@ -2,6 +2,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
@@ -11,6 +12,7 @@ from functions.engine.settings import EngineSettings
 from functions.hardening import API_HEADERS, BodyLimit, RateLimit
 from functions.http import EXCEPTION_HANDLERS
 from governance.context import EngineContext
+from tenants.migration import migrate_data_dir
 
 INST = "/v1/institutions/{institution_id}"
 
@@ -46,7 +48,8 @@ ROUTES = [
 def build_app(settings: EngineSettings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.ctx = EngineContext.open(settings.data_dir)
+        await run_in_threadpool(migrate_data_dir, settings.data_dir)
+        app.state.ctx = EngineContext.open(settings.data_dir, settings.open_tenants)
         try:
             yield
         finally:

@@ -1,14 +1,22 @@
 """Reading, verifying, checkpointing and exporting an institution's ledger."""
 
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from functions.engine import auth
 from functions.http import HTTPError, int_query
 from governance.context import EngineContext
-from ledger.export import export_csv, export_jsonl, export_sqlite
+from ledger import store as ledger_store
+from ledger.export import write_csv, write_jsonl, write_sqlite
 from ledger.signing import checkpoint_message, sign
+from tenants.database import Tx
 from tenants.tenant import Tenant
 
 CATEGORIES = {
@@ -18,16 +26,49 @@ CATEGORIES = {
     "proposal": ["proposal."],
     "contract": ["contract."],
 }
+FORMATS = {
+    "jsonl": ("application/x-ndjson", ".jsonl"),
+    "csv": ("text/csv", ".csv"),
+    "sqlite": ("application/vnd.sqlite3", ".db"),
+}
 
 
-def checkpoint(ctx: EngineContext, tenant: Tenant) -> dict:
-    """Sign the current head with the engine's key (no-op when it is already signed)."""
-    seq, head = tenant.ledger.head()
-    existing = [c for c in tenant.ledger.checkpoints() if c["seq"] == seq]
-    if existing:
-        return existing[0]
-    signature = sign(ctx.signing_key, checkpoint_message(tenant.institution_id, seq, head))
-    return tenant.ledger.add_checkpoint(seq, head, signature, ctx.public_key)
+def checkpoint(ctx: EngineContext, tenant: Tenant) -> dict[str, Any]:
+    """Sign the current head with the engine's key (the existing one when already signed)."""
+
+    def sign_head(tx: Tx) -> dict[str, Any]:
+        seq, head = ledger_store.head(tx.conn)
+        existing = ledger_store.checkpoint_at(tx.conn, seq)
+        if existing:
+            return existing
+        signature = sign(ctx.signing_key, checkpoint_message(tenant.institution_id, seq, head))
+        return ledger_store.add_checkpoint(tx.conn, seq, head, signature, ctx.public_key)
+
+    return tenant.db.write(sign_head)
+
+
+def export_file(ctx: EngineContext, tenant: Tenant, fmt: str) -> tuple[Path, dict[str, Any]]:
+    """Sign the head, then write exactly the events it covers from one read snapshot into a
+    temporary file. Writers go on meanwhile: a WAL reader never blocks them."""
+    signed = checkpoint(ctx, tenant)
+    handle, name = tempfile.mkstemp(prefix="libervia-export-", suffix=FORMATS[fmt][1])
+    path = Path(name)
+    try:
+        with tenant.db.snapshot() as snapshot:
+            if fmt == "sqlite":
+                os.close(handle)
+                path.unlink()
+                write_sqlite(path, snapshot.conn, signed)
+            else:
+                with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+                    if fmt == "jsonl":
+                        write_jsonl(out, snapshot.conn, tenant.institution_id, signed)
+                    else:
+                        write_csv(out, snapshot.conn, signed)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, signed
 
 
 async def events(request: Request) -> JSONResponse:
@@ -39,33 +80,36 @@ async def events(request: Request) -> JSONResponse:
     limit = int_query(request, "limit", 200, 1, 5000)
     after_seq = int_query(request, "after_seq", 0, 0, 2**62)
 
-    def work():
+    def work() -> list[dict[str, Any]]:
         tenant, _ = auth.human_or_admin(request)
-        found = tenant.ledger.events(
-            types=types or None,
-            type_prefixes=CATEGORIES.get(category or ""),
-            case_id=query.get("case_id"),
-            since=query.get("since"),
-            until=query.get("until"),
-            after_seq=after_seq,
-            limit=limit,
-            descending=query.get("order") == "desc",
-        )
+        with tenant.db.reader() as reader:
+            found = ledger_store.events(
+                reader.conn,
+                types=types or None,
+                type_prefixes=CATEGORIES.get(category or ""),
+                case_id=query.get("case_id"),
+                since=query.get("since"),
+                until=query.get("until"),
+                after_seq=after_seq,
+                limit=limit,
+                descending=query.get("order") == "desc",
+            )
         return [event.to_dict() for event in found]
 
     return JSONResponse({"events": await run_in_threadpool(work)})
 
 
 async def verify(request: Request) -> JSONResponse:
-    def work():
+    def work() -> dict[str, Any]:
         tenant, _ = auth.human_or_admin(request)
-        return tenant.ledger.verify().to_dict()
+        with tenant.db.snapshot() as snapshot:
+            return ledger_store.verify(snapshot.conn).to_dict()
 
     return JSONResponse(await run_in_threadpool(work))
 
 
 async def create_checkpoint(request: Request) -> JSONResponse:
-    def work():
+    def work() -> dict[str, Any]:
         tenant, _ = auth.human_or_admin(request)
         return checkpoint(auth.context(request), tenant)
 
@@ -74,33 +118,25 @@ async def create_checkpoint(request: Request) -> JSONResponse:
 
 async def export(request: Request) -> Response:
     fmt = request.query_params.get("format", "jsonl")
-    if fmt not in ("jsonl", "csv", "sqlite"):
+    if fmt not in FORMATS:
         raise HTTPError(400, "bad_query", "format must be jsonl, csv or sqlite")
 
-    def work():
+    def work() -> tuple[Tenant, Path, dict[str, Any]]:
         tenant, _ = auth.human_or_admin(request)
-        return tenant, checkpoint(auth.context(request), tenant)
+        path, signed = export_file(auth.context(request), tenant, fmt)
+        return tenant, path, signed
 
-    tenant, signed = await run_in_threadpool(work)
-    name = f"ledger-{tenant.institution_id}-{signed['seq']}"
-    headers = {
-        "X-Libervia-Public-Key": signed["public_key"],
-        "X-Libervia-Checkpoint-Seq": str(signed["seq"]),
-    }
-    if fmt == "sqlite":
-        data = await run_in_threadpool(export_sqlite, tenant.ledger)
-        headers["Content-Disposition"] = f'attachment; filename="{name}.db"'
-        return Response(data, media_type="application/vnd.sqlite3", headers=headers)
-    lines = (
-        export_jsonl(tenant.ledger, signed) if fmt == "jsonl" else export_csv(tenant.ledger, signed)
+    tenant, path, signed = await run_in_threadpool(work)
+    media_type, suffix = FORMATS[fmt]
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=f"ledger-{tenant.institution_id}-{signed['seq']}{suffix}",
+        headers={
+            "X-Libervia-Public-Key": signed["public_key"],
+            "X-Libervia-Checkpoint-Seq": str(signed["seq"]),
+            "X-Libervia-Checkpoint-Head": signed["head_hash"],
+            "X-Libervia-Checkpoint-Signature": signed["signature"],
+        },
+        background=BackgroundTask(path.unlink, missing_ok=True),
     )
-    headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    media = "application/x-ndjson" if fmt == "jsonl" else "text/csv"
-    return StreamingResponse(iterate_in_thread(lines), media_type=media, headers=headers)
-
-
-async def iterate_in_thread(lines):
-    iterator = iter(lines)
-    sentinel = object()
-    while (chunk := await run_in_threadpool(next, iterator, sentinel)) is not sentinel:
-        yield chunk

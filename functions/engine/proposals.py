@@ -40,6 +40,7 @@ async def index(request: Request) -> JSONResponse:
 async def show(request: Request) -> JSONResponse:
     def work():
         tenant, _ = auth.actor_or_admin(request)
-        return proposal_view(get_proposal(tenant, request.path_params["proposal_id"]))
+        with tenant.db.reader() as reader:
+            return proposal_view(get_proposal(reader, request.path_params["proposal_id"]))
 
     return JSONResponse(await run_in_threadpool(work))

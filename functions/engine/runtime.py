@@ -31,21 +31,20 @@ async def poll(request: Request) -> JSONResponse:
         touch_actor(tenant, actor)
         return available_jobs(tenant, limit)
 
-    # The check is a few indexed SQLite reads: run it on the loop, no thread hop.
-    jobs = check()
+    jobs = await run_in_threadpool(check)
     if jobs or wait == 0:
         return JSONResponse({"jobs": jobs})
     notifier = auth.context(request).notifier
     deadline = time.monotonic() + wait
     event = notifier.register(iid)
     try:
-        jobs = check()
+        jobs = await run_in_threadpool(check)
         while not jobs and (remaining := deadline - time.monotonic()) > 0:
             # Re-check now and then: jobs may also come from another process (the clock).
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=min(remaining, RECHECK_SECONDS))
             event.clear()
-            jobs = check()
+            jobs = await run_in_threadpool(check)
     finally:
         notifier.unregister(iid, event)
     return JSONResponse({"jobs": jobs})

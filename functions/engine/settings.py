@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from functions.http import DEFAULT_MAX_BODY
+from tenants.tenant import DEFAULT_MAX_OPEN
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,7 @@ class EngineSettings:
     long_poll_max_seconds: int = 30
     rate_limit_per_second: float = 20
     rate_limit_burst: int = 100
+    open_tenants: int = DEFAULT_MAX_OPEN
 
     @classmethod
     def from_env(cls) -> "EngineSettings":
@@ -26,4 +28,11 @@ class EngineSettings:
             long_poll_max_seconds=int(os.environ.get("ENGINE_LONG_POLL_MAX_SECONDS", "30")),
             rate_limit_per_second=float(os.environ.get("ENGINE_RATE_LIMIT_PER_SECOND", "20")),
             rate_limit_burst=int(os.environ.get("ENGINE_RATE_LIMIT_BURST", "100")),
+            open_tenants=_positive(os.environ.get("ENGINE_OPEN_TENANTS", str(DEFAULT_MAX_OPEN))),
         )
+
+
+def _positive(value: str, name: str = "ENGINE_OPEN_TENANTS") -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{name} must be a positive integer, not {value!r}")
+    return int(value)

@@ -62,7 +62,7 @@ class Stack:
 
     @property
     def ledger_path(self) -> Path:
-        return self.data_dir / "institutions" / self.runtime["institution_id"] / "ledger.db"
+        return self.data_dir / "institutions" / self.runtime["institution_id"] / "institution.db"
 
     def ledger_rows(self) -> list[tuple]:
         with sqlite3.connect(f"file:{self.ledger_path}?mode=ro", uri=True) as conn:

@@ -11,7 +11,7 @@ from tests.support.servers import ROOT
 
 def set_in_the_past(engine_data_dir, inst, table, column, row_id):
     """Let time pass for one row: its deadline moves to 2000 in the institution's real file."""
-    path = engine_data_dir / "institutions" / inst.institution_id / "tenant.db"
+    path = engine_data_dir / "institutions" / inst.institution_id / "institution.db"
     with sqlite3.connect(path) as conn:
         conn.execute(f"UPDATE {table} SET {column}='2000-01-01T00:00:00Z' WHERE id=?", (row_id,))
 

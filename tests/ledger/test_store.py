@@ -2,12 +2,8 @@ import sqlite3
 
 import pytest
 
-from ledger.store import Ledger
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    return Ledger(tmp_path / "ledger.db", "inst_a")
+from ledger import store
+from tests.ledger.conftest import LedgerFile
 
 
 def test_events_chain_and_verify(ledger):
@@ -15,8 +11,22 @@ def test_events_chain_and_verify(ledger):
     second = ledger.append("proposal.allowed", "engine", {"rule": "x"}, case_id=first.case_id)
     assert (first.seq, second.seq) == (1, 2)
     assert second.prev_hash == first.hash
-    result = ledger.verify()
+    result = store.verify(ledger.conn)
     assert result.ok and result.events == 2 and result.head_hash == second.hash
+
+
+def test_append_belongs_inside_a_write_transaction(ledger):
+    with pytest.raises(RuntimeError, match="write transaction"):
+        store.append(ledger.conn, "inst_a", [("x", "a", {}, None)])
+
+
+def test_a_rolled_back_transaction_leaves_no_event(ledger):
+    ledger.append("kept", "a", {})
+    ledger.conn.execute("BEGIN IMMEDIATE")
+    store.append(ledger.conn, "inst_a", [("lost", "a", {}, None)])
+    ledger.conn.execute("ROLLBACK")
+    assert [e.type for e in store.events(ledger.conn)] == ["kept"]
+    assert ledger.append("next", "a", {}).seq == 2
 
 
 def test_append_only_triggers_refuse_update_and_delete(ledger):
@@ -26,6 +36,7 @@ def test_append_only_triggers_refuse_update_and_delete(ledger):
         conn.execute("UPDATE events SET actor='evil'")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         conn.execute("DELETE FROM events")
+    conn.close()
 
 
 def _tamper(path, sql):
@@ -45,15 +56,20 @@ def _tamper(path, sql):
         ("UPDATE events SET ts='2000-01-01T00:00:00Z' WHERE seq=1", 1),
         ("DELETE FROM events WHERE seq=4", 4),
         ("UPDATE events SET hash='ab' || substr(hash, 3) WHERE seq=2", 2),
+        ("UPDATE events SET institution_id='inst_b' WHERE seq=6", 6),
+        ("UPDATE events SET case_id=7 WHERE seq=3", 3),
+        ("UPDATE events SET payload=X'7b7d' WHERE seq=2", 2),
     ],
 )
 def test_tampering_names_first_bad_seq(tmp_path, sql, bad_seq):
-    ledger = Ledger(tmp_path / "ledger.db", "inst_a")
+    ledger = LedgerFile(tmp_path / "ledger.db")
     for n in range(6):
         ledger.append("step", "a", {"n": n})
     ledger.close()
     _tamper(tmp_path / "ledger.db", sql)
-    result = Ledger(tmp_path / "ledger.db", "inst_a").verify()
+    reopened = LedgerFile(tmp_path / "ledger.db")
+    result = store.verify(reopened.conn)
+    reopened.close()
     assert not result.ok
     assert result.first_bad_seq == bad_seq
 
@@ -62,6 +78,16 @@ def test_filters(ledger):
     ledger.append("proposal.denied", "a", {})
     ledger.append("approval.granted", "b", {})
     ledger.append("job.result", "c", {})
-    assert [e.type for e in ledger.events(type_prefixes=["approval."])] == ["approval.granted"]
-    assert [e.seq for e in ledger.events(descending=True, limit=2)] == [3, 2]
-    assert ledger.events(since="2999-01-01") == []
+    assert [e.type for e in store.events(ledger.conn, type_prefixes=["approval."])] == [
+        "approval.granted"
+    ]
+    assert [e.seq for e in store.events(ledger.conn, descending=True, limit=2)] == [3, 2]
+    assert store.events(ledger.conn, since="2999-01-01") == []
+
+
+def test_checkpoints_first_one_per_seq_wins(ledger):
+    ledger.append("x", "a", {})
+    first = store.add_checkpoint(ledger.conn, 1, "h", "sig-1", "key")
+    again = store.add_checkpoint(ledger.conn, 1, "h", "sig-2", "key")
+    assert again == first and store.checkpoints(ledger.conn) == [first]
+    assert store.checkpoints(ledger.conn, upto=0) == []

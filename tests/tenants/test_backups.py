@@ -6,11 +6,12 @@ import threading
 
 import pytest
 
+from ledger import store as ledger_store
 from portal.accounts import sign_up
 from portal.db import PostgresDatabase, SQLiteDatabase
 from portal.migrations import migrate
 from tenants.backups import BackupError, check_backup, create_backup, list_backups, restore_backup
-from tenants.layout import DataDir
+from tenants.layout import DataDir, new_institution_id
 from tenants.registry import Registry
 from tenants.tenant import Tenants
 from tests.support.databases import postgres_database
@@ -18,19 +19,29 @@ from tests.support.servers import ROOT
 
 
 def make_institution(data_dir, name="Ana"):
-    registry = Registry(DataDir(data_dir).registry_path)
-    institution, _ = registry.create_or_get(f"ext-{name}", name)
+    """A registered institution with its file (first event: institution.created)."""
+    layout = DataDir(data_dir)
+    institution_id = new_institution_id()
+    tenants = Tenants(layout)
+    tenants.create(institution_id, lambda tx: tx.record("institution.created", "test", {}))
+    tenants.close()
+    registry = Registry(layout.registry_path)
+    registry.add(institution_id, f"ext-{name}", name)
     registry.db.close()
-    return institution.id
+    return institution_id
+
+
+def append(tenant, type_, payload):
+    tenant.db.write(lambda tx: tx.record(type_, "writer", payload))
 
 
 def institution_with_events(data_dir, events):
-    """An institution whose ledger holds `events` appended events; returns its id."""
+    """An institution whose ledger holds `events` events after its first; returns its id."""
     institution_id = make_institution(data_dir)
     tenants = Tenants(DataDir(data_dir))
-    ledger = tenants.create(institution_id).ledger
+    tenant = tenants.get(institution_id)
     for n in range(events):
-        ledger.append("test.event", "writer", {"n": n})
+        append(tenant, "test.event", {"n": n})
     tenants.close()
     return institution_id
 
@@ -40,19 +51,23 @@ def ledger_seqs(path):
         return [row[0] for row in conn.execute("SELECT seq FROM events ORDER BY seq")]
 
 
+def institution_file(data_dir, institution_id):
+    return data_dir / "institutions" / institution_id / "institution.db"
+
+
 def test_backup_taken_while_writing_restores_and_verifies(tmp_path):
     data_dir = tmp_path / "data"
     institution_id = make_institution(data_dir)
     tenants = Tenants(DataDir(data_dir))
-    tenant = tenants.create(institution_id)
+    tenant = tenants.get(institution_id)
     for n in range(50):
-        tenant.ledger.append("test.before", "writer", {"n": n})
+        append(tenant, "test.before", {"n": n})
     stop = threading.Event()
 
     def keep_writing():
         n = 0
         while not stop.is_set():
-            tenant.ledger.append("test.during", "writer", {"n": n})
+            append(tenant, "test.during", {"n": n})
             n += 1
 
     writer = threading.Thread(target=keep_writing)
@@ -66,19 +81,20 @@ def test_backup_taken_while_writing_restores_and_verifies(tmp_path):
 
     assert result.institutions == 1 and result.ledger_events >= 50
     manifest = check_backup(result.path)
-    assert f"data/institutions/{institution_id}/ledger.db" in manifest["files"]
+    assert f"data/institutions/{institution_id}/institution.db" in manifest["files"]
     assert "data/registry.db" in manifest["files"]
 
     restored = tmp_path / "restored"
     summary = restore_backup(result.path, restored)
     assert summary == {"institutions": 1, "ledger_events": result.ledger_events}
-    seqs = ledger_seqs(restored / "institutions" / institution_id / "ledger.db")
+    seqs = ledger_seqs(institution_file(restored, institution_id))
     assert seqs == list(range(1, result.ledger_events + 1))
     # The restored data dir opens and the chain goes on from where the backup ended.
     tenants = Tenants(DataDir(restored))
     tenant = tenants.get(institution_id)
-    tenant.ledger.append("test.after_restore", "writer", {})
-    assert tenant.ledger.verify().ok
+    append(tenant, "test.after_restore", {})
+    with tenant.db.reader() as reader:
+        assert ledger_store.verify(reader.conn).ok
     tenants.close()
 
 
@@ -90,7 +106,7 @@ def test_restore_refuses_a_damaged_backup_and_an_existing_data_dir(tmp_path):
     with pytest.raises(BackupError, match="already holds a data dir"):
         restore_backup(backup, data_dir)
 
-    ledger_copy = backup / "data" / "institutions" / institution_id / "ledger.db"
+    ledger_copy = backup / "data" / "institutions" / institution_id / "institution.db"
     ledger_copy.write_bytes(ledger_copy.read_bytes()[:-10] + b"x" * 10)
     with pytest.raises(BackupError, match="does not match its sha256"):
         restore_backup(backup, tmp_path / "elsewhere")
@@ -100,7 +116,7 @@ def test_restore_refuses_a_damaged_backup_and_an_existing_data_dir(tmp_path):
 def test_a_tampered_ledger_is_backed_up_as_evidence_and_reported(tmp_path):
     data_dir = tmp_path / "data"
     institution_id = institution_with_events(data_dir, 3)
-    ledger_path = data_dir / "institutions" / institution_id / "ledger.db"
+    ledger_path = institution_file(data_dir, institution_id)
     with sqlite3.connect(ledger_path) as conn:
         for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'"):
             conn.execute(f"DROP TRIGGER {name}")
@@ -181,13 +197,13 @@ def test_cli_backs_up_restores_and_verifies(tmp_path):
 
     made = libervia("backup", "create", "--data-dir", str(data_dir), "--backup-dir", str(backups))
     assert made.returncode == 0, made.stderr
-    assert "7 ledger events verified" in made.stdout
+    assert "8 ledger events verified" in made.stdout
     listed = libervia("backup", "list", "--backup-dir", str(backups))
     backup = listed.stdout.split()[0]
 
     restored = libervia("backup", "restore", backup, "--data-dir", str(tmp_path / "new"))
     assert restored.returncode == 0, restored.stderr
-    assert "7 ledger events verified" in restored.stdout
+    assert "8 ledger events verified" in restored.stdout
     again = libervia("backup", "restore", backup, "--data-dir", str(tmp_path / "new"))
     assert again.returncode == 1 and "--force" in again.stderr
     missing = libervia("backup", "restore", str(tmp_path), "--data-dir", str(tmp_path / "x"))

@@ -127,8 +127,8 @@ def short_ttl_inst(engine):
 def test_approvals_expire(short_ttl_inst, engine_data_dir):
     inst = short_ttl_inst
     proposal = pending_delete(inst)
-    # Age the proposal in its own tenant.db, as time passing would.
-    db = engine_data_dir / "institutions" / inst.institution_id / "tenant.db"
+    # Age the proposal in its institution file, as time passing would.
+    db = engine_data_dir / "institutions" / inst.institution_id / "institution.db"
     conn = sqlite3.connect(db)
     conn.execute(
         "UPDATE proposals SET expires_at='2000-01-01T00:00:00Z' WHERE id=?",

@@ -35,7 +35,7 @@ def test_agent_cannot_read_the_ledger(inst):
 def test_tampering_is_detected_at_its_seq(engine, engine_data_dir):
     inst = new_institution(engine)
     run_flow(inst)
-    db = engine_data_dir / "institutions" / inst.institution_id / "ledger.db"
+    db = engine_data_dir / "institutions" / inst.institution_id / "institution.db"
     conn = sqlite3.connect(db)
     conn.execute("DROP TRIGGER events_no_update")
     conn.execute("UPDATE events SET actor='mallory' WHERE seq=7")

@@ -1,0 +1,368 @@
+"""One institution's database file: a small pool of connections and a group-commit writer.
+
+Every write is a function run inside one durable transaction (WAL, synchronous=FULL). Writers of
+this process that arrive together share that transaction and its one fsync (group commit): the
+first becomes the leader, runs each queued function under its own SAVEPOINT (one function's
+failure rolls back only its own changes), commits once, then hands leadership to the next
+waiting writer. A function's result is returned only after the commit that made it durable;
+when the commit fails, every function of the batch fails. Other processes (the clock, the
+operator CLI) meet SQLite's file lock and its busy timeout.
+"""
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from ledger import store as ledger_store
+from ledger.event import Event
+from tenants import InstitutionUnavailable, StorageFull, TenantError, schema
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_SECONDS = 30
+MAX_BATCH = 64
+CACHE_KIB = 1024
+JSON_COLUMNS = frozenset({"params", "result", "manifest", "options"})
+_BROKEN = {
+    sqlite3.SQLITE_CORRUPT,
+    sqlite3.SQLITE_NOTADB,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_READONLY,
+}
+_writing = threading.local()
+
+
+def row_dict(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
+    record = {}
+    for column, value in zip(cursor.description, row, strict=True):
+        name = column[0]
+        record[name] = json.loads(value) if name in JSON_COLUMNS and value is not None else value
+    return record
+
+
+def storage_error(exc: sqlite3.Error, institution_id: str) -> Exception:
+    """SQLite's failures in the storage vocabulary; anything else is a bug and stays as is."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_FULL:
+        return StorageFull(f"the disk is full; nothing was written ({exc})")
+    if primary in _BROKEN:
+        return InstitutionUnavailable(institution_id, f"its database cannot be used: {exc}")
+    return exc
+
+
+class RaiseAfterCommit(Exception):  # noqa: N818 - a control-flow signal, not an error name
+    """Raised by a write function to keep what it wrote (a recorded refusal, say) and still
+    raise `error` to its caller once that is committed."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Reader:
+    """Queries on one connection; rows come back as dicts with JSON columns decoded."""
+
+    def __init__(self, conn: sqlite3.Connection, institution_id: str) -> None:
+        self.conn = conn
+        self.institution_id = institution_id
+
+    def _cursor(self) -> sqlite3.Cursor:
+        cursor = self.conn.cursor()
+        cursor.row_factory = row_dict
+        return cursor
+
+    def one(self, sql: str, params: tuple = ()) -> dict[str, Any] | None:
+        return self._cursor().execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+        return self._cursor().execute(sql, params).fetchall()
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+
+class Tx(Reader):
+    """Inside a write transaction: state changes and the ledger events that record them."""
+
+    def execute(self, sql: str, params: tuple = ()) -> int:
+        return self.conn.execute(sql, params).rowcount
+
+    def record(
+        self, type_: str, actor: str, payload: dict[str, Any], case_id: str | None = None
+    ) -> Event:
+        return ledger_store.append(
+            self.conn, self.institution_id, [(type_, actor, payload, case_id)]
+        )[0]
+
+    def record_many(self, items: list[ledger_store.EventItem]) -> list[Event]:
+        return ledger_store.append(self.conn, self.institution_id, items)
+
+
+class _Work:
+    __slots__ = ("fn", "result", "error", "done", "lead")
+
+    def __init__(self, fn: Callable[[Tx], Any]) -> None:
+        self.fn = fn
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.lead = False
+
+
+def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), durable commits.
+    Without `create`, a missing file is an error, never a new empty database."""
+    mode = "rwc" if create else "rw"
+    conn = sqlite3.connect(
+        f"file:{quote(str(path))}?mode={mode}",
+        uri=True,
+        timeout=BUSY_TIMEOUT_SECONDS,
+        isolation_level=None,
+        check_same_thread=False,
+    )
+    try:
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class InstitutionDB:
+    """The connections to one institution file. `close()` closes idle connections at once and
+    the others when they come back; a closed instance still works (each use then opens and
+    closes its own connection), so whoever still holds it is never broken by an eviction."""
+
+    def __init__(self, path: Path, institution_id: str, *, max_idle: int = 1) -> None:
+        self.path = Path(path)
+        self.institution_id = institution_id
+        self.max_idle = max_idle
+        self._idle: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        self._closed = False
+        self._queue: list[_Work] = []
+        self._queue_lock = threading.Lock()
+        self._leading = False
+
+    @classmethod
+    def open(cls, path: Path, institution_id: str) -> "InstitutionDB":
+        """Open an existing institution file, checking that this engine can read it."""
+        db = cls(path, institution_id)
+        conn = db._checkout()
+        try:
+            found = schema.version(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            error = storage_error(exc, institution_id)
+            if isinstance(error, sqlite3.Error):
+                error = InstitutionUnavailable(institution_id, f"its file cannot be read: {exc}")
+            raise error from exc
+        if found != schema.SCHEMA_VERSION:
+            conn.close()
+            raise InstitutionUnavailable(
+                institution_id,
+                f"its file has schema version {found}; this engine reads {schema.SCHEMA_VERSION}",
+            )
+        db._checkin(conn)
+        return db
+
+    # --- connections -------------------------------------------------------------------
+
+    def _checkout(self) -> sqlite3.Connection:
+        with self._pool_lock:
+            if self._idle:
+                return self._idle.pop()
+        try:
+            return connect(self.path)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.institution_id) from exc
+
+    def _checkin(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.rollback()
+        with self._pool_lock:
+            if not self._closed and len(self._idle) < self.max_idle:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._pool_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._idle)
+
+    # --- reads ---------------------------------------------------------------------------
+
+    @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """One pooled connection in autocommit: each statement sees the latest commit."""
+        conn = self._checkout()
+        try:
+            yield Reader(conn, self.institution_id)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.institution_id) from exc
+        finally:
+            self._checkin(conn)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Reader]:
+        """One read transaction: every statement sees the same committed state, while writers
+        go on (WAL readers never block writers)."""
+        with self.reader() as reader:
+            reader.conn.execute("BEGIN")
+            try:
+                yield reader
+            finally:
+                if reader.conn.in_transaction:
+                    reader.conn.execute("COMMIT")
+
+    def one(self, sql: str, params: tuple = ()) -> dict[str, Any] | None:
+        with self.reader() as reader:
+            return reader.one(sql, params)
+
+    def all(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+        with self.reader() as reader:
+            return reader.all(sql, params)
+
+    def meta(self, key: str) -> str | None:
+        with self.reader() as reader:
+            return reader.meta(key)
+
+    # --- writes --------------------------------------------------------------------------
+
+    def write(self, fn: Callable[[Tx], T]) -> T:
+        """Run `fn` in a durable write transaction, shared with concurrent writers."""
+        if getattr(_writing, "active", False):
+            raise RuntimeError("a write function cannot start another write")
+        work = _Work(fn)
+        with self._queue_lock:
+            self._queue.append(work)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            work.done.wait()
+            lead = work.lead
+        if lead:
+            self._lead()
+        if work.error is not None:
+            raise work.error
+        return work.result
+
+    def _lead(self) -> None:
+        with self._queue_lock:
+            batch = self._queue[:MAX_BATCH]
+            del self._queue[:MAX_BATCH]
+        _writing.active = True
+        try:
+            self._commit(batch)
+        finally:
+            _writing.active = False
+            with self._queue_lock:
+                successor = self._queue[0] if self._queue else None
+                if successor is None:
+                    self._leading = False
+                else:
+                    successor.lead = True
+            for work in batch:
+                work.lead = False
+                work.done.set()
+            if successor is not None:
+                successor.done.set()
+
+    def _commit(self, batch: list[_Work]) -> None:
+        try:
+            conn = self._checkout()
+        except BaseException as exc:
+            for work in batch:
+                work.error = exc
+            return
+        try:
+            self._run(conn, batch)
+        finally:
+            self._checkin(conn)
+
+    def _run(self, conn: sqlite3.Connection, batch: list[_Work]) -> None:
+        tx = Tx(conn, self.institution_id)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for work in batch:
+                conn.execute("SAVEPOINT work")
+                try:
+                    work.result = work.fn(tx)
+                except RaiseAfterCommit as signal:
+                    work.error = signal.error
+                except BaseException as exc:
+                    work.error = exc
+                    if not conn.in_transaction:
+                        raise  # SQLite rolled the whole transaction back (full disk, I/O)
+                    conn.execute("ROLLBACK TO work")
+                conn.execute("RELEASE work")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            error = (
+                storage_error(exc, self.institution_id) if isinstance(exc, sqlite3.Error) else exc
+            )
+            for work in batch:
+                work.result = None
+                work.error = error
+            return
+        for work in batch:
+            if isinstance(work.error, sqlite3.Error):
+                work.error = storage_error(work.error, self.institution_id)
+
+
+def create_file(path: Path, institution_id: str, first: Callable[[Tx], None]) -> None:
+    """Create an institution file whole: schema and `first` writes in a temporary file, made
+    durable, then renamed into place. A crash leaves either nothing or a complete file."""
+    if path.exists():
+        raise TenantError(f"{path} already exists")
+    temporary = path.with_name(path.name + ".creating")
+    for stale in (temporary, temporary.with_name(temporary.name + "-journal")):
+        stale.unlink(missing_ok=True)
+    conn = connect(temporary, create=True)
+    os.chmod(temporary, 0o600)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        schema.create(conn)
+        first(Tx(conn, institution_id))
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error as exc:
+        conn.close()
+        temporary.unlink(missing_ok=True)
+        raise storage_error(exc, institution_id) from exc
+    except BaseException:
+        conn.close()
+        temporary.unlink(missing_ok=True)
+        raise
+    conn.close()
+    temporary.rename(path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink in `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

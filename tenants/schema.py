@@ -1,0 +1,95 @@
+"""The institution database: its state tables and its ledger, in one SQLite file.
+
+`PRAGMA user_version` holds SCHEMA_VERSION. A file with a lower version is brought up to date
+by `upgrade` when it is opened; a higher one was written by a newer engine and is refused.
+"""
+
+import sqlite3
+
+from ledger import store as ledger_store
+from ledger.sqlite_conn import statements
+
+SCHEMA_VERSION = 1
+FILENAME = "institution.db"
+
+STATE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS actors (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    is_agent INTEGER NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT
+);
+CREATE TABLE IF NOT EXISTS bundles (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    source TEXT NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    signature TEXT,
+    registered_at TEXT NOT NULL,
+    released_at TEXT,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS proposals (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    params TEXT NOT NULL,
+    department TEXT NOT NULL,
+    contract_ref TEXT,
+    manifest_sha256 TEXT,
+    decision TEXT NOT NULL,
+    status TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    digest TEXT,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    decided_by TEXT,
+    decided_at TEXT,
+    decision_reason TEXT,
+    job_id TEXT
+);
+CREATE INDEX IF NOT EXISTS proposals_status ON proposals(status, expires_at);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    proposal_id TEXT NOT NULL UNIQUE REFERENCES proposals(id),
+    case_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    params TEXT NOT NULL,
+    contract_ref TEXT NOT NULL,
+    approval_digest TEXT,
+    options TEXT NOT NULL,
+    status TEXT NOT NULL,
+    not_after TEXT,
+    lease_owner TEXT,
+    lease_expires_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    result_status TEXT,
+    result TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    request_id TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created_at);
+"""
+
+STATE_TABLES = ("meta", "actors", "bundles", "proposals", "jobs")
+LEDGER_TABLES = ("events", "checkpoints")
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """The whole schema in an empty file (inside the caller's transaction)."""
+    for statement in statements(STATE_SCHEMA + ledger_store.SCHEMA):
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
