@@ -1,4 +1,6 @@
+import hashlib
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from tenants.registry import Registry
 from tenants.tenant import Tenants
 from tests.support.databases import postgres_database
 from tests.support.servers import ROOT
+from tests.support.v1_data import unpack_v1
 
 
 def make_institution(data_dir, name="Ana"):
@@ -208,3 +211,34 @@ def test_cli_backs_up_restores_and_verifies(tmp_path):
     assert again.returncode == 1 and "--force" in again.stderr
     missing = libervia("backup", "restore", str(tmp_path), "--data-dir", str(tmp_path / "x"))
     assert missing.returncode == 1 and "not a backup" in missing.stderr
+
+
+def test_a_backup_of_the_v1_layout_restores_into_one_file_per_institution(tmp_path):
+    """A backup taken by the v1 engine (manifest libervia-backup/1, tenant.db + ledger.db)."""
+    v1 = unpack_v1(tmp_path / "v1")
+    backup = tmp_path / "backups" / "20260101T000000000000Z"
+    files = {}
+    for path in sorted(p for p in v1.root.rglob("*") if p.is_file()):
+        relative = "data/" + str(path.relative_to(v1.root))
+        (backup / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, backup / relative)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        files[relative] = {"sha256": digest, "bytes": path.stat().st_size}
+    manifest = {
+        "format": "libervia-backup/1",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "institutions": v1.institution_ids,
+        "ledger_events": sum(c["events"] for c in v1.credentials.values()),
+        "broken_ledgers": {},
+        "accounts": "sqlite",
+        "files": files,
+    }
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+
+    restored = tmp_path / "restored"
+    summary = restore_backup(backup, restored)
+    assert summary["ledger_events"] == manifest["ledger_events"]
+    for institution_id, expected in v1.credentials.items():
+        folder = restored / "institutions" / institution_id
+        assert not (folder / "ledger.db").exists()
+        assert ledger_seqs(folder / "institution.db")[-1] == expected["events"]
