@@ -7,6 +7,10 @@ import httpx
 
 from tests.support.servers import ADMIN_TOKEN
 
+# One client for every test request: building one per call (as httpx.post does) loads the CA
+# bundle each time, ~30 ms. No keep-alive, so an engine restarted on the same port is met fresh.
+HTTP = httpx.Client(timeout=40, limits=httpx.Limits(max_keepalive_connections=0))
+
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
@@ -25,11 +29,11 @@ class Institution:
 
     def post(self, path: str, who: str, json: dict | None = None) -> httpx.Response:
         token = self.admin_key if who == "admin" else self.tokens[who]
-        return httpx.post(self.url(path), json=json or {}, headers=auth(token), timeout=40)
+        return HTTP.post(self.url(path), json=json or {}, headers=auth(token))
 
     def get(self, path: str, who: str, **params) -> httpx.Response:
         token = self.admin_key if who == "admin" else self.tokens[who]
-        return httpx.get(self.url(path), params=params, headers=auth(token), timeout=40)
+        return HTTP.get(self.url(path), params=params, headers=auth(token))
 
     def propose(self, who: str, action: str, params: dict | None = None, **extra) -> dict:
         response = self.post("/proposals", who, {"action": action, "params": params or {}, **extra})
@@ -37,16 +41,18 @@ class Institution:
         return response.json()
 
 
-def new_institution(base: str, *, release: bool = True, second_owner: bool = False) -> Institution:
+def new_institution(
+    base: str, *, release: bool = True, second_owner: bool = False, external_id: str | None = None
+) -> Institution:
     admin = auth(ADMIN_TOKEN)
-    created = httpx.post(
+    created = HTTP.post(
         f"{base}/v1/admin/institutions",
         headers=admin,
-        json={"external_id": f"ext-{uuid.uuid4()}", "name": "Test"},
+        json={"external_id": external_id or f"ext-{uuid.uuid4()}", "name": "Test"},
     )
     assert created.status_code == 201, created.text
     iid = created.json()["institution_id"]
-    key = httpx.post(f"{base}/v1/admin/institutions/{iid}/admin-key", headers=admin)
+    key = HTTP.post(f"{base}/v1/admin/institutions/{iid}/admin-key", headers=admin)
     assert key.status_code == 201, key.text
     inst = Institution(base, iid, key.json()["admin_key"])
     roles = {"owner": "owner", "exec": "executive_admin", "agent": "organizational_agent"}
