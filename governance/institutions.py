@@ -6,7 +6,7 @@ from governance.context import EngineContext
 from governance.tokens import hash_secret, new_id, new_secret, secrets_equal
 from ledger.store import utc_now
 from tenants import InstitutionMissing, InstitutionUnavailable
-from tenants.database import Tx
+from tenants.database import Reader, Tx
 from tenants.layout import new_institution_id
 from tenants.registry import Institution
 from tenants.tenant import Tenant
@@ -84,20 +84,26 @@ def authenticate_admin(ctx: EngineContext, institution_id: str, key: str | None)
     return tenant
 
 
-def authenticate_actor(
-    ctx: EngineContext, institution_id: str, token: str | None
-) -> tuple[Tenant, dict]:
-    tenant = tenant_for(ctx, institution_id)
+def identify(reader: Reader, token: str | None) -> dict[str, Any]:
+    """The actor a token belongs to (inside a write, the same transaction decides)."""
     if not token:
         raise Unauthorized("an actor token is required", code="missing_token")
-    actor = tenant.db.one(
+    actor = reader.one(
         "SELECT id, name, role, is_agent, last_seen_at FROM actors WHERE token_hash=?",
         (hash_secret(token),),
     )
     if actor is None:
         raise Unauthorized("actor token is not valid for this institution", code="bad_token")
     actor["is_agent"] = bool(actor["is_agent"])
-    return tenant, actor
+    return actor
+
+
+def authenticate_actor(
+    ctx: EngineContext, institution_id: str, token: str | None
+) -> tuple[Tenant, dict]:
+    tenant = tenant_for(ctx, institution_id)
+    with tenant.db.reader() as reader:
+        return tenant, identify(reader, token)
 
 
 def create_actor(tenant: Tenant, name: str, role: str) -> dict[str, Any]:

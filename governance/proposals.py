@@ -1,4 +1,5 @@
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from governance import BadRequest, NotFound
@@ -129,13 +130,15 @@ def _judge(
     )
 
 
-def submit_proposal(
-    ctx: EngineContext,
-    tenant: Tenant,
-    actor: dict[str, Any],
-    body: dict[str, Any],
-    request_id: str | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Submission:
+    action: str
+    params: Any
+    department: str | None
+    case_id: str
+
+
+def parse_submission(body: dict[str, Any]) -> Submission:
     action_name = body.get("action")
     if not isinstance(action_name, str) or not action_name:
         raise BadRequest("field 'action' (a non-empty string) is required", code="missing_action")
@@ -147,83 +150,97 @@ def submit_proposal(
         raise BadRequest(
             "field 'case_id' must be a string of at most 64 characters", code="bad_case_id"
         )
+    return Submission(action_name[:128], body.get("params", {}), department, case_id)
 
-    action = action_name[:128]
 
-    def decide(tx: Tx) -> tuple[dict[str, Any], bool]:
-        decision, params, spec, ref, manifest_sha256 = _judge(
-            tx, actor, action, body.get("params", {}), department
-        )
-        proposal_id = new_id("prop")
-        now = utc_now()
-        digest = expires_at = None
-        if decision.decision == "pending_approval":
-            digest = approval_digest(proposal_id, action, params, ref, manifest_sha256)
-            expires_at = iso_in(spec.approval_ttl_seconds)
-        status = {"allowed": "authorized", "denied": "denied"}.get(
-            decision.decision, "pending_approval"
-        )
-        proposal = {
-            "id": proposal_id,
-            "case_id": case_id,
-            "actor_id": actor["id"],
+def decide(
+    tx: Tx, actor: dict[str, Any], submission: Submission, request_id: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Judge a proposal against the released contract and record it (with its job when it is
+    allowed), in `tx`. Returns the proposal's view and whether a job was created."""
+    action, department, case_id = submission.action, submission.department, submission.case_id
+    decision, params, spec, ref, manifest_sha256 = _judge(
+        tx, actor, action, submission.params, department
+    )
+    proposal_id = new_id("prop")
+    now = utc_now()
+    digest = expires_at = None
+    if decision.decision == "pending_approval":
+        digest = approval_digest(proposal_id, action, params, ref, manifest_sha256)
+        expires_at = iso_in(spec.approval_ttl_seconds)
+    status = {"allowed": "authorized", "denied": "denied"}.get(
+        decision.decision, "pending_approval"
+    )
+    proposal = {
+        "id": proposal_id,
+        "case_id": case_id,
+        "actor_id": actor["id"],
+        "action": action,
+        "params": params,
+        "department": department or (spec.department if spec else ""),
+        "contract_ref": ref,
+        "manifest_sha256": manifest_sha256,
+        "decision": decision.decision,
+        "status": status,
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "digest": digest,
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+    tx.execute(
+        "INSERT INTO proposals (id, case_id, actor_id, action, params, department,"
+        " contract_ref, manifest_sha256, decision, status, rule, reason, digest, created_at,"
+        " expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            proposal_id,
+            case_id,
+            actor["id"],
+            action,
+            canonical_json(params).decode(),
+            proposal["department"],
+            ref,
+            manifest_sha256,
+            decision.decision,
+            status,
+            decision.rule,
+            decision.reason,
+            digest,
+            now,
+            expires_at,
+        ),
+    )
+    tx.record(
+        f"proposal.{decision.decision}",
+        actor["id"],
+        {
+            "proposal_id": proposal_id,
             "action": action,
             "params": params,
-            "department": department or (spec.department if spec else ""),
+            "role": actor["role"],
             "contract_ref": ref,
-            "manifest_sha256": manifest_sha256,
-            "decision": decision.decision,
-            "status": status,
             "rule": decision.rule,
             "reason": decision.reason,
             "digest": digest,
-            "created_at": now,
-            "expires_at": expires_at,
-        }
-        tx.execute(
-            "INSERT INTO proposals (id, case_id, actor_id, action, params, department,"
-            " contract_ref, manifest_sha256, decision, status, rule, reason, digest, created_at,"
-            " expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                proposal_id,
-                case_id,
-                actor["id"],
-                action,
-                canonical_json(params).decode(),
-                proposal["department"],
-                ref,
-                manifest_sha256,
-                decision.decision,
-                status,
-                decision.rule,
-                decision.reason,
-                digest,
-                now,
-                expires_at,
-            ),
-        )
-        tx.record(
-            f"proposal.{decision.decision}",
-            actor["id"],
-            {
-                "proposal_id": proposal_id,
-                "action": action,
-                "params": params,
-                "role": actor["role"],
-                "contract_ref": ref,
-                "rule": decision.rule,
-                "reason": decision.reason,
-                "digest": digest,
-            },
-            case_id,
-        )
-        job = None
-        if decision.decision == "allowed":
-            job = insert_job(tx, proposal, spec, None, None, request_id)
-            record_job_created(tx, job)
-        return proposal_view({**proposal, "job_id": job["id"] if job else None}), job is not None
+        },
+        case_id,
+    )
+    job = None
+    if decision.decision == "allowed":
+        job = insert_job(tx, proposal, spec, None, None, request_id)
+        record_job_created(tx, job)
+    return proposal_view({**proposal, "job_id": job["id"] if job else None}), job is not None
 
-    view, job_created = tenant.db.write(decide)
+
+def submit_proposal(
+    ctx: EngineContext,
+    tenant: Tenant,
+    actor: dict[str, Any],
+    body: dict[str, Any],
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    submission = parse_submission(body)
+    view, job_created = tenant.db.write(lambda tx: decide(tx, actor, submission, request_id))
     if job_created:
         ctx.notifier.notify(tenant.institution_id)
     return view

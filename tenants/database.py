@@ -1,19 +1,22 @@
-"""One institution's database file: a small pool of connections and a group-commit writer.
+"""One institution's database file: a small pool of connections and group-committed writes.
 
-Every write is a function run inside one durable transaction (WAL, synchronous=FULL). Writers of
-this process that arrive together share that transaction and its one fsync (group commit): the
-first becomes the leader, runs each queued function under its own SAVEPOINT (one function's
-failure rolls back only its own changes), commits once, then hands leadership to the next
-waiting writer. A function's result is returned only after the commit that made it durable;
-when the commit fails, every function of the batch fails. Other processes (the clock, the
-operator CLI) meet SQLite's file lock and its busy timeout.
+Every write is a function run inside one durable transaction (WAL, synchronous=FULL). Writes
+are queued per institution and run by a few committer threads: one batch per institution at a
+time, several institutions at once (their fsyncs overlap). Functions queued while a batch runs
+share the next transaction and its one fsync (group commit); each runs under its own SAVEPOINT,
+so one function's failure rolls back only its own changes. A function's result is delivered
+only after the commit that made it durable; when the commit fails, every function of the batch
+fails. Other processes (the clock, the operator CLI) meet SQLite's file lock and busy timeout.
 """
 
+import asyncio
 import json
 import os
+import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -108,14 +111,46 @@ class Tx(Reader):
 
 
 class _Work:
-    __slots__ = ("fn", "result", "error", "done", "lead")
+    __slots__ = ("fn", "future")
 
-    def __init__(self, fn: Callable[[Tx], Any]) -> None:
+    def __init__(self, fn: Callable[["Tx"], Any]) -> None:
         self.fn = fn
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.done = threading.Event()
-        self.lead = False
+        self.future: Future[Any] = Future()
+
+
+class Committer:
+    """The threads that run write batches. One per process (see `committer()`)."""
+
+    def __init__(self, threads: int) -> None:
+        self._ready: queue.SimpleQueue[InstitutionDB] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"committer-{n}", daemon=True)
+            for n in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def schedule(self, db: "InstitutionDB") -> None:
+        self._ready.put(db)
+
+    def _run(self) -> None:
+        _writing.active = True
+        while True:
+            self._ready.get()._run_batch()
+
+
+_committer: tuple[int, Committer] | None = None
+_committer_lock = threading.Lock()
+COMMIT_THREADS = 2
+
+
+def committer() -> Committer:
+    """This process's committer, started on first use (and again in a forked child)."""
+    global _committer
+    with _committer_lock:
+        if _committer is None or _committer[0] != os.getpid():
+            _committer = (os.getpid(), Committer(COMMIT_THREADS))
+        return _committer[1]
 
 
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
@@ -153,7 +188,7 @@ class InstitutionDB:
         self._closed = False
         self._queue: list[_Work] = []
         self._queue_lock = threading.Lock()
-        self._leading = False
+        self._scheduled = False
 
     @classmethod
     def open(cls, path: Path, institution_id: str) -> "InstitutionDB":
@@ -247,69 +282,73 @@ class InstitutionDB:
 
     # --- writes --------------------------------------------------------------------------
 
+    def submit(self, fn: Callable[[Tx], T]) -> "Future[T]":
+        """Queue `fn` for the next transaction of this institution; the future resolves once
+        that transaction is durable (or failed)."""
+        work = _Work(fn)
+        with self._queue_lock:
+            self._queue.append(work)
+            schedule = not self._scheduled
+            self._scheduled = True
+        if schedule:
+            committer().schedule(self)
+        return work.future
+
     def write(self, fn: Callable[[Tx], T]) -> T:
         """Run `fn` in a durable write transaction, shared with concurrent writers."""
         if getattr(_writing, "active", False):
             raise RuntimeError("a write function cannot start another write")
-        work = _Work(fn)
-        with self._queue_lock:
-            self._queue.append(work)
-            lead = not self._leading
-            self._leading = True
-        if not lead:
-            work.done.wait()
-            lead = work.lead
-        if lead:
-            self._lead()
-        if work.error is not None:
-            raise work.error
-        return work.result
+        return self.submit(fn).result()
 
-    def _lead(self) -> None:
+    async def write_async(self, fn: Callable[[Tx], T]) -> T:
+        """`write` for the event loop: nothing blocks it while the transaction runs."""
+        return await asyncio.wrap_future(self.submit(fn))
+
+    def _run_batch(self) -> None:
+        """On a committer thread: one transaction for what is queued, then hand back."""
         with self._queue_lock:
             batch = self._queue[:MAX_BATCH]
             del self._queue[:MAX_BATCH]
-        _writing.active = True
         try:
-            self._commit(batch)
-        finally:
-            _writing.active = False
-            with self._queue_lock:
-                successor = self._queue[0] if self._queue else None
-                if successor is None:
-                    self._leading = False
-                else:
-                    successor.lead = True
-            for work in batch:
-                work.lead = False
-                work.done.set()
-            if successor is not None:
-                successor.done.set()
+            outcomes = self._commit(batch)
+        except BaseException as exc:  # never leave a caller waiting
+            outcomes = [(None, exc)] * len(batch)
+        with self._queue_lock:
+            again = bool(self._queue)
+            self._scheduled = again
+        if again:
+            committer().schedule(self)
+        for work, (result, error) in zip(batch, outcomes, strict=True):
+            if error is None:
+                work.future.set_result(result)
+            else:
+                work.future.set_exception(error)
 
-    def _commit(self, batch: list[_Work]) -> None:
+    def _commit(self, batch: list[_Work]) -> list[tuple[Any, BaseException | None]]:
         try:
             conn = self._checkout()
         except BaseException as exc:
-            for work in batch:
-                work.error = exc
-            return
+            return [(None, exc)] * len(batch)
         try:
-            self._run(conn, batch)
+            return self._transaction(conn, batch)
         finally:
             self._checkin(conn)
 
-    def _run(self, conn: sqlite3.Connection, batch: list[_Work]) -> None:
+    def _transaction(
+        self, conn: sqlite3.Connection, batch: list[_Work]
+    ) -> list[tuple[Any, BaseException | None]]:
         tx = Tx(conn, self.institution_id)
+        outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for work in batch:
                 conn.execute("SAVEPOINT work")
                 try:
-                    work.result = work.fn(tx)
+                    outcomes.append((work.fn(tx), None))
                 except RaiseAfterCommit as signal:
-                    work.error = signal.error
+                    outcomes.append((None, signal.error))
                 except BaseException as exc:
-                    work.error = exc
+                    outcomes.append((None, self._translated(exc)))
                     if not conn.in_transaction:
                         raise  # SQLite rolled the whole transaction back (full disk, I/O)
                     conn.execute("ROLLBACK TO work")
@@ -318,16 +357,13 @@ class InstitutionDB:
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            error = (
-                storage_error(exc, self.institution_id) if isinstance(exc, sqlite3.Error) else exc
-            )
-            for work in batch:
-                work.result = None
-                work.error = error
-            return
-        for work in batch:
-            if isinstance(work.error, sqlite3.Error):
-                work.error = storage_error(work.error, self.institution_id)
+            return [(None, self._translated(exc))] * len(batch)
+        return outcomes
+
+    def _translated(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, sqlite3.Error):
+            return storage_error(exc, self.institution_id)
+        return exc
 
 
 def create_file(path: Path, institution_id: str, first: Callable[[Tx], None]) -> None:

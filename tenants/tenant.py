@@ -43,6 +43,14 @@ class Tenants:
         create_file(directory / schema.FILENAME, institution_id, first)
         return self.get(institution_id)
 
+    def get_open(self, institution_id: str) -> Tenant | None:
+        """The institution when it is already open (no I/O: safe on the event loop)."""
+        with self._lock:
+            tenant = self._open.get(institution_id)
+            if tenant is not None:
+                self._open.move_to_end(institution_id)
+            return tenant
+
     def get(self, institution_id: str) -> Tenant:
         with self._lock:
             tenant = self._open.get(institution_id)

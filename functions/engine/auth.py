@@ -1,17 +1,24 @@
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from functions.http import bearer_token
 from governance import Forbidden, Unauthorized
 from governance.context import EngineContext
-from governance.institutions import authenticate_actor, authenticate_admin
+from governance.institutions import authenticate_actor, authenticate_admin, tenant_for
 from governance.tokens import secrets_equal
 from tenants.tenant import Tenant
 
 
 def context(request: Request) -> EngineContext:
     return request.app.state.ctx
+
+
+async def tenant(request: Request) -> Tenant:
+    """The institution of the path: from the open set on the loop, else opened in a thread."""
+    ctx, iid = context(request), request.path_params["institution_id"]
+    return ctx.tenants.get_open(iid) or await run_in_threadpool(tenant_for, ctx, iid)
 
 
 def platform_admin(request: Request) -> EngineContext:

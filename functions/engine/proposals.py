@@ -6,20 +6,27 @@ from starlette.responses import JSONResponse
 
 from functions import logs
 from functions.engine import auth
-from functions.http import HTTPError, int_query, read_json
-from governance.proposals import get_proposal, list_proposals, proposal_view, submit_proposal
+from functions.http import HTTPError, bearer_token, int_query, read_json
+from governance.institutions import identify
+from governance.proposals import (
+    decide,
+    get_proposal,
+    list_proposals,
+    parse_submission,
+    proposal_view,
+)
 
 STATUSES = {"authorized", "denied", "pending_approval", "approved", "rejected", "expired"}
 
 
 async def submit(request: Request) -> JSONResponse:
     body = await read_json(request)
-
-    def work():
-        tenant, actor = auth.actor(request)
-        return submit_proposal(auth.context(request), tenant, actor, body, logs.request_id())
-
-    proposal = await run_in_threadpool(work)
+    tenant, token, request_id = await auth.tenant(request), bearer_token(request), logs.request_id()
+    proposal, job_created = await tenant.db.write_async(
+        lambda tx: decide(tx, identify(tx, token), parse_submission(body), request_id)
+    )
+    if job_created:
+        auth.context(request).notifier.notify(tenant.institution_id)
     logs.bind_case(proposal["case_id"])
     return JSONResponse(proposal, status_code=201)
 
