@@ -153,16 +153,14 @@ def release_bundle(ctx: EngineContext, tenant: Tenant, name: str, version: str) 
 
 def active_contract(reader: Reader) -> tuple[Contract, str] | None:
     """The released contract proposals are judged against, with its manifest hash."""
-    ref = reader.meta("active_contract")
-    if ref is None:
-        return None
-    name, version = ref.split("@v")
     found = reader.conn.execute(
-        "SELECT manifest_sha256 FROM bundles WHERE name=? AND version=?", (name, version)
+        "SELECT b.manifest_sha256, b.name, b.version FROM meta m JOIN bundles b"
+        " ON m.value = b.name || '@v' || b.version WHERE m.key = 'active_contract'"
     ).fetchone()
     if found is None:
         return None
-    manifest_sha256 = found[0]
+    manifest_sha256, name, version = found
+    ref = f"{name}@v{version}"
     contract = _contracts.get(manifest_sha256)
     if contract is None:
         manifest = (_bundle(reader, name, version) or {})["manifest"]

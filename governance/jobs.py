@@ -26,15 +26,17 @@ def insert_job(
     approval_digest: str | None,
     not_after: str | None,
     request_id: str | None = None,
+    job_id: str | None = None,
 ) -> dict[str, Any]:
     """Insert the job in the caller's transaction (the caller records `job.created` with
-    `record_job_created`); UNIQUE(proposal_id) makes it at most one per proposal."""
+    `record_job_created`); UNIQUE(proposal_id) makes it at most one per proposal. With `job_id`
+    the proposal row was written naming it already; otherwise the proposal is pointed at it."""
     now = utc_now()
     options = {"effect": spec.effect}
     if spec.delete_mode:
         options["delete_mode"] = spec.delete_mode
     job = {
-        "id": new_id("job"),
+        "id": job_id or new_id("job"),
         "proposal_id": proposal["id"],
         "case_id": proposal["case_id"],
         "action": proposal["action"],
@@ -64,7 +66,8 @@ def insert_job(
             request_id,
         ),
     )
-    tx.execute("UPDATE proposals SET job_id=? WHERE id=?", (job["id"], proposal["id"]))
+    if job_id is None:
+        tx.execute("UPDATE proposals SET job_id=? WHERE id=?", (job["id"], proposal["id"]))
     return job
 
 

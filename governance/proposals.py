@@ -163,6 +163,7 @@ def decide(
         tx, actor, action, submission.params, department
     )
     proposal_id = new_id("prop")
+    job_id = new_id("job") if decision.decision == "allowed" else None
     now = utc_now()
     digest = expires_at = None
     if decision.decision == "pending_approval":
@@ -191,7 +192,7 @@ def decide(
     tx.execute(
         "INSERT INTO proposals (id, case_id, actor_id, action, params, department,"
         " contract_ref, manifest_sha256, decision, status, rule, reason, digest, created_at,"
-        " expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " expires_at, job_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             proposal_id,
             case_id,
@@ -208,6 +209,7 @@ def decide(
             digest,
             now,
             expires_at,
+            job_id,
         ),
     )
     tx.record(
@@ -225,11 +227,9 @@ def decide(
         },
         case_id,
     )
-    job = None
-    if decision.decision == "allowed":
-        job = insert_job(tx, proposal, spec, None, None, request_id)
-        record_job_created(tx, job)
-    return proposal_view({**proposal, "job_id": job["id"] if job else None}), job is not None
+    if job_id is not None:
+        record_job_created(tx, insert_job(tx, proposal, spec, None, None, request_id, job_id))
+    return proposal_view({**proposal, "job_id": job_id}), job_id is not None
 
 
 def submit_proposal(

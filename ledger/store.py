@@ -69,12 +69,18 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, GENESIS_HASH)
 
 
-def append(conn: sqlite3.Connection, institution_id: str, items: list[EventItem]) -> list[Event]:
-    """Chain `items` after the head. The caller's write transaction makes them durable (or not)
-    together with whatever state change they record."""
+def append(
+    conn: sqlite3.Connection,
+    institution_id: str,
+    items: list[EventItem],
+    after: tuple[int, str] | None = None,
+) -> list[Event]:
+    """Chain `items` after the head (`after`, when the caller already knows it in this
+    transaction). The caller's write transaction makes them durable (or not) together with
+    whatever state change they record."""
     if not conn.in_transaction:
         raise RuntimeError("ledger appends belong inside the caller's write transaction")
-    seq, prev = head(conn)
+    seq, prev = after or head(conn)
     cursor = _raw(conn)
     events = []
     for type_, actor, payload, case_id in items:

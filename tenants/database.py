@@ -10,6 +10,7 @@ fails. Other processes (the clock, the operator CLI) meet SQLite's file lock and
 """
 
 import asyncio
+import fcntl
 import json
 import os
 import queue
@@ -30,6 +31,7 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_SECONDS = 30
 MAX_BATCH = 64
+WRITER_LOCK = "writer.lock"
 CACHE_KIB = 1024
 JSON_COLUMNS = frozenset({"params", "result", "manifest", "options"})
 _BROKEN = {
@@ -96,18 +98,26 @@ class Reader:
 class Tx(Reader):
     """Inside a write transaction: state changes and the ledger events that record them."""
 
+    def __init__(self, conn: sqlite3.Connection, institution_id: str) -> None:
+        super().__init__(conn, institution_id)
+        self._head: tuple[int, str] | None = None  # the ledger head, once read in this tx
+
     def execute(self, sql: str, params: tuple = ()) -> int:
         return self.conn.execute(sql, params).rowcount
 
     def record(
         self, type_: str, actor: str, payload: dict[str, Any], case_id: str | None = None
     ) -> Event:
-        return ledger_store.append(
-            self.conn, self.institution_id, [(type_, actor, payload, case_id)]
-        )[0]
+        return self.record_many([(type_, actor, payload, case_id)])[0]
 
     def record_many(self, items: list[ledger_store.EventItem]) -> list[Event]:
-        return ledger_store.append(self.conn, self.institution_id, items)
+        events = ledger_store.append(self.conn, self.institution_id, items, self._head)
+        self._head = (events[-1].seq, events[-1].hash)
+        return events
+
+    def forget_head(self) -> None:
+        """After a rollback to a savepoint the head may be older than we remember."""
+        self._head = None
 
 
 class _Work:
@@ -327,11 +337,16 @@ class InstitutionDB:
     def _commit(self, batch: list[_Work]) -> list[tuple[Any, BaseException | None]]:
         try:
             conn = self._checkout()
+            lock = os.open(self.path.with_name(WRITER_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
         except BaseException as exc:
-            return [(None, exc)] * len(batch)
+            return [(None, self._translated(exc))] * len(batch)
         try:
+            # Writers of other processes (more engine workers, the clock) queue on this lock
+            # instead of in SQLite's busy handler, which sleeps.
+            fcntl.flock(lock, fcntl.LOCK_EX)
             return self._transaction(conn, batch)
         finally:
+            os.close(lock)  # releases the lock
             self._checkin(conn)
 
     def _transaction(
@@ -339,10 +354,12 @@ class InstitutionDB:
     ) -> list[tuple[Any, BaseException | None]]:
         tx = Tx(conn, self.institution_id)
         outcomes: list[tuple[Any, BaseException | None]] = []
+        alone = len(batch) == 1  # a lone function needs no savepoint: the transaction is its own
         try:
             conn.execute("BEGIN IMMEDIATE")
             for work in batch:
-                conn.execute("SAVEPOINT work")
+                if not alone:
+                    conn.execute("SAVEPOINT work")
                 try:
                     outcomes.append((work.fn(tx), None))
                 except RaiseAfterCommit as signal:
@@ -351,8 +368,12 @@ class InstitutionDB:
                     outcomes.append((None, self._translated(exc)))
                     if not conn.in_transaction:
                         raise  # SQLite rolled the whole transaction back (full disk, I/O)
-                    conn.execute("ROLLBACK TO work")
-                conn.execute("RELEASE work")
+                    conn.execute("ROLLBACK" if alone else "ROLLBACK TO work")
+                    tx.forget_head()
+                    if alone:
+                        return outcomes
+                if not alone:
+                    conn.execute("RELEASE work")
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
