@@ -93,29 +93,51 @@ async def _connection(
         writer.close()
 
 
+def _sources(
+    requests: list[Request] | list[list[Request]], concurrency: int, host: str
+) -> list[Callable[[], bytes]]:
+    """What each connection sends next: one shared cycle, or a cycle per connection."""
+    per_connection = [r for r in requests if isinstance(r, list)]
+    if per_connection:
+        return [
+            itertools.cycle(
+                [r.encode(host) for r in per_connection[n % len(per_connection)]]
+            ).__next__
+            for n in range(concurrency)
+        ]
+    shared = itertools.cycle([r.encode(host) for r in requests if isinstance(r, Request)])
+    return [shared.__next__] * concurrency
+
+
 async def _run(
-    base: str, requests: list[Request], concurrency: int, seconds: float, warmup: float
+    base: str,
+    requests: list[Request] | list[list[Request]],
+    concurrency: int,
+    seconds: float,
+    warmup: float,
 ) -> LoadResult:
     url = urlsplit(base)
     host, port = url.hostname or "127.0.0.1", url.port or 80
-    payloads = itertools.cycle([request.encode(url.netloc) for request in requests])
+    sources = _sources(requests, concurrency, url.netloc)
     result = LoadResult()
     record_from = time.perf_counter() + warmup
     stop_at = record_from + seconds
     await asyncio.gather(
-        *(
-            _connection(host, port, payloads.__next__, record_from, stop_at, result)
-            for _ in range(concurrency)
-        )
+        *(_connection(host, port, source, record_from, stop_at, result) for source in sources)
     )
     result.seconds = time.perf_counter() - record_from
     return result
 
 
 def run_load(
-    base: str, requests: list[Request], concurrency: int, seconds: float, warmup: float = 0.0
+    base: str,
+    requests: list[Request] | list[list[Request]],
+    concurrency: int,
+    seconds: float,
+    warmup: float = 0.0,
 ) -> LoadResult:
-    """Cycle through `requests` on `concurrency` connections; record only after `warmup`."""
+    """Cycle through `requests` on `concurrency` connections (a list of lists: connection n
+    cycles through list n); record only after `warmup`."""
     try:
         import uvloop
     except ImportError:
@@ -131,7 +153,7 @@ def load_pool() -> ProcessPoolExecutor:
 def measure(
     pool: ProcessPoolExecutor,
     base: str,
-    requests: list[Request],
+    requests: list[Request] | list[list[Request]],
     concurrency: int,
     seconds: float,
     warmup: float = 0.0,

@@ -14,6 +14,7 @@ BENCHMARKS = [
     "ledger_verify",
     "agent_poll",
     "proposal_latency",
+    "tenants_scale",
     "detect_duplicates",
 ]
 

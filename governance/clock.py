@@ -10,6 +10,7 @@ from pathlib import Path
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from governance.maintenance import sweep
+from governance.notifier import PeerBus
 from tenants.backups import create_backup
 from tenants.layout import DataDir
 from tenants.registry import Registry
@@ -48,9 +49,10 @@ class Clock:
         data_dir = DataDir(settings.data_dir)
         self.registry = Registry(data_dir.registry_path)
         self.tenants = Tenants(data_dir, settings.open_tenants)
+        self.peers = PeerBus(settings.data_dir)  # re-queued jobs wake the engine's long-polls
 
     def sweep(self) -> None:
-        counts = sweep(self.registry, self.tenants)
+        counts = sweep(self.registry, self.tenants, on_requeued=self.peers.publish)
         if (
             counts.approvals_expired
             or counts.leases_requeued
@@ -98,6 +100,7 @@ class Clock:
         return scheduler
 
     def close(self) -> None:
+        self.peers.close()
         self.tenants.close()
         self.registry.db.close()
 

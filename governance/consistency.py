@@ -261,7 +261,9 @@ def _check_one(tenants: Tenants, institution_id: str) -> InstitutionCheck:
         tenant = tenants.get(institution_id)
         with tenant.db.snapshot() as snapshot:
             return InstitutionCheck(
-                institution_id, check(snapshot), ledger_store.verify(snapshot.conn)
+                institution_id,
+                check(snapshot),
+                ledger_store.verify(snapshot.conn, tenant.db.path),
             )
     except InstitutionMissing:
         return InstitutionCheck(institution_id, None, None, "its database file is missing")

@@ -2,6 +2,7 @@
 institutions at a time (the open-institution cache bounds what stays open)."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from governance.approvals import any_expired, expire_due
@@ -48,8 +49,14 @@ def settle_deadlines(tenant: Tenant) -> tuple[int, int, int]:
     return tenant.db.write(settle)
 
 
-def sweep(registry: Registry, tenants: Tenants, page: int = PAGE) -> SweepCounts:
-    """Expire pending approvals and stale jobs, re-queue jobs whose lease ran out."""
+def sweep(
+    registry: Registry,
+    tenants: Tenants,
+    page: int = PAGE,
+    on_requeued: Callable[[str], None] | None = None,
+) -> SweepCounts:
+    """Expire pending approvals and stale jobs, re-queue jobs whose lease ran out (and tell
+    `on_requeued` which institutions have jobs to hand out again)."""
     counts = SweepCounts()
     after = ""
     while institutions := registry.page(after, page):
@@ -65,6 +72,8 @@ def sweep(registry: Registry, tenants: Tenants, page: int = PAGE) -> SweepCounts
                 )
                 continue
             counts.institutions += 1
+            if requeued and on_requeued is not None:
+                on_requeued(institution.id)
             counts.approvals_expired += expired
             counts.leases_requeued += requeued
             counts.jobs_expired += stale

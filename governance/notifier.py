@@ -1,13 +1,91 @@
+"""Waking an institution's long-polls when one of its jobs becomes available: in this process,
+and in the engine's other worker processes (and from the clock) through `PeerBus`."""
+
 import asyncio
+import contextlib
+import hashlib
+import os
+import socket
 import threading
+import time
+from pathlib import Path
+
+PEERS_REFRESH_SECONDS = 1.0
+
+
+class PeerBus:
+    """Processes sharing a data dir tell each other which institution has a new job.
+
+    Each process binds a Unix datagram socket in the abstract namespace (no file to clean up,
+    no path length limit) named after the data dir and its pid, and leaves its pid in
+    `DATA_DIR/run/`. A message is the institution id; a peer that is gone is forgotten."""
+
+    def __init__(self, data_dir: Path, identity: int | None = None) -> None:
+        self.run_dir = Path(data_dir) / "run"
+        self.run_dir.mkdir(mode=0o700, exist_ok=True)
+        self._key = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
+        self.pid = os.getpid() if identity is None else identity
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(self._address(self.pid))
+        self._sock.setblocking(False)
+        (self.run_dir / str(self.pid)).touch()
+        self._peers: list[int] = []
+        self._peers_at = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _address(self, pid: int) -> bytes:
+        return f"\0libervia-{self._key}-{pid}".encode()
+
+    def listen(self, on_message: "JobNotifier") -> None:
+        """Deliver peers' messages to `on_message` (call on the running event loop)."""
+        self._loop = asyncio.get_running_loop()
+
+        def receive() -> None:
+            while True:
+                try:
+                    data = self._sock.recv(256)
+                except BlockingIOError:
+                    return
+                on_message.wake(data.decode("ascii", "replace"))
+
+        self._loop.add_reader(self._sock.fileno(), receive)
+
+    def _current_peers(self) -> list[int]:
+        now = time.monotonic()
+        if now - self._peers_at > PEERS_REFRESH_SECONDS:
+            found = []
+            for entry in self.run_dir.iterdir():
+                if entry.name.isdigit() and int(entry.name) != self.pid:
+                    found.append(int(entry.name))
+            self._peers, self._peers_at = found, now
+        return self._peers
+
+    def publish(self, institution_id: str) -> None:
+        message = institution_id.encode()
+        for pid in self._current_peers():
+            try:
+                self._sock.sendto(message, self._address(pid))
+            except (ConnectionRefusedError, FileNotFoundError):
+                (self.run_dir / str(pid)).unlink(missing_ok=True)  # that process is gone
+                self._peers_at = 0.0
+            except (BlockingIOError, OSError):
+                pass  # a busy peer re-checks on its own within a second
+
+    def close(self) -> None:
+        if self._loop is not None:
+            with contextlib.suppress(Exception):
+                self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()
+        (self.run_dir / str(self.pid)).unlink(missing_ok=True)
 
 
 class JobNotifier:
     """Wakes long-polls of an institution when one of its jobs becomes available."""
 
-    def __init__(self) -> None:
+    def __init__(self, bus: PeerBus | None = None) -> None:
         self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
         self._lock = threading.Lock()
+        self.bus = bus
 
     def register(self, institution_id: str) -> asyncio.Event:
         event = asyncio.Event()
@@ -23,9 +101,15 @@ class JobNotifier:
             if not waiters:
                 self._waiters.pop(institution_id, None)
 
-    def notify(self, institution_id: str) -> None:
-        """Callable from any thread."""
+    def wake(self, institution_id: str) -> None:
+        """Wake this process's long-polls of the institution. Callable from any thread."""
         with self._lock:
             waiters = list(self._waiters.get(institution_id, ()))
         for loop, event in waiters:
             loop.call_soon_threadsafe(event.set)
+
+    def notify(self, institution_id: str) -> None:
+        """A job of the institution is available: wake its long-polls here and in peers."""
+        self.wake(institution_id)
+        if self.bus is not None:
+            self.bus.publish(institution_id)

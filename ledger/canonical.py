@@ -1,5 +1,6 @@
 import hashlib
 import json
+from json.encoder import encode_basestring as _quote  # what _dumps does for a str
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -17,9 +18,9 @@ def canonical_event_bytes(
 ) -> bytes:
     """canonical_json of an event body, built around its already-canonical payload text."""
     return (
-        f'{{"actor":{_dumps(actor)},"case_id":{_dumps(case_id)},'
-        f'"institution_id":{_dumps(institution_id)},"payload":{payload_json},'
-        f'"seq":{seq:d},"ts":{_dumps(ts)},"type":{_dumps(type_)}}}'
+        f'{{"actor":{_quote(actor)},"case_id":{_quote(case_id)},'
+        f'"institution_id":{_quote(institution_id)},"payload":{payload_json},'
+        f'"seq":{seq:d},"ts":{_quote(ts)},"type":{_quote(type_)}}}'
     ).encode()
 
 

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ledger.store import COLUMNS
-from ledger.verify import VerifyResult, verify_rows
+from ledger.verify import VerifyResult, verify_database
 from tenants import TenantError, schema
 from tenants.layout import DataDir
 from tenants.migration import V1_FILES, V1_LEDGER, migrate_data_dir
@@ -91,7 +90,7 @@ def _ledger_file(folder: Path) -> Path | None:
 def _check_ledger(path: Path) -> VerifyResult:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return verify_rows(conn.execute(f"SELECT {COLUMNS} FROM events ORDER BY seq"))
+        return verify_database(conn, path)
     finally:
         conn.close()
 

@@ -150,6 +150,14 @@ class Committer:
 
 
 _committer: tuple[int, Committer] | None = None
+_pid_seen: list[int] = [os.getpid()]
+
+
+def _pid() -> int:
+    return _pid_seen[0]
+
+
+os.register_at_fork(after_in_child=lambda: _pid_seen.__setitem__(0, os.getpid()))
 _committer_lock = threading.Lock()
 COMMIT_THREADS = 2
 
@@ -157,9 +165,12 @@ COMMIT_THREADS = 2
 def committer() -> Committer:
     """This process's committer, started on first use (and again in a forked child)."""
     global _committer
+    current = _committer
+    if current is not None and current[0] == _pid():
+        return current[1]
     with _committer_lock:
-        if _committer is None or _committer[0] != os.getpid():
-            _committer = (os.getpid(), Committer(COMMIT_THREADS))
+        if _committer is None or _committer[0] != _pid():
+            _committer = (_pid(), Committer(COMMIT_THREADS))
         return _committer[1]
 
 
@@ -295,20 +306,34 @@ class InstitutionDB:
     def submit(self, fn: Callable[[Tx], T]) -> "Future[T]":
         """Queue `fn` for the next transaction of this institution; the future resolves once
         that transaction is durable (or failed)."""
-        work = _Work(fn)
-        with self._queue_lock:
-            self._queue.append(work)
-            schedule = not self._scheduled
-            self._scheduled = True
+        work, schedule = self._enqueue(fn)
         if schedule:
             committer().schedule(self)
         return work.future
 
+    def _enqueue(self, fn: Callable[[Tx], Any]) -> tuple[_Work, bool]:
+        """Queue `fn`; True when nothing runs this institution's batches yet (the caller must
+        run or schedule one)."""
+        work = _Work(fn)
+        with self._queue_lock:
+            self._queue.append(work)
+            idle = not self._scheduled
+            self._scheduled = True
+        return work, idle
+
     def write(self, fn: Callable[[Tx], T]) -> T:
-        """Run `fn` in a durable write transaction, shared with concurrent writers."""
+        """Run `fn` in a durable write transaction, shared with concurrent writers. A thread
+        that finds no batch running runs this one itself (no hand-off to wait for)."""
         if getattr(_writing, "active", False):
             raise RuntimeError("a write function cannot start another write")
-        return self.submit(fn).result()
+        work, idle = self._enqueue(fn)
+        if idle:
+            _writing.active = True
+            try:
+                self._run_batch()
+            finally:
+                _writing.active = False
+        return work.future.result()
 
     async def write_async(self, fn: Callable[[Tx], T]) -> T:
         """`write` for the event loop: nothing blocks it while the transaction runs."""

@@ -49,7 +49,11 @@ def build_app(settings: EngineSettings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(migrate_data_dir, settings.data_dir)
-        app.state.ctx = EngineContext.open(settings.data_dir, settings.open_tenants)
+        ctx = app.state.ctx = EngineContext.open(
+            settings.data_dir, settings.open_tenants, peers=True
+        )
+        if ctx.notifier.bus is not None:
+            ctx.notifier.bus.listen(ctx.notifier)
         try:
             yield
         finally:

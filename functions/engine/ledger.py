@@ -103,7 +103,7 @@ async def verify(request: Request) -> JSONResponse:
     def work() -> dict[str, Any]:
         tenant, _ = auth.human_or_admin(request)
         with tenant.db.snapshot() as snapshot:
-            return ledger_store.verify(snapshot.conn).to_dict()
+            return ledger_store.verify(snapshot.conn, tenant.db.path).to_dict()
 
     return JSONResponse(await run_in_threadpool(work))
 

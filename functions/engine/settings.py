@@ -5,6 +5,10 @@ from pathlib import Path
 from functions.http import DEFAULT_MAX_BODY
 from tenants.tenant import DEFAULT_MAX_OPEN
 
+# Worker processes the engine runs with (the Procfile's and compose's default for
+# ENGINE_WORKERS): institutions are independent, so their decisions use every core.
+DEFAULT_WORKERS = 2
+
 
 @dataclass(frozen=True)
 class EngineSettings:

@@ -1,7 +1,8 @@
-"""The engine killed with SIGKILL at random moments while clients propose, approve, lease,
-report results and export, 20 times over: after each restart `libervia check` finds no record
-without its events and no event without its record, every chain verifies, everything the engine
-acknowledged is there, and every export it finished verifies offline."""
+"""The engine (two worker processes, as in production) killed with SIGKILL at random moments
+while clients propose, approve, lease, report results and export, 20 times over: after each
+restart `libervia check` finds no record without its events and no event without its record,
+every chain verifies, everything the engine acknowledged is there, and every export it finished
+verifies offline."""
 
 import os
 import random
@@ -19,10 +20,18 @@ import pytest
 
 from ledger.offline import verify_file
 from tests.support.engine_api import Institution, auth, new_institution
-from tests.support.servers import ADMIN_TOKEN, ROOT, free_port, start_uvicorn, wait_healthy
+from tests.support.servers import (
+    ADMIN_TOKEN,
+    ROOT,
+    free_port,
+    signal_group,
+    start_uvicorn,
+    wait_healthy,
+)
 
 ROUNDS = 20
-WORKERS = 8
+CLIENTS = 8
+WORKERS = 2
 TRANSPORT_ERRORS = (httpx.TransportError,)
 
 
@@ -51,14 +60,17 @@ class Engine:
             "ENGINE_RATE_LIMIT_PER_SECOND": "0",
             "LIBERVIA_LOG_LEVEL": "WARNING",
         }
-        self.process = start_uvicorn("functions.engine.app:create_app", env, port, self.log)
+        self.process = start_uvicorn(
+            "functions.engine.app:create_app", env, port, self.log, workers=WORKERS
+        )
         self.base = f"http://127.0.0.1:{port}"
         wait_healthy(f"{self.base}/healthz", self.process)
         return self.base
 
     def kill(self) -> None:
+        """SIGKILL to the supervisor and its workers at once."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        signal_group(self.process, signal.SIGKILL)
         self.process.wait()
 
 
@@ -194,7 +206,7 @@ def test_sigkill_under_load_never_leaves_a_step_unrecorded(tmp_path):
                 target=work,
                 args=(current, acked, exports_dir, random.Random(rng.random()), stop),
             )
-            for _ in range(WORKERS)
+            for _ in range(CLIENTS)
         ]
         for worker in workers:
             worker.start()

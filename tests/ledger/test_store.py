@@ -55,7 +55,11 @@ def _tamper(path, sql):
         ("UPDATE events SET actor='mallory' WHERE seq=5", 5),
         ("UPDATE events SET ts='2000-01-01T00:00:00Z' WHERE seq=1", 1),
         ("DELETE FROM events WHERE seq=4", 4),
-        ("UPDATE events SET hash='ab' || substr(hash, 3) WHERE seq=2", 2),
+        (
+            "UPDATE events SET hash=(CASE WHEN hash LIKE '00%' THEN '11' ELSE '00' END)"
+            " || substr(hash, 3) WHERE seq=2",
+            2,
+        ),
         ("UPDATE events SET institution_id='inst_b' WHERE seq=6", 6),
         ("UPDATE events SET case_id=7 WHERE seq=3", 3),
         ("UPDATE events SET payload=X'7b7d' WHERE seq=2", 2),

@@ -1,6 +1,8 @@
 """Start the real apps as real processes on free ports."""
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -37,9 +39,10 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 20) -> No
 
 
 def start_uvicorn(
-    factory: str, env: dict[str, str], port: int, log_path: Path | None = None
+    factory: str, env: dict[str, str], port: int, log_path: Path | None = None, workers: int = 1
 ) -> subprocess.Popen:
-    """`uvicorn --factory FACTORY` as a real process; with log_path its JSON logs go there."""
+    """`uvicorn --factory FACTORY` as a real process in its own process group (with `workers`
+    above 1 it is a supervisor and its workers); with log_path its JSON logs go there."""
     log = log_path.open("a") if log_path else None
     try:
         return subprocess.Popen(
@@ -55,10 +58,12 @@ def start_uvicorn(
                 str(port),
                 "--log-level",
                 "info" if log_path else "warning",
+                *(["--workers", str(workers)] if workers > 1 else []),
             ],
             cwd=ROOT,
             env={**os.environ, **env},
             stderr=log,
+            start_new_session=True,
         )
     finally:
         if log:
@@ -72,10 +77,11 @@ def uvicorn_process(
     health: str = "/healthz",
     log_path: Path | None = None,
     port: int | None = None,
+    workers: int = 1,
 ) -> Iterator[str]:
     """A started, healthy uvicorn process on a free port; yields its base URL."""
     port = port or free_port()
-    process = start_uvicorn(factory, env, port, log_path)
+    process = start_uvicorn(factory, env, port, log_path, workers)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(f"{base}{health}", process)
@@ -110,11 +116,19 @@ def console_process(
 
 @contextmanager
 def engine_process(
-    data_dir: Path, log_path: Path | None = None, port: int | None = None, **env: str
+    data_dir: Path,
+    log_path: Path | None = None,
+    port: int | None = None,
+    workers: int = 1,
+    **env: str,
 ) -> Iterator[str]:
     environment = {"LIBERVIA_DATA_DIR": str(data_dir), "ENGINE_ISE_ADMIN_TOKEN": ADMIN_TOKEN, **env}
     with uvicorn_process(
-        "functions.engine.app:create_app", environment, log_path=log_path, port=port
+        "functions.engine.app:create_app",
+        environment,
+        log_path=log_path,
+        port=port,
+        workers=workers,
     ) as base:
         yield base
 
@@ -130,12 +144,25 @@ def json_lines(path: Path) -> list[dict]:
     return lines
 
 
+def signal_group(process: subprocess.Popen, signum: int) -> None:
+    """Signal a process started by `start_uvicorn` and its workers (its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
 def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
-    """SIGTERM, then SIGKILL if it does not exit in time."""
+    """SIGTERM, then SIGKILL if it does not exit in time (its process group when it has one)."""
+    own_group = os.getpgid(process.pid) == process.pid if process.poll() is None else False
     if process.poll() is None:
-        process.terminate()
+        if own_group:
+            signal_group(process, signal.SIGTERM)
+        else:
+            process.terminate()
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            process.kill()
+            if own_group:
+                signal_group(process, signal.SIGKILL)
+            else:
+                process.kill()
             process.wait()
