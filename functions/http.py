@@ -54,11 +54,19 @@ log = logging.getLogger("libervia")
 
 
 async def tenant_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    message = str(exc)
+    if isinstance(exc, InstitutionUnavailable):
+        # Why is for the operator (the log), not for whoever asked.
+        log.error(
+            "institution unavailable",
+            extra={"fields": {"institution_id": exc.institution_id, "problem": exc.reason}},
+        )
+        message = f"institution {exc.institution_id} is unavailable for now; retry later"
     for kind, (status, code) in TENANT_ERRORS.items():
         if isinstance(exc, kind):
             headers = {"Retry-After": "30"} if status in (503, 507) else None
-            return error_response(status, code, str(exc), headers=headers)
-    return error_response(503, "storage_unavailable", str(exc))
+            return error_response(status, code, message, headers=headers)
+    return error_response(503, "storage_unavailable", message)
 
 
 async def sqlite_error_handler(request: Request, exc: Exception) -> JSONResponse:

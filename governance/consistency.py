@@ -236,6 +236,8 @@ class InstitutionCheck:
 
 def check_data_dir(root: Path, institution_id: str | None = None) -> Iterator[InstitutionCheck]:
     """Check one institution, or every registered one, a page at a time."""
+    if not (Path(root) / "registry.db").is_file():
+        raise TenantError(f"{root} is not a data dir: it has no registry.db")
     data_dir = DataDir(root)
     registry = Registry(data_dir.registry_path)
     tenants = Tenants(data_dir, max_open=8)
@@ -263,7 +265,7 @@ def _check_one(tenants: Tenants, institution_id: str) -> InstitutionCheck:
             return InstitutionCheck(
                 institution_id,
                 check(snapshot),
-                ledger_store.verify(snapshot.conn, tenant.db.path),
+                ledger_store.verify(snapshot.conn, tenant.db.path, institution_id),
             )
     except InstitutionMissing:
         return InstitutionCheck(institution_id, None, None, "its database file is missing")

@@ -17,24 +17,28 @@ class PeerBus:
     """Processes sharing a data dir tell each other which institution has a new job.
 
     Each process binds a Unix datagram socket in the abstract namespace (no file to clean up,
-    no path length limit) named after the data dir and its pid, and leaves its pid in
-    `DATA_DIR/run/`. A message is the institution id; a peer that is gone is forgotten."""
+    no path length limit) named after the data dir, its host and its pid, and leaves
+    `<host>-<pid>` in `DATA_DIR/run/`. A message is the institution id. Abstract sockets live
+    in a network namespace: processes of another host (another container sharing the volume)
+    are not reachable and are left alone; a peer of this host that no longer answers is gone,
+    and forgotten."""
 
     def __init__(self, data_dir: Path, identity: int | None = None) -> None:
         self.run_dir = Path(data_dir) / "run"
         self.run_dir.mkdir(mode=0o700, exist_ok=True)
         self._key = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
-        self.pid = os.getpid() if identity is None else identity
+        self.host = socket.gethostname()
+        self.name = f"{self.host}-{os.getpid() if identity is None else identity}"
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(self._address(self.pid))
+        self._sock.bind(self._address(self.name))
         self._sock.setblocking(False)
-        (self.run_dir / str(self.pid)).touch()
-        self._peers: list[int] = []
+        (self.run_dir / self.name).touch()
+        self._peers: list[str] = []
         self._peers_at = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _address(self, pid: int) -> bytes:
-        return f"\0libervia-{self._key}-{pid}".encode()
+    def _address(self, name: str) -> bytes:
+        return f"\0libervia-{self._key}-{name}".encode()
 
     def listen(self, on_message: "JobNotifier") -> None:
         """Deliver peers' messages to `on_message` (call on the running event loop)."""
@@ -50,25 +54,27 @@ class PeerBus:
 
         self._loop.add_reader(self._sock.fileno(), receive)
 
-    def _current_peers(self) -> list[int]:
+    def _current_peers(self) -> list[str]:
+        """Peers on this host (reachable through its abstract namespace)."""
         now = time.monotonic()
         if now - self._peers_at > PEERS_REFRESH_SECONDS:
-            found = []
-            for entry in self.run_dir.iterdir():
-                if entry.name.isdigit() and int(entry.name) != self.pid:
-                    found.append(int(entry.name))
-            self._peers, self._peers_at = found, now
+            self._peers = [
+                entry.name
+                for entry in self.run_dir.iterdir()
+                if entry.name != self.name and entry.name.rpartition("-")[0] == self.host
+            ]
+            self._peers_at = now
         return self._peers
 
     def publish(self, institution_id: str) -> None:
         message = institution_id.encode()
-        for pid in self._current_peers():
+        for name in self._current_peers():
             try:
-                self._sock.sendto(message, self._address(pid))
+                self._sock.sendto(message, self._address(name))
             except (ConnectionRefusedError, FileNotFoundError):
-                (self.run_dir / str(pid)).unlink(missing_ok=True)  # that process is gone
+                (self.run_dir / name).unlink(missing_ok=True)  # that process is gone
                 self._peers_at = 0.0
-            except (BlockingIOError, OSError):
+            except OSError:
                 pass  # a busy peer re-checks on its own within a second
 
     def close(self) -> None:
@@ -76,7 +82,7 @@ class PeerBus:
             with contextlib.suppress(Exception):
                 self._loop.remove_reader(self._sock.fileno())
         self._sock.close()
-        (self.run_dir / str(self.pid)).unlink(missing_ok=True)
+        (self.run_dir / self.name).unlink(missing_ok=True)
 
 
 class JobNotifier:

@@ -38,6 +38,11 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
             pass
         finally:
             partial.unlink()
+        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(directory)  # the key survives a power cut, or nothing was signed with it
+        finally:
+            os.close(directory)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise LedgerError(f"{path} is not an Ed25519 private key")

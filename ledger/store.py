@@ -109,9 +109,12 @@ def rows(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[tuple]:
         yield from batch
 
 
-def verify(conn: sqlite3.Connection, path: Path | None = None) -> VerifyResult:
-    """The chain as `conn` sees it; give the file's `path` to let long ones use every core."""
-    return verify_database(conn, path)
+def verify(
+    conn: sqlite3.Connection, path: Path | None = None, institution_id: str | None = None
+) -> VerifyResult:
+    """The chain as `conn` sees it; give the file's `path` to let long ones use every core,
+    and the `institution_id` every event must name (else the first event's)."""
+    return verify_database(conn, path, institution_id)
 
 
 def events(

@@ -12,11 +12,13 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from hashlib import sha256
 from json.encoder import encode_basestring as quote  # canonical_json's own string encoder
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote as quote_path
 
 from ledger.canonical import GENESIS_HASH
 
@@ -144,9 +146,8 @@ class _Range:
 
 def _verify_range(path: str, institution_id: str, low: int, high: int) -> _Range:
     """In a worker process: the range [low, high], its first link taken as stored."""
-    conn = sqlite3.connect(path)
+    conn = sqlite3.connect(f"file:{quote_path(path)}?mode=ro", uri=True)
     try:
-        conn.execute("PRAGMA query_only=ON")
         first = conn.execute("SELECT prev_hash FROM events WHERE seq=?", (low,)).fetchone()
         start_prev = first[0] if first else ""
         result = _walk_range(conn, institution_id, low, high, start_prev)
@@ -155,17 +156,21 @@ def _verify_range(path: str, institution_id: str, low: int, high: int) -> _Range
         conn.close()
 
 
-def verify_database(conn: sqlite3.Connection, path: Path | None = None) -> VerifyResult:
-    """The chain in `conn` (one read snapshot), which must hold one institution's events.
-    With the file's `path`, a long ledger is checked in ranges by one process per core; rows up
-    to the snapshot's head never change (append-only), so each may read them on its own."""
+def verify_database(
+    conn: sqlite3.Connection, path: Path | None = None, institution_id: str | None = None
+) -> VerifyResult:
+    """The chain in `conn` (one read snapshot): one institution's events (`institution_id`,
+    else the one the first event names). With the file's `path`, a long ledger is checked in
+    ranges by one process per core; rows up to the snapshot's head never change
+    (append-only), so each may read them on its own."""
     low, head = conn.execute("SELECT min(seq), max(seq) FROM events").fetchone()
     if head is None:
         return verify_rows(())
     if low != 1:
         return VerifyResult(False, 0, GENESIS_HASH, 1, "seq 1 is missing")
     first = conn.execute("SELECT institution_id, prev_hash FROM events WHERE seq=1").fetchone()
-    institution_id = first[0] if isinstance(first[0], str) else ""
+    if institution_id is None:
+        institution_id = first[0] if isinstance(first[0], str) else ""
     if first[1] != GENESIS_HASH:
         return VerifyResult(False, 0, GENESIS_HASH, 1, "prev_hash does not link to seq before")
     workers = os.cpu_count() or 1
@@ -173,14 +178,18 @@ def verify_database(conn: sqlite3.Connection, path: Path | None = None) -> Verif
         return _walk_range(conn, institution_id, 1, head, GENESIS_HASH)
     step = -(-head // workers)
     bounds = [(low, min(low + step - 1, head)) for low in range(1, head + 1, step)]
-    ranges = list(
-        _pool().map(
-            _verify_range,
-            [str(path)] * len(bounds),
-            [institution_id] * len(bounds),
-            *zip(*bounds, strict=True),
+    try:
+        ranges = list(
+            _pool().map(
+                _verify_range,
+                [str(path)] * len(bounds),
+                [institution_id] * len(bounds),
+                *zip(*bounds, strict=True),
+            )
         )
-    )
+    except BrokenProcessPool:  # a worker died (memory?): start afresh next time, walk here now
+        _reset_pool()
+        return _walk_range(conn, institution_id, 1, head, GENESIS_HASH)
     return _combine(ranges)
 
 
@@ -202,6 +211,14 @@ def _combine(ranges: list[_Range]) -> VerifyResult:
 
 _executor: ProcessPoolExecutor | None = None
 _executor_lock = threading.Lock()
+
+
+def _reset_pool() -> None:
+    global _executor
+    with _executor_lock:
+        broken, _executor = _executor, None
+    if broken is not None:
+        broken.shutdown(wait=False, cancel_futures=True)
 
 
 def _pool() -> ProcessPoolExecutor:

@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ledger.verify import VerifyResult, verify_database
 from tenants import TenantError, schema
-from tenants.layout import DataDir
+from tenants.layout import INSTITUTION_ID, DataDir
 from tenants.migration import V1_FILES, V1_LEDGER, migrate_data_dir
 
 MANIFEST = "manifest.json"
@@ -65,6 +65,15 @@ def copy_sqlite(source: Path, target: Path) -> None:
         dest.close()
         src.close()
     os.chmod(target, 0o600)
+
+
+def _use_wal(path: Path) -> None:
+    """Backup copies are single files (rollback journal); a live institution file is WAL."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+    finally:
+        conn.close()
 
 
 def _sha256(path: Path) -> str:
@@ -218,8 +227,19 @@ def read_manifest(backup: Path) -> dict:
         raise BackupError(f"{backup} is not a backup: no {MANIFEST}") from exc
     except json.JSONDecodeError as exc:
         raise BackupError(f"{backup / MANIFEST} is not valid JSON") from exc
-    if manifest.get("format") not in READABLE_FORMATS:
-        raise BackupError(f"{backup} has an unknown backup format {manifest.get('format')!r}")
+    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_FORMATS:
+        found = manifest.get("format") if isinstance(manifest, dict) else manifest
+        raise BackupError(f"{backup} has an unknown backup format {found!r}")
+    institutions, files = manifest.get("institutions"), manifest.get("files")
+    if not isinstance(institutions, list) or not isinstance(files, dict):
+        raise BackupError(f"{backup / MANIFEST} lacks its institutions or files")
+    for iid in institutions:
+        if not isinstance(iid, str) or not INSTITUTION_ID.fullmatch(iid):
+            raise BackupError(f"{backup / MANIFEST} names a malformed institution id {iid!r}")
+    for relative in files:
+        parts = PurePosixPath(relative).parts
+        if relative.startswith("/") or ".." in parts or not parts:
+            raise BackupError(f"{backup / MANIFEST} lists a path outside the backup: {relative!r}")
     return manifest
 
 
@@ -248,6 +268,10 @@ def restore_backup(
     if manifest["accounts"] == "postgres" and not database_url:
         raise BackupError("this backup holds a PostgreSQL dump: give --database-url to restore it")
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for iid in manifest["institutions"]:
+        # What is restored replaces what was there: nothing of a newer layout may linger
+        # beside the files of the backup (the migration would read the two as one history).
+        shutil.rmtree(data_dir / "institutions" / iid, ignore_errors=True)
     for relative in manifest["files"]:
         if not relative.startswith("data/"):
             continue
@@ -262,6 +286,8 @@ def restore_backup(
         shutil.copyfile(backup / relative, temporary)
         os.chmod(temporary, 0o600)
         os.replace(temporary, target)
+        if target.name == schema.FILENAME:
+            _use_wal(target)
     events = 0
     for iid in manifest["institutions"]:
         path = _ledger_file(data_dir / "institutions" / iid)

@@ -12,10 +12,12 @@ fails. Other processes (the clock, the operator CLI) meet SQLite's file lock and
 import asyncio
 import fcntl
 import json
+import logging
 import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -28,10 +30,12 @@ from ledger.event import Event
 from tenants import InstitutionUnavailable, StorageFull, TenantError, schema
 
 T = TypeVar("T")
+log = logging.getLogger("libervia.storage")
 
 BUSY_TIMEOUT_SECONDS = 30
 MAX_BATCH = 64
 WRITER_LOCK = "writer.lock"
+LOCK_RETRY_SECONDS = 0.0005
 CACHE_KIB = 1024
 JSON_COLUMNS = frozenset({"params", "result", "manifest", "options"})
 _BROKEN = {
@@ -121,11 +125,20 @@ class Tx(Reader):
 
 
 class _Work:
-    __slots__ = ("fn", "future")
+    __slots__ = ("fn", "check", "future", "started")
 
-    def __init__(self, fn: Callable[["Tx"], Any]) -> None:
+    def __init__(
+        self, fn: Callable[["Tx"], Any], check: Callable[["Reader"], object] | None = None
+    ) -> None:
         self.fn = fn
+        self.check = check
         self.future: Future[Any] = Future()
+        self.started = False
+
+    def start(self) -> bool:
+        """Claim the work for a batch; False when its caller gave up (cancelled) first."""
+        self.started = self.future.set_running_or_notify_cancel()
+        return self.started
 
 
 class Committer:
@@ -146,7 +159,12 @@ class Committer:
     def _run(self) -> None:
         _writing.active = True
         while True:
-            self._ready.get()._run_batch()
+            db = self._ready.get()
+            try:
+                if not db._run_batch(wait=False):
+                    time.sleep(LOCK_RETRY_SECONDS)  # its writer lock is held elsewhere
+            except Exception:  # a committer thread must outlive any one batch
+                log.exception("committer batch failed", extra={"fields": {"path": str(db.path)}})
 
 
 _committer: tuple[int, Committer] | None = None
@@ -163,7 +181,8 @@ COMMIT_THREADS = 2
 
 
 def committer() -> Committer:
-    """This process's committer, started on first use (and again in a forked child)."""
+    """This process's committer, started on first use. (An InstitutionDB must not cross a
+    fork: its locks and connections belong to the process that made it.)"""
     global _committer
     current = _committer
     if current is not None and current[0] == _pid():
@@ -210,6 +229,7 @@ class InstitutionDB:
         self._queue: list[_Work] = []
         self._queue_lock = threading.Lock()
         self._scheduled = False
+        self._busy_since: float | None = None
 
     @classmethod
     def open(cls, path: Path, institution_id: str) -> "InstitutionDB":
@@ -218,6 +238,9 @@ class InstitutionDB:
         conn = db._checkout()
         try:
             found = schema.version(conn)
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                # A file put back from a backup copy: without WAL, readers would block writers.
+                conn.execute("PRAGMA journal_mode=WAL")
         except sqlite3.Error as exc:
             conn.close()
             error = storage_error(exc, institution_id)
@@ -303,18 +326,23 @@ class InstitutionDB:
 
     # --- writes --------------------------------------------------------------------------
 
-    def submit(self, fn: Callable[[Tx], T]) -> "Future[T]":
+    def submit(
+        self, fn: Callable[[Tx], T], check: Callable[[Reader], object] | None = None
+    ) -> "Future[T]":
         """Queue `fn` for the next transaction of this institution; the future resolves once
-        that transaction is durable (or failed)."""
-        work, schedule = self._enqueue(fn)
+        that transaction is durable (or failed). `check`, when given, runs first on a plain
+        read (raise to refuse): a refused request never takes the write lock."""
+        work, schedule = self._enqueue(fn, check)
         if schedule:
             committer().schedule(self)
         return work.future
 
-    def _enqueue(self, fn: Callable[[Tx], Any]) -> tuple[_Work, bool]:
+    def _enqueue(
+        self, fn: Callable[[Tx], Any], check: Callable[[Reader], object] | None = None
+    ) -> tuple[_Work, bool]:
         """Queue `fn`; True when nothing runs this institution's batches yet (the caller must
         run or schedule one)."""
-        work = _Work(fn)
+        work = _Work(fn, check)
         with self._queue_lock:
             self._queue.append(work)
             idle = not self._scheduled
@@ -330,49 +358,111 @@ class InstitutionDB:
         if idle:
             _writing.active = True
             try:
-                self._run_batch()
+                self._run_batch(wait=True)
             finally:
                 _writing.active = False
         return work.future.result()
 
-    async def write_async(self, fn: Callable[[Tx], T]) -> T:
-        """`write` for the event loop: nothing blocks it while the transaction runs."""
-        return await asyncio.wrap_future(self.submit(fn))
+    async def write_async(
+        self, fn: Callable[[Tx], T], check: Callable[[Reader], object] | None = None
+    ) -> T:
+        """`write` for the event loop: nothing blocks it while the transaction runs. A caller
+        cancelled before its turn is skipped; after, the write stands (and is recorded)."""
+        return await asyncio.wrap_future(self.submit(fn, check))
 
-    def _run_batch(self) -> None:
-        """On a committer thread: one transaction for what is queued, then hand back."""
+    def _run_batch(self, *, wait: bool) -> bool:
+        """One transaction for what is queued, then hand back. Checks run first, on a plain
+        read. False (nothing written) when the writer lock is held by another process and
+        `wait` is off: the work goes back to the head of the line and a committer thread
+        serves other institutions meanwhile."""
         with self._queue_lock:
-            batch = self._queue[:MAX_BATCH]
+            taken = self._queue[:MAX_BATCH]
             del self._queue[:MAX_BATCH]
+        batch = [work for work in taken if work.started or work.start()]
+        outcomes: dict[_Work, tuple[Any, BaseException | None]] = {}
         try:
-            outcomes = self._commit(batch)
-        except BaseException as exc:  # never leave a caller waiting
-            outcomes = [(None, exc)] * len(batch)
+            conn = self._checkout()
+        except BaseException as exc:
+            outcomes = {work: (None, self._translated(exc)) for work in batch}
+            return self._finish(batch, outcomes)
+        try:
+            for work in batch:
+                if work.check is not None:
+                    try:
+                        work.check(Reader(conn, self.institution_id))
+                    except Exception as exc:
+                        outcomes[work] = (None, self._translated(exc))
+                    work.check = None  # checked once, even if the batch waits for the lock
+            pending = [work for work in batch if work not in outcomes]
+            if pending:
+                lock = self._writer_lock(wait)
+                if lock is None:
+                    with self._queue_lock:
+                        self._queue[:0] = pending
+                    committer().schedule(self)
+                    self._deliver(outcomes)
+                    return False
+                if isinstance(lock, BaseException):
+                    outcomes.update((work, (None, lock)) for work in pending)
+                else:
+                    try:
+                        outcomes.update(zip(pending, self._transaction(conn, pending), strict=True))
+                    except BaseException as exc:  # never leave a caller waiting
+                        outcomes.update((work, (None, exc)) for work in pending)
+                    finally:
+                        os.close(lock)  # releases the lock
+        finally:
+            self._checkin(conn)
+        return self._finish(batch, outcomes)
+
+    def _finish(self, batch: list[_Work], outcomes: dict[_Work, Any]) -> bool:
         with self._queue_lock:
             again = bool(self._queue)
             self._scheduled = again
         if again:
             committer().schedule(self)
-        for work, (result, error) in zip(batch, outcomes, strict=True):
+        self._deliver(outcomes)
+        return True
+
+    @staticmethod
+    def _deliver(outcomes: dict[_Work, tuple[Any, BaseException | None]]) -> None:
+        for work, (result, error) in outcomes.items():
+            if work.future.done():
+                continue
             if error is None:
                 work.future.set_result(result)
             else:
                 work.future.set_exception(error)
 
-    def _commit(self, batch: list[_Work]) -> list[tuple[Any, BaseException | None]]:
+    def _writer_lock(self, wait: bool) -> int | BaseException | None:
+        """The institution's writer lock, shared with other processes (more engine workers,
+        the clock): a descriptor holding it; None when busy and not waiting; the error when
+        it cannot be had (busy past BUSY_TIMEOUT_SECONDS: the batch then fails with it)."""
         try:
-            conn = self._checkout()
-            lock = os.open(self.path.with_name(WRITER_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
-        except BaseException as exc:
-            return [(None, self._translated(exc))] * len(batch)
-        try:
-            # Writers of other processes (more engine workers, the clock) queue on this lock
-            # instead of in SQLite's busy handler, which sleeps.
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            return self._transaction(conn, batch)
-        finally:
-            os.close(lock)  # releases the lock
-            self._checkin(conn)
+            fd = os.open(self.path.with_name(WRITER_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            return exc
+        delay = LOCK_RETRY_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._busy_since = None
+                return fd
+            except BlockingIOError:
+                pass
+            now = time.monotonic()
+            self._busy_since = self._busy_since or now
+            if now - self._busy_since > BUSY_TIMEOUT_SECONDS:
+                os.close(fd)
+                self._busy_since = None
+                return InstitutionUnavailable(
+                    self.institution_id, "its writer lock is held elsewhere for too long"
+                )
+            if not wait:
+                os.close(fd)
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.01)
 
     def _transaction(
         self, conn: sqlite3.Connection, batch: list[_Work]

@@ -1,5 +1,5 @@
 """The institutions an engine process has open: at most `max_open`, least recently used closed
-first. An institution is opened on demand, and a v1 layout is migrated the first time."""
+first, reopened on demand."""
 
 import threading
 from collections import OrderedDict
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tenants import InstitutionMissing, migration, schema
+from tenants import InstitutionMissing, InstitutionUnavailable, migration, schema
 from tenants.database import InstitutionDB, Tx, create_file
 from tenants.layout import DataDir
 
@@ -78,9 +78,13 @@ class Tenants:
         directory = self.data_dir.institution_dir(institution_id)
         path = directory / schema.FILENAME
         if not path.exists():
-            if not migration.has_v1_files(directory):
-                raise InstitutionMissing(f"no institution {institution_id}")
-            migration.migrate_institution(directory, institution_id)
+            if migration.has_v1_files(directory):  # migrated at engine start, or by the CLI
+                raise InstitutionUnavailable(
+                    institution_id,
+                    "it is still in the v1 layout (tenant.db + ledger.db) and was not migrated;"
+                    " see `libervia storage migrate`",
+                )
+            raise InstitutionMissing(f"no institution {institution_id}")
         db = InstitutionDB.open(path, institution_id)
         return Tenant(institution_id, directory, db)
 

@@ -103,7 +103,8 @@ async def verify(request: Request) -> JSONResponse:
     def work() -> dict[str, Any]:
         tenant, _ = auth.human_or_admin(request)
         with tenant.db.snapshot() as snapshot:
-            return ledger_store.verify(snapshot.conn, tenant.db.path).to_dict()
+            result = ledger_store.verify(snapshot.conn, tenant.db.path, tenant.institution_id)
+            return result.to_dict()
 
     return JSONResponse(await run_in_threadpool(work))
 

@@ -23,7 +23,10 @@ async def submit(request: Request) -> JSONResponse:
     body = await read_json(request)
     tenant, token, request_id = await auth.tenant(request), bearer_token(request), logs.request_id()
     proposal, job_created = await tenant.db.write_async(
-        lambda tx: decide(tx, identify(tx, token), parse_submission(body), request_id)
+        # Authenticated twice: by a plain read first (a stranger never takes the write lock),
+        # then inside the transaction that decides (the token is still good at that moment).
+        lambda tx: decide(tx, identify(tx, token), parse_submission(body), request_id),
+        check=lambda reader: identify(reader, token),
     )
     if job_created:
         auth.context(request).notifier.notify(tenant.institution_id)

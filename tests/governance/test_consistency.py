@@ -170,3 +170,15 @@ def test_the_cli_exits_1_and_names_the_institution(domain, tmp_path):
         timeout=60,
     )
     assert unknown.returncode == 1 and "not a registered institution" in unknown.stdout
+
+
+def test_the_cli_refuses_a_folder_that_is_not_a_data_dir(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "functions.cli", "check", "--data-dir", str(tmp_path / "typo")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "not a data dir" in done.stderr
+    assert not (tmp_path / "typo").exists()

@@ -25,9 +25,12 @@ def test_a_job_in_one_worker_wakes_long_polls_in_another(tmp_path):
     assert list((tmp_path / "run").iterdir()) == []
 
 
-def test_a_peer_that_is_gone_is_forgotten(tmp_path):
+def test_a_peer_that_is_gone_is_forgotten_and_another_hosts_left_alone(tmp_path):
     bus = PeerBus(tmp_path, identity=201)
-    (tmp_path / "run" / "999999").touch()  # a worker that was killed: no socket any more
+    gone = tmp_path / "run" / f"{bus.host}-999999"  # a worker killed: no socket any more
+    elsewhere = tmp_path / "run" / "another-container-7"  # sharing the volume, not the network
+    gone.touch()
+    elsewhere.touch()
     bus.publish("inst_a")
-    assert not (tmp_path / "run" / "999999").exists()
+    assert not gone.exists() and elsewhere.exists()
     bus.close()

@@ -213,8 +213,8 @@ def test_cli_backs_up_restores_and_verifies(tmp_path):
     assert missing.returncode == 1 and "not a backup" in missing.stderr
 
 
-def test_a_backup_of_the_v1_layout_restores_into_one_file_per_institution(tmp_path):
-    """A backup taken by the v1 engine (manifest libervia-backup/1, tenant.db + ledger.db)."""
+def v1_backup(tmp_path):
+    """A backup as the v1 engine wrote it (manifest libervia-backup/1, tenant.db + ledger.db)."""
     v1 = unpack_v1(tmp_path / "v1")
     backup = tmp_path / "backups" / "20260101T000000000000Z"
     files = {}
@@ -234,7 +234,11 @@ def test_a_backup_of_the_v1_layout_restores_into_one_file_per_institution(tmp_pa
         "files": files,
     }
     (backup / "manifest.json").write_text(json.dumps(manifest))
+    return v1, backup, manifest
 
+
+def test_a_backup_of_the_v1_layout_restores_into_one_file_per_institution(tmp_path):
+    v1, backup, manifest = v1_backup(tmp_path)
     restored = tmp_path / "restored"
     summary = restore_backup(backup, restored)
     assert summary["ledger_events"] == manifest["ledger_events"]
@@ -242,3 +246,38 @@ def test_a_backup_of_the_v1_layout_restores_into_one_file_per_institution(tmp_pa
         folder = restored / "institutions" / institution_id
         assert not (folder / "ledger.db").exists()
         assert ledger_seqs(folder / "institution.db")[-1] == expected["events"]
+        with sqlite3.connect(folder / "institution.db") as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_forcing_an_older_backup_over_a_newer_data_dir_restores_the_backup(tmp_path):
+    v1, backup, _ = v1_backup(tmp_path)
+    data_dir = tmp_path / "live"
+    restore_backup(backup, data_dir)
+    institution_id = v1.institution_ids[0]
+    tenants = Tenants(DataDir(data_dir))
+    for n in range(5):  # the live institution moves on past the backup
+        append(tenants.get(institution_id), "test.later", {"n": n})
+    tenants.close()
+    restore_backup(backup, data_dir, force=True)
+    restored = ledger_seqs(institution_file(data_dir, institution_id))
+    assert restored[-1] == v1.credentials[institution_id]["events"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"institutions": ["../../etc"]}, "malformed institution id"),
+        ({"files": {"data/../../outside": {"sha256": "0", "bytes": 1}}}, "outside the backup"),
+        ({"files": {"/etc/passwd": {"sha256": "0", "bytes": 1}}}, "outside the backup"),
+        ({"files": []}, "lacks its institutions or files"),
+    ],
+)
+def test_a_manifest_cannot_reach_outside(tmp_path, change, message):
+    data_dir = tmp_path / "data"
+    make_institution(data_dir)
+    backup = create_backup(data_dir, tmp_path / "backups").path
+    manifest = json.loads((backup / "manifest.json").read_text())
+    (backup / "manifest.json").write_text(json.dumps({**manifest, **change}))
+    with pytest.raises(BackupError, match=message):
+        restore_backup(backup, tmp_path / "restored")

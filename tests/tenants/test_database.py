@@ -2,13 +2,16 @@
 record it commit together or not at all, concurrent writers share commits, failures stay
 confined to the writer that failed."""
 
+import asyncio
 import sqlite3
+import subprocess
+import sys
 import threading
 
 import pytest
 
 from ledger import store as ledger_store
-from tenants import InstitutionUnavailable, StorageFull
+from tenants import InstitutionUnavailable, StorageFull, database
 from tenants.database import InstitutionDB, RaiseAfterCommit, create_file
 from tenants.layout import DataDir, new_institution_id
 from tenants.tenant import Tenants
@@ -204,3 +207,87 @@ def test_tenants_keep_at_most_max_open(tmp_path):
     assert tenants.open_ids() == [*ids[-2:], ids[0]]
     tenants.close()
     assert len(tenants) == 0
+
+
+def test_a_caller_cancelled_before_its_turn_is_skipped_and_the_committers_live_on(db):
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(tx):
+        inside.set()
+        release.wait(10)
+        return add_actor(tx, "act_slow")
+
+    async def scenario():
+        blocker = asyncio.ensure_future(db.write_async(slow))
+        await asyncio.get_running_loop().run_in_executor(None, inside.wait, 10)
+        gone = asyncio.ensure_future(db.write_async(lambda tx: add_actor(tx, "act_gone")))
+        kept = asyncio.ensure_future(db.write_async(lambda tx: add_actor(tx, "act_kept")))
+        await asyncio.sleep(0)
+        gone.cancel()
+        release.set()
+        assert await blocker == "act_slow" and await kept == "act_kept"
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        for n in range(3):  # every committer thread still serves
+            await db.write_async(lambda tx, n=n: add_actor(tx, f"act_after_{n}"))
+
+    asyncio.run(scenario())
+    assert "act_gone" not in actor_ids(db)
+    assert {"act_slow", "act_kept", "act_after_2"} <= set(actor_ids(db))
+
+
+HOLD_LOCK = """
+import fcntl, sys
+with open(sys.argv[1], "a") as handle:
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def hold_writer_lock(path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path.with_name("writer.lock"))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_lock_held_by_another_process_delays_only_its_institution(db, tmp_path, monkeypatch):
+    other_path = tmp_path / "other" / "institution.db"
+    other_path.parent.mkdir()
+    create_file(other_path, IID, lambda tx: tx.record("institution.created", "test", {}))
+    other = InstitutionDB.open(other_path, IID)
+    holder = hold_writer_lock(db.path)
+
+    async def scenario():
+        waiting = asyncio.ensure_future(db.write_async(lambda tx: add_actor(tx, "act_waits")))
+        refused = db.write_async(lambda tx: add_actor(tx, "act_never"), check=lambda reader: 1 / 0)
+        with pytest.raises(ZeroDivisionError):  # a refused check never waits for the lock
+            await asyncio.wait_for(refused, 5)
+        for n in range(3):  # the other institution is served meanwhile
+            await asyncio.wait_for(other.write_async(lambda tx, n=n: add_actor(tx, f"a{n}")), 5)
+        assert not waiting.done()
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        return await asyncio.wait_for(waiting, 10)
+
+    try:
+        assert asyncio.run(scenario()) == "act_waits"
+    finally:
+        holder.kill()
+        holder.communicate()
+        other.close()
+    assert "act_never" not in actor_ids(db)
+
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_SECONDS", 0.3)
+    holder = hold_writer_lock(db.path)
+    try:
+        with pytest.raises(InstitutionUnavailable, match="writer lock"):
+            db.write(lambda tx: add_actor(tx, "act_timeout"))
+    finally:
+        holder.kill()
+        holder.communicate()

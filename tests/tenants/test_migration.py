@@ -16,7 +16,7 @@ from ledger import store as ledger_store
 from tenants import InstitutionUnavailable
 from tenants.migration import migrate_data_dir, migrate_institution
 from tests.support.engine_api import auth
-from tests.support.servers import ROOT, engine_process
+from tests.support.servers import ROOT, engine_process, json_lines
 from tests.support.v1_data import unpack_v1
 
 
@@ -155,7 +155,9 @@ def test_a_broken_v1_ledger_is_left_as_it_is_and_only_that_institution_is_unavai
             headers=auth(v1.credentials[broken]["tokens"]["owner"]),
         )
         assert unavailable.json()["error"]["code"] == "institution_unavailable"
-        assert "seq 3" in unavailable.json()["error"]["message"]
+        assert "seq" not in unavailable.json()["error"]["message"]  # the reason is the log's
+    logged = [line for line in json_lines(tmp_path / "engine.log") if line.get("problem")]
+    assert any(broken == line["institution_id"] and "seq 3" in line["problem"] for line in logged)
 
 
 def test_a_hot_wal_left_by_a_killed_v1_engine_is_carried_over(v1):
