@@ -1,9 +1,8 @@
-"""ASGI middleware every app wears (rate limits, request size limits) and the security headers
-every response carries (logs.RequestContext adds them: it already wraps each response)."""
+"""What the edge (functions/edge.py) enforces: token-bucket rate limits keyed per client, the
+JSON refusals it sends, and the security headers every response carries."""
 
 import hashlib
 import json
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +12,7 @@ Scope = dict[str, Any]
 EXEMPT_PATHS = frozenset({"/healthz"})
 
 
-def _json_error(status: int, code: str, message: str, extra: list | None = None) -> list[dict]:
+def json_error(status: int, code: str, message: str, extra: list | None = None) -> list[dict]:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
     headers = [
         (b"content-type", b"application/json"),
@@ -62,78 +61,6 @@ def client_key(scope: Scope) -> str:
             return "t:" + hashlib.sha256(value[7:].strip()).hexdigest()[:32]
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
-
-
-class RateLimit:
-    """429 with Retry-After once a client outruns its bucket. rate <= 0 turns it off."""
-
-    def __init__(
-        self, app: Any, rate: float, burst: int, key: Callable[[Scope], str] = client_key
-    ) -> None:
-        self.app = app
-        self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
-        self.key = key
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if self.buckets is None or scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
-            return await self.app(scope, receive, send)
-        wait = self.buckets.take(self.key(scope))
-        if wait == 0:
-            return await self.app(scope, receive, send)
-        retry_after = str(max(1, math.ceil(wait))).encode()
-        for message in _json_error(
-            429,
-            "rate_limited",
-            f"too many requests; retry after {retry_after.decode()} s",
-            [(b"retry-after", retry_after)],
-        ):
-            await send(message)
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class BodyLimit:
-    """413 for bodies past max_bytes, declared or streamed, before a handler sees them."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = dict(scope["headers"])
-        declared = headers.get(b"content-length")
-        if declared is None and b"transfer-encoding" not in headers:
-            return await self.app(scope, receive, send)  # no body: nothing to count
-        refusal = _json_error(413, "body_too_large", f"request body exceeds {self.max_bytes} bytes")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            for message in refusal:
-                await send(message)
-            return
-        seen, started = [0], [False]
-
-        async def counting_receive() -> dict:
-            message = await receive()
-            if message["type"] == "http.request":
-                seen[0] += len(message.get("body", b""))
-                if seen[0] > self.max_bytes:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                started[0] = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started[0]:
-                for message in refusal:
-                    await send(message)
 
 
 API_HEADERS = [

@@ -1,14 +1,17 @@
-"""Structured JSON logs carrying request_id and case_id, and the request-id middleware."""
+"""Structured JSON logs carrying request_id and case_id, written off the event loop: a log call
+captures the request's ids and queues the record; one thread formats and writes it."""
 
+import atexit
+import contextvars
 import json
 import logging
 import os
+import queue
 import re
 import sys
-import time
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -20,6 +23,14 @@ _ACCEPTED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("libervia_request", default=None)
 
 log = logging.getLogger("libervia")
+
+
+def enter_request(request_id: str, case_id: str | None) -> contextvars.Token:
+    return _REQUEST.set({"request_id": request_id, "case_id": case_id})
+
+
+def leave_request(token: contextvars.Token) -> None:
+    _REQUEST.reset(token)
 
 
 def request_id() -> str | None:
@@ -62,7 +73,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        current = _REQUEST.get()
+        current = getattr(record, "request", None) or _REQUEST.get()
         if current:
             data["request_id"] = current["request_id"]
             if current.get("case_id"):
@@ -73,65 +84,37 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
+class _RequestQueueHandler(QueueHandler):
+    """Hands the record to the writer thread as it is, with the ids of the request it was
+    logged in (the context variable does not cross threads)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        current = _REQUEST.get()
+        if current:
+            record.request = dict(current)
+        return record
+
+
+_listener: QueueListener | None = None
+
+
 def configure(service: str, level: str | None = None) -> None:
-    """JSON lines on stderr for our loggers and uvicorn's; our middleware logs each request."""
+    """JSON lines on stderr for our loggers and uvicorn's; the edge logs each request."""
+    global _listener
     level = level or os.environ.get("LIBERVIA_LOG_LEVEL", "INFO").upper()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(service))
+    writer = logging.StreamHandler(sys.stderr)
+    writer.setFormatter(JsonFormatter(service))
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    if _listener is not None:
+        _listener.stop()
+    _listener = QueueListener(records, writer)
+    _listener.start()
+    atexit.register(_listener.stop)  # what is queued is written before the process ends
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_RequestQueueHandler(records)]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True
-
-
-class RequestContext:
-    """Takes the caller's X-Request-ID (or makes one), echoes it with the app's security
-    headers, and logs one line per request."""
-
-    def __init__(self, app: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        self.app = app
-        self.headers = headers or []
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = dict(scope["headers"])
-        rid = accepted_id(headers.get(b"x-request-id", b"").decode("latin-1")) or uuid.uuid4().hex
-        case = accepted_id(headers.get(b"x-case-id", b"").decode("latin-1"))
-        current = {"request_id": rid, "case_id": case}
-        token = _REQUEST.set(current)
-        started = time.perf_counter()
-        status = [500]
-
-        async def send_with_id(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *self.headers,
-                    (b"x-request-id", rid.encode()),
-                ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            if log.isEnabledFor(logging.INFO):
-                client = scope.get("client")
-                log.info(
-                    "request",
-                    extra={
-                        "fields": {
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "status": status[0],
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                            "client": client[0] if client else None,
-                        }
-                    },
-                )
-            _REQUEST.reset(token)

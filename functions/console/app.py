@@ -14,7 +14,8 @@ from functions import logs
 from functions.console import api, auth, downloads, pages
 from functions.console.services import Services
 from functions.console.settings import ConsoleSettings
-from functions.hardening import PAGE_HEADERS, BodyLimit, RateLimit
+from functions.edge import Edge
+from functions.hardening import PAGE_HEADERS
 from functions.http import EXCEPTION_HANDLERS, error_response
 from portal.db import open_database
 from portal.engine_client import EngineClient
@@ -91,11 +92,13 @@ def build_app(settings: ConsoleSettings) -> Starlette:
         routes=ROUTES,
         exception_handlers={**EXCEPTION_HANDLERS, ConsoleError: console_error},
         middleware=[
-            Middleware(logs.RequestContext, headers=PAGE_HEADERS),
             Middleware(
-                RateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+                Edge,
+                headers=PAGE_HEADERS,
+                rate=settings.rate_limit_per_second,
+                burst=settings.rate_limit_burst,
+                max_bytes=MAX_BODY_BYTES,
             ),
-            Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.session_secret,

@@ -7,9 +7,10 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from functions import logs
+from functions.edge import Edge
 from functions.engine import actors, admin, approvals, bundles, ledger, proposals, runtime
 from functions.engine.settings import EngineSettings
-from functions.hardening import API_HEADERS, BodyLimit, RateLimit
+from functions.hardening import API_HEADERS
 from functions.http import EXCEPTION_HANDLERS
 from governance.context import EngineContext
 from tenants.migration import migrate_data_dir
@@ -63,11 +64,13 @@ def build_app(settings: EngineSettings) -> Starlette:
         routes=ROUTES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            Middleware(logs.RequestContext, headers=API_HEADERS),
             Middleware(
-                RateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+                Edge,
+                headers=API_HEADERS,
+                rate=settings.rate_limit_per_second,
+                burst=settings.rate_limit_burst,
+                max_bytes=settings.max_body_bytes,
             ),
-            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,
     )

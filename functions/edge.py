@@ -1,0 +1,114 @@
+"""The one ASGI layer every request of both apps goes through: its request id (taken from
+`X-Request-ID` or made) and case id for the logs, the rate limit, the body limit, the security
+headers and the request id on every response, and one access-log line. One pure-ASGI class
+instead of a stack of middlewares: each layer costs the hot paths a coroutine and a wrapper."""
+
+import logging
+import math
+import time
+import uuid
+from typing import Any
+
+from functions import logs
+from functions.hardening import EXEMPT_PATHS, Scope, TokenBuckets, client_key, json_error
+
+log = logging.getLogger("libervia")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class Edge:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        headers: list[tuple[bytes, bytes]],
+        rate: float,
+        burst: int,
+        max_bytes: int,
+    ) -> None:
+        self.app = app
+        self.headers = headers
+        self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request_id = case_id = declared = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = logs.accepted_id(value.decode("latin-1"))
+            elif name == b"x-case-id":
+                case_id = logs.accepted_id(value.decode("latin-1"))
+            elif name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        request_id = request_id or uuid.uuid4().hex
+        context = logs.enter_request(request_id, case_id)
+        started = time.perf_counter()
+        state = {"status": 500, "started": False}
+        extra = [*self.headers, (b"x-request-id", request_id.encode())]
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                state["status"], state["started"] = message["status"], True
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        async def refuse(status: int, code: str, text: str, more: list | None = None) -> None:
+            for message in json_error(status, code, text, more):
+                await send_with_headers(message)
+
+        try:
+            if self.buckets is not None and scope["path"] not in EXEMPT_PATHS:
+                wait = self.buckets.take(client_key(scope))
+                if wait:
+                    after = str(max(1, math.ceil(wait)))
+                    return await refuse(
+                        429,
+                        "rate_limited",
+                        f"too many requests; retry after {after} s",
+                        [(b"retry-after", after.encode())],
+                    )
+            too_large = f"request body exceeds {self.max_bytes} bytes"
+            if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+                return await refuse(413, "body_too_large", too_large)
+            if declared is None and not chunked:  # no body: nothing to count
+                return await self.app(scope, receive, send_with_headers)
+            seen = 0
+
+            async def counting_receive() -> dict:
+                nonlocal seen
+                message = await receive()
+                if message["type"] == "http.request":
+                    seen += len(message.get("body", b""))
+                    if seen > self.max_bytes:
+                        raise BodyTooLarge
+                return message
+
+            try:
+                await self.app(scope, counting_receive, send_with_headers)
+            except BodyTooLarge:
+                if not state["started"]:
+                    await refuse(413, "body_too_large", too_large)
+        finally:
+            if log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": state["status"],
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                            "client": client[0] if client else None,
+                        }
+                    },
+                )
+            logs.leave_request(context)
