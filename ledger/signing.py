@@ -73,9 +73,13 @@ def sign(key: Ed25519PrivateKey, message: dict) -> str:
 
 
 def verify_signature(public_key: Ed25519PublicKey, message: dict, signature_b64: str) -> None:
+    verify_signature_bytes(public_key, canonical_json(message), signature_b64)
+
+
+def verify_signature_bytes(public_key: Ed25519PublicKey, data: bytes, signature_b64: str) -> None:
     try:
-        public_key.verify(base64.b64decode(signature_b64), canonical_json(message))
-    except (InvalidSignature, ValueError) as exc:
+        public_key.verify(base64.b64decode(signature_b64, validate=True), data)
+    except (InvalidSignature, ValueError, TypeError) as exc:
         raise SignatureInvalid("signature does not verify with the given public key") from exc
 
 

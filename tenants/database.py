@@ -104,7 +104,7 @@ class Tx(Reader):
 
     def __init__(self, conn: sqlite3.Connection, institution_id: str) -> None:
         super().__init__(conn, institution_id)
-        self._head: tuple[int, str] | None = None  # the ledger head, once read in this tx
+        self._head: ledger_store.Head | None = None  # the ledger head, once read in this tx
 
     def execute(self, sql: str, params: tuple = ()) -> int:
         return self.conn.execute(sql, params).rowcount
@@ -115,8 +115,7 @@ class Tx(Reader):
         return self.record_many([(type_, actor, payload, case_id)])[0]
 
     def record_many(self, items: list[ledger_store.EventItem]) -> list[Event]:
-        events = ledger_store.append(self.conn, self.institution_id, items, self._head)
-        self._head = (events[-1].seq, events[-1].hash)
+        events, self._head = ledger_store.append(self.conn, self.institution_id, items, self._head)
         return events
 
     def forget_head(self) -> None:

@@ -146,6 +146,7 @@ def _copy(directory: Path, institution_id: str) -> int:
         schema.create(conn)
         _copy_tables(conn, old_state, "v1_state", schema.STATE_TABLES)
         _copy_tables(conn, old_ledger, "v1_ledger", schema.LEDGER_TABLES)
+        ledger_store.rebuild_tree(conn)  # v1 had no Merkle tree
         conn.execute("COMMIT")
         expected = {
             **_counts(old_state, schema.STATE_TABLES),

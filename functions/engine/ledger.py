@@ -15,8 +15,6 @@ from functions.http import HTTPError, int_query
 from governance.context import EngineContext
 from ledger import store as ledger_store
 from ledger.export import write_csv, write_jsonl, write_sqlite
-from ledger.signing import checkpoint_message, sign
-from tenants.database import Tx
 from tenants.tenant import Tenant
 
 CATEGORIES = {
@@ -36,15 +34,11 @@ FORMATS = {
 def checkpoint(ctx: EngineContext, tenant: Tenant) -> dict[str, Any]:
     """Sign the current head with the engine's key (the existing one when already signed)."""
 
-    def sign_head(tx: Tx) -> dict[str, Any]:
-        seq, head = ledger_store.head(tx.conn)
-        existing = ledger_store.checkpoint_at(tx.conn, seq)
-        if existing:
-            return existing
-        signature = sign(ctx.signing_key, checkpoint_message(tenant.institution_id, seq, head))
-        return ledger_store.add_checkpoint(tx.conn, seq, head, signature, ctx.public_key)
-
-    return tenant.db.write(sign_head)
+    return tenant.db.write(
+        lambda tx: ledger_store.sign_head(
+            tx.conn, tenant.institution_id, ctx.signing_key, ctx.public_key
+        )
+    )
 
 
 def export_file(ctx: EngineContext, tenant: Tenant, fmt: str) -> tuple[Path, dict[str, Any]]:

@@ -21,7 +21,7 @@ class LedgerFile:
 
     def append_many(self, items):
         self.conn.execute("BEGIN IMMEDIATE")
-        events = store.append(self.conn, self.institution_id, items)
+        events, _ = store.append(self.conn, self.institution_id, items)
         self.conn.execute("COMMIT")
         return events
 

@@ -7,7 +7,7 @@ import pytest
 from functions.cli import main
 from ledger import store
 from ledger.export import write_csv, write_jsonl, write_sqlite
-from ledger.signing import checkpoint_message, load_or_create_key, public_key_b64, sign
+from ledger.signing import load_or_create_key, public_key_b64
 from tests.ledger.conftest import LedgerFile
 
 
@@ -17,9 +17,9 @@ def signed(tmp_path):
     ledger = LedgerFile(tmp_path / "ledger.db")
     for n in range(5):
         ledger.append("step", "actor", {"n": n, "texto": "ação"})
-    seq, head = store.head(ledger.conn)
-    signature = sign(key, checkpoint_message("inst_a", seq, head))
-    checkpoint = store.add_checkpoint(ledger.conn, seq, head, signature, public_key_b64(key))
+    ledger.conn.execute("BEGIN IMMEDIATE")
+    checkpoint = store.sign_head(ledger.conn, "inst_a", key, public_key_b64(key))
+    ledger.conn.execute("COMMIT")
     yield ledger, checkpoint, public_key_b64(key), tmp_path
     ledger.close()
 
@@ -101,3 +101,43 @@ def test_events_after_checkpoint_are_not_trusted(signed, capsys):
 def test_missing_file_and_bad_key_are_clear_errors(tmp_path, capsys):
     assert main(["ledger", "verify", str(tmp_path / "nope"), "--public-key", "AAAA"]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_ledger_shorter_than_its_checkpoint_is_refused(signed, capsys):
+    ledger, checkpoint, public_key, tmp_path = signed
+    lines = jsonl(ledger, checkpoint).splitlines()
+    del lines[-2]  # the last event goes; its checkpoint stays
+    path = tmp_path / "short.jsonl"
+    path.write_text("\n".join(lines))
+    assert main(["ledger", "verify", str(path), "--public-key", public_key]) == 1
+    assert "shorter than its checkpoint at size 5" in capsys.readouterr().err
+
+
+def test_a_rechained_ledger_disagrees_with_its_checkpoint(signed, capsys):
+    """Rewrite an event and recompute every hash after it: the chain holds, the checkpoint
+    (signed before) does not."""
+    from ledger.canonical import canonical_event_bytes, chain_hash
+
+    ledger, checkpoint, public_key, tmp_path = signed
+    lines = jsonl(ledger, checkpoint).splitlines()
+    records = [json.loads(line) for line in lines[1:-1]]
+    records[1]["payload"]["n"] = 99
+    prev = records[0]["hash"]
+    for record in records[1:]:
+        body = canonical_event_bytes(
+            record["seq"],
+            record["ts"],
+            record["institution_id"],
+            record["case_id"],
+            record["type"],
+            record["actor"],
+            json.dumps(
+                record["payload"], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ),
+        )
+        record["prev_hash"], record["hash"] = prev, chain_hash(prev, body)
+        prev = record["hash"]
+    path = tmp_path / "rechained.jsonl"
+    path.write_text("\n".join([lines[0], *map(json.dumps, records), lines[-1]]))
+    assert main(["ledger", "verify", str(path), "--public-key", public_key]) == 1
+    assert "checkpoint at size 5 does not match the chain at seq 5" in capsys.readouterr().err

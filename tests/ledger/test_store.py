@@ -89,9 +89,18 @@ def test_filters(ledger):
     assert store.events(ledger.conn, since="2999-01-01") == []
 
 
-def test_checkpoints_first_one_per_seq_wins(ledger):
+def test_checkpoints_sign_the_tree_and_the_head_once_per_size(ledger, tmp_path):
+    from ledger import checkpoint
+    from ledger.signing import load_or_create_key, public_key_b64
+
+    key = load_or_create_key(tmp_path / "key.pem")
     ledger.append("x", "a", {})
-    first = store.add_checkpoint(ledger.conn, 1, "h", "sig-1", "key")
-    again = store.add_checkpoint(ledger.conn, 1, "h", "sig-2", "key")
+    ledger.conn.execute("BEGIN IMMEDIATE")
+    first = store.sign_head(ledger.conn, "inst_a", key, public_key_b64(key))
+    again = store.sign_head(ledger.conn, "inst_a", key, public_key_b64(key))
+    ledger.conn.execute("COMMIT")
     assert again == first and store.checkpoints(ledger.conn) == [first]
     assert store.checkpoints(ledger.conn, upto=0) == []
+    stated = checkpoint.verify(key.public_key(), first["note"], first["signature"])
+    assert stated.size == 1 and stated.root == store.root_at(ledger.conn, 1)
+    assert stated.head == store.head(ledger.conn)[1]
