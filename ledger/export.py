@@ -5,6 +5,7 @@ passes a connection inside one read transaction, so every part comes from the sa
 import csv
 import json
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -29,16 +30,30 @@ CSV_COLUMNS = (
 )
 
 
+def covering(
+    conn: sqlite3.Connection, checkpoint: dict[str, Any], extra: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every checkpoint up to the export's, and the export's last."""
+    earlier = ledger_store.checkpoints(conn, upto=checkpoint["seq"] - 1)
+    return sorted([*earlier, *extra], key=lambda c: c["seq"]) + [checkpoint]
+
+
 def write_jsonl(
-    out: TextIO, conn: sqlite3.Connection, institution_id: str, checkpoint: dict[str, Any]
+    out: TextIO,
+    conn: sqlite3.Connection,
+    institution_id: str,
+    checkpoint: dict[str, Any],
+    extra: Sequence[dict[str, Any]] = (),
 ) -> int:
-    """Header line, one line per event up to the checkpoint, then the checkpoint itself."""
+    """Header line, one line per event up to the checkpoint, then every checkpoint up to it,
+    the export's own last."""
     out.write(json.dumps({"format": JSONL_FORMAT, "institution_id": institution_id}) + "\n")
     count = 0
     for row in ledger_store.rows(conn, upto=checkpoint["seq"]):
         out.write(canonical_json(Event(*row).to_dict()).decode() + "\n")
         count += 1
-    out.write(json.dumps({"checkpoint": checkpoint}) + "\n")
+    for signed in covering(conn, checkpoint, extra):
+        out.write(json.dumps({"checkpoint": signed}) + "\n")
     return count
 
 
@@ -52,7 +67,12 @@ def write_csv(out: TextIO, conn: sqlite3.Connection, checkpoint: dict[str, Any])
     return count
 
 
-def write_sqlite(target: Path, conn: sqlite3.Connection, checkpoint: dict[str, Any]) -> int:
+def write_sqlite(
+    target: Path,
+    conn: sqlite3.Connection,
+    checkpoint: dict[str, Any],
+    extra: Sequence[dict[str, Any]] = (),
+) -> int:
     """A ledger-only SQLite file (no institution state, no token hashes): the events up to the
     checkpoint and the checkpoints among them."""
     upto = checkpoint["seq"]
@@ -63,7 +83,7 @@ def write_sqlite(target: Path, conn: sqlite3.Connection, checkpoint: dict[str, A
         columns = CSV_COLUMNS
         events = (dict(zip(columns, row, strict=True)) for row in ledger_store.rows(conn, upto))
         db["events"].insert_all(events, batch_size=2000)
-        db["checkpoints"].insert_all(ledger_store.checkpoints(conn, upto=upto))
+        db["checkpoints"].insert_all(covering(conn, checkpoint, extra), pk="seq", replace=True)
         count = db["events"].count
     finally:
         db.close()

@@ -149,14 +149,19 @@ def check_checkpoints(
     return signed
 
 
-def verify_file(path: Path, public_key_text: str) -> OfflineReport:
+def read_export(path: Path) -> tuple[list[Row], list[dict], str]:
+    """(events, checkpoints, institution id) of an exported JSONL or SQLite file."""
     path = Path(path)
     if not path.is_file():
         raise LedgerError(f"{path}: no such file")
-    public_key = parse_public_key(public_key_text)
     with path.open("rb") as handle:
         is_sqlite = handle.read(16) == b"SQLite format 3\x00"
-    rows, found, institution_id = _rows_from_sqlite(path) if is_sqlite else _rows_from_jsonl(path)
+    return _rows_from_sqlite(path) if is_sqlite else _rows_from_jsonl(path)
+
+
+def verify_file(path: Path, public_key_text: str) -> OfflineReport:
+    rows, found, institution_id = read_export(path)
+    public_key = parse_public_key(public_key_text)
     chain = verify_rows(rows)
     if not chain.ok:
         return OfflineReport(chain, 0, institution_id)

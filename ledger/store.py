@@ -184,13 +184,19 @@ def rebuild_tree(conn: sqlite3.Connection) -> int:
     return size
 
 
-def rows(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[tuple]:
-    """Every event row in seq order (up to `upto` when given), fetched in batches."""
-    sql = f"SELECT {COLUMNS} FROM events"
-    cursor = _raw(conn).execute(
-        sql + " WHERE seq <= ? ORDER BY seq" if upto is not None else sql + " ORDER BY seq",
-        (upto,) if upto is not None else (),
-    )
+def rows(
+    conn: sqlite3.Connection, upto: int | None = None, since: int | None = None
+) -> Iterator[tuple]:
+    """Event rows in seq order (from `since`, up to `upto`, when given), fetched in batches."""
+    clauses, params = [], []
+    if since is not None:
+        clauses.append("seq >= ?")
+        params.append(since)
+    if upto is not None:
+        clauses.append("seq <= ?")
+        params.append(upto)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    cursor = _raw(conn).execute(f"SELECT {COLUMNS} FROM events{where} ORDER BY seq", params)
     while batch := cursor.fetchmany(10_000):
         yield from batch
 

@@ -35,6 +35,7 @@ class VerifyResult:
     head_hash: str
     first_bad_seq: int | None = None
     reason: str | None = None
+    signed_size: int | None = None  # the largest signed checkpoint checked against the chain
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +44,7 @@ class VerifyResult:
             "head_hash": self.head_hash,
             "first_bad_seq": self.first_bad_seq,
             "reason": self.reason,
+            "signed_size": self.signed_size,
         }
 
 

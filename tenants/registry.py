@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ledger.sqlite_conn import SQLiteFile
 from ledger.store import utc_now
@@ -10,6 +11,13 @@ CREATE TABLE IF NOT EXISTS institutions (
     external_id TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    institution_id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    note TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    public_key TEXT NOT NULL
 );
 """
 COLUMNS = "id, external_id, name, created_at"
@@ -66,6 +74,38 @@ class Registry:
     def all(self) -> list[Institution]:
         rows = self.db.conn().execute(f"SELECT {COLUMNS} FROM institutions ORDER BY created_at")
         return [Institution(*row) for row in rows]
+
+    def keep_checkpoint(self, institution_id: str, checkpoint: dict[str, Any]) -> None:
+        """Remember an institution's newest signed checkpoint outside its own file, so that
+        a file rolled back, or stripped of its checkpoints, still meets it. Never goes back."""
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO checkpoints (institution_id, size, note, signature, public_key)"
+                " VALUES (?,?,?,?,?) ON CONFLICT(institution_id) DO UPDATE SET"
+                " size=excluded.size, note=excluded.note, signature=excluded.signature,"
+                " public_key=excluded.public_key WHERE excluded.size > checkpoints.size",
+                (
+                    institution_id,
+                    checkpoint["seq"],
+                    checkpoint["note"],
+                    checkpoint["signature"],
+                    checkpoint["public_key"],
+                ),
+            )
+
+    def kept_checkpoint(self, institution_id: str) -> dict[str, Any] | None:
+        row = (
+            self.db.conn()
+            .execute(
+                "SELECT size, note, signature, public_key FROM checkpoints WHERE institution_id=?",
+                (institution_id,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        size, note, signature, public_key = row
+        return {"seq": size, "note": note, "signature": signature, "public_key": public_key}
 
     def count(self) -> int:
         return self.db.conn().execute("SELECT count(*) FROM institutions").fetchone()[0]

@@ -42,6 +42,9 @@ ROUTES = [
     Route(f"{INST}/ledger/events", ledger.events),
     Route(f"{INST}/ledger/verify", ledger.verify),
     Route(f"{INST}/ledger/checkpoints", ledger.create_checkpoint, methods=["POST"]),
+    Route(f"{INST}/ledger/checkpoint", ledger.latest_checkpoint),
+    Route(f"{INST}/ledger/proofs/consistency", ledger.consistency),
+    Route(f"{INST}/ledger/proofs/event", ledger.event_proof),
     Route(f"{INST}/ledger/export", ledger.export),
 ]
 

@@ -1,7 +1,5 @@
 """Reading, verifying, checkpointing and exporting an institution's ledger."""
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +10,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from functions.engine import auth
 from functions.http import HTTPError, int_query
-from governance.context import EngineContext
+from governance import audit
 from ledger import store as ledger_store
-from ledger.export import write_csv, write_jsonl, write_sqlite
 from tenants.tenant import Tenant
 
 CATEGORIES = {
@@ -25,44 +22,10 @@ CATEGORIES = {
     "contract": ["contract."],
 }
 FORMATS = {
-    "jsonl": ("application/x-ndjson", ".jsonl"),
-    "csv": ("text/csv", ".csv"),
-    "sqlite": ("application/vnd.sqlite3", ".db"),
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv",
+    "sqlite": "application/vnd.sqlite3",
 }
-
-
-def checkpoint(ctx: EngineContext, tenant: Tenant) -> dict[str, Any]:
-    """Sign the current head with the engine's key (the existing one when already signed)."""
-
-    return tenant.db.write(
-        lambda tx: ledger_store.sign_head(
-            tx.conn, tenant.institution_id, ctx.signing_key, ctx.public_key
-        )
-    )
-
-
-def export_file(ctx: EngineContext, tenant: Tenant, fmt: str) -> tuple[Path, dict[str, Any]]:
-    """Sign the head, then write exactly the events it covers from one read snapshot into a
-    temporary file. Writers go on meanwhile: a WAL reader never blocks them."""
-    signed = checkpoint(ctx, tenant)
-    handle, name = tempfile.mkstemp(prefix="libervia-export-", suffix=FORMATS[fmt][1])
-    path = Path(name)
-    try:
-        with tenant.db.snapshot() as snapshot:
-            if fmt == "sqlite":
-                os.close(handle)
-                path.unlink()
-                write_sqlite(path, snapshot.conn, signed)
-            else:
-                with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                    if fmt == "jsonl":
-                        write_jsonl(out, snapshot.conn, tenant.institution_id, signed)
-                    else:
-                        write_csv(out, snapshot.conn, signed)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, signed
 
 
 async def events(request: Request) -> JSONResponse:
@@ -96,9 +59,7 @@ async def events(request: Request) -> JSONResponse:
 async def verify(request: Request) -> JSONResponse:
     def work() -> dict[str, Any]:
         tenant, _ = auth.human_or_admin(request)
-        with tenant.db.snapshot() as snapshot:
-            result = ledger_store.verify(snapshot.conn, tenant.db.path, tenant.institution_id)
-            return result.to_dict()
+        return audit.verify(auth.context(request), tenant).to_dict()
 
     return JSONResponse(await run_in_threadpool(work))
 
@@ -106,9 +67,42 @@ async def verify(request: Request) -> JSONResponse:
 async def create_checkpoint(request: Request) -> JSONResponse:
     def work() -> dict[str, Any]:
         tenant, _ = auth.human_or_admin(request)
-        return checkpoint(auth.context(request), tenant)
+        return audit.sign_checkpoint(auth.context(request), tenant)
 
     return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def latest_checkpoint(request: Request) -> JSONResponse:
+    """Any credential of the institution, the agent's too: witnesses compare checkpoints."""
+
+    def work() -> dict[str, Any]:
+        tenant, _ = auth.actor_or_admin(request)
+        return audit.latest_checkpoint(auth.context(request), tenant)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def consistency(request: Request) -> JSONResponse:
+    old = int_query(request, "from", 0, 0, 2**62)
+    size = int_query(request, "to", 0, 0, 2**62)
+
+    def work() -> dict[str, Any]:
+        tenant, _ = auth.actor_or_admin(request)
+        return audit.consistency(auth.context(request), tenant, old, size)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def event_proof(request: Request) -> JSONResponse:
+    seq = int_query(request, "seq", 0, 1, 2**62)
+
+    def work() -> dict[str, Any]:
+        tenant, _ = auth.human_or_admin(request)
+        return audit.event_proof(auth.context(request), tenant, seq)
+
+    proof = await run_in_threadpool(work)
+    name = f"proof-{proof['event']['institution_id']}-{seq}.json"
+    return JSONResponse(proof, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 async def export(request: Request) -> Response:
@@ -118,15 +112,14 @@ async def export(request: Request) -> Response:
 
     def work() -> tuple[Tenant, Path, dict[str, Any]]:
         tenant, _ = auth.human_or_admin(request)
-        path, signed = export_file(auth.context(request), tenant, fmt)
+        path, signed = audit.export(auth.context(request), tenant, fmt)
         return tenant, path, signed
 
     tenant, path, signed = await run_in_threadpool(work)
-    media_type, suffix = FORMATS[fmt]
     return FileResponse(
         path,
-        media_type=media_type,
-        filename=f"ledger-{tenant.institution_id}-{signed['seq']}{suffix}",
+        media_type=FORMATS[fmt],
+        filename=f"ledger-{tenant.institution_id}-{signed['seq']}{audit.EXPORT_SUFFIXES[fmt]}",
         headers={
             "X-Libervia-Public-Key": signed["public_key"],
             "X-Libervia-Checkpoint-Seq": str(signed["seq"]),
