@@ -1,4 +1,4 @@
-"""libervia-agent configure | run | status"""
+"""libervia-agent configure | run | status | witness"""
 
 import argparse
 import json
@@ -11,7 +11,8 @@ from agent.client import EngineClient
 from agent.config import AgentConfig, default_config_path, load, save, validate
 from agent.journal import Journal
 from agent.runner import Runner
-from agent.status import collect, render
+from agent.status import collect, render, witness_state
+from agent.witness import Witness
 
 
 def _default_state_dir(config_path: Path) -> str:
@@ -56,6 +57,17 @@ def status(args: argparse.Namespace) -> int:
     return 0 if report["engine"]["reachable"] and report["engine"]["authorized"] else 3
 
 
+def witness(args: argparse.Namespace) -> int:
+    config = load(args.config)
+    if args.reset:
+        Witness(config, EngineClient(config)).reset()
+        print("witness reset: the engine's next checkpoint is trusted as it is")
+        return 0
+    state = witness_state(config)
+    print(json.dumps(state, indent=2))
+    return 1 if state["status"] == "alarm" else 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="libervia-agent", description="Runs Engine-authorized jobs inside one folder."
@@ -79,6 +91,11 @@ def parser() -> argparse.ArgumentParser:
     stat = commands.add_parser("status", help="configuration, engine reachability, last jobs")
     stat.add_argument("--json", action="store_true", help="machine-readable output")
     stat.set_defaults(func=status)
+    wit = commands.add_parser("witness", help="the ledger witness: what this agent verified")
+    wit.add_argument(
+        "--reset", action="store_true", help="forget the alarm and trust the engine afresh"
+    )
+    wit.set_defaults(func=witness)
     return root
 
 

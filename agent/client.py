@@ -1,3 +1,5 @@
+import base64
+import contextlib
 import ssl
 from typing import Any
 
@@ -91,6 +93,29 @@ class EngineClient:
 
     def contract(self) -> dict[str, Any]:
         return self._call("GET", "/contract")
+
+    def public_key(self) -> str:
+        url = f"{self.config.engine_base_url}/v1/public-key"
+        return str(self._call("GET", url)["public_key"])
+
+    def checkpoint(self) -> dict[str, Any]:
+        return self._call("GET", "/ledger/checkpoint")
+
+    def consistency(self, old: int, size: int) -> list[bytes]:
+        body = self._call("GET", "/ledger/proofs/consistency", params={"from": old, "to": size})
+        try:
+            return [base64.b64decode(h, validate=True) for h in body["proof"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EngineUnavailable(f"engine answered a malformed proof: {exc}") from exc
+
+    def report_witness(self, problem: str, seen: int, shown: int | None) -> None:
+        """Best effort: the alarm stands in the agent whatever the engine answers."""
+        with contextlib.suppress(EngineUnavailable, EngineRefused):
+            self._call(
+                "POST",
+                "/runtime/witness",
+                json={"problem": problem, "seen_size": seen, "shown_size": shown},
+            )
 
     def close(self) -> None:
         self.http.close()

@@ -13,7 +13,10 @@ from agent.fs import FsError
 from agent.fs.executor import execute
 from agent.journal import Journal
 from agent.logs import log
+from agent.witness import Witness
+from ledger.witness import WitnessAlarm
 
+WITNESS_RETRY_SECONDS = 30.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 PROGRESS_EVERY = 1.0
@@ -31,6 +34,7 @@ class Runner:
         self.journal = journal
         self.stop = threading.Event()
         self.allowed_actions: set[str] = set()
+        self.witness = Witness(config, client)
 
     def run(self) -> None:
         log(
@@ -54,6 +58,9 @@ class Runner:
                     break
                 jobs, pending_poll = pending_poll.result(), None
                 failures = 0
+                if jobs and not self.witnessed():
+                    self.stop.wait(WITNESS_RETRY_SECONDS)
+                    continue
                 for job in jobs:
                     if self.stop.is_set():
                         break
@@ -83,6 +90,16 @@ class Runner:
                 )
                 self.stop.wait(max(delay, 1.0))
         log("info", "agent stopped")
+
+    def witnessed(self) -> bool:
+        """The engine's ledger extends what this agent saw: only then are jobs taken."""
+        try:
+            trusted = self.witness.check()
+        except WitnessAlarm as exc:
+            log("error", "ledger witness alarm: every job is refused", problem=str(exc))
+            return False
+        log("debug", "ledger witnessed", size=trusted.size)
+        return True
 
     def _wait(self, call: "BackgroundCall") -> bool:
         """Wait for the poll, but return False at once when asked to stop."""

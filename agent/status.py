@@ -1,4 +1,5 @@
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -6,6 +7,8 @@ import httpx
 from agent.client import EngineClient, EngineRefused, EngineUnavailable
 from agent.config import AgentConfig
 from agent.journal import Journal
+from agent.witness import STATE, read_state
+from ledger.witness import Seen
 
 
 def engine_reachability(config: AgentConfig) -> dict[str, Any]:
@@ -27,12 +30,23 @@ def engine_reachability(config: AgentConfig) -> dict[str, Any]:
         client.close()
 
 
+def witness_state(config: AgentConfig) -> dict[str, Any]:
+    state = read_state(Path(config.state_dir) / STATE)
+    if state.get("alarm"):
+        return {"status": "alarm", "problem": state["alarm"], "since": state.get("alarm_at")}
+    if state.get("seen"):
+        size = Seen(**state["seen"]).size
+        return {"status": "ok", "size": size, "checked_at": state.get("checked_at")}
+    return {"status": "not yet", "detail": "checked before the first job"}
+
+
 def collect(config: AgentConfig) -> dict[str, Any]:
     journal = Journal(config.journal_path)
     try:
         return {
             "config": config.redacted(),
             "engine": engine_reachability(config),
+            "witness": witness_state(config),
             "undelivered_results": len(journal.unacknowledged()),
             "in_progress": journal.progress(),
             "last_jobs": journal.recent(10),
@@ -56,6 +70,16 @@ def render(status: dict[str, Any]) -> str:
         lines.append(f"connection    reachable but refused: {engine['error']}")
     else:
         lines.append(f"connection    UNREACHABLE: {engine['error']}")
+    witness = status["witness"]
+    if witness["status"] == "alarm":
+        lines.append(f"ledger        ALARM, every job refused: {witness['problem']}")
+    elif witness["status"] == "ok":
+        lines.append(
+            f"ledger        witnessed: {witness['size']} events extend what this agent saw"
+            f" (at {witness['checked_at']})"
+        )
+    else:
+        lines.append("ledger        not witnessed yet (checked before the first job)")
     lines.append(f"undelivered   {status['undelivered_results']} result(s)")
     for item in status["in_progress"]:
         total = f"/{item['total']}" if item.get("total") else ""

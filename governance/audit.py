@@ -147,3 +147,26 @@ def proof_file(
         "checkpoint": {"note": signed["note"], "signature": signed["signature"]},
         "public_key": signed["public_key"],
     }
+
+
+MAX_PROBLEM = 2000
+
+
+def record_witness_alarm(
+    tenant: Tenant, actor: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
+    """A witness (the agent, the console) says this ledger is not what it saw: recorded."""
+    problem = body.get("problem")
+    if not isinstance(problem, str) or not problem.strip() or len(problem) > MAX_PROBLEM:
+        raise BadRequest(
+            f"'problem' must be a text of 1 to {MAX_PROBLEM} characters", code="bad_problem"
+        )
+    sizes = {}
+    for name in ("seen_size", "shown_size"):
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise BadRequest(f"{name!r} must be an integer", code="bad_size")
+        sizes[name] = value
+    payload = {"problem": problem.strip(), "role": actor["role"], **sizes}
+    event = tenant.db.write(lambda tx: tx.record("witness.alarm", actor["id"], payload))
+    return {"recorded": True, "seq": event.seq}

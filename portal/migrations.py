@@ -50,6 +50,21 @@ CREATE TABLE engine_credentials (
 INSERT INTO plans (code, name, max_institutions) VALUES ('free', 'Free', 1)
 """,
     ),
+    (
+        2,
+        "ledger witness",
+        """
+CREATE TABLE ledger_witness (
+    institution_id TEXT PRIMARY KEY REFERENCES institutions(id),
+    note TEXT,
+    signature TEXT,
+    public_key TEXT,
+    checked_at TEXT,
+    alarm TEXT,
+    alarm_at TEXT
+)
+""",
+    ),
 ]
 
 

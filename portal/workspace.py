@@ -1,5 +1,6 @@
 """What a signed-in user sees and does, always through the Engine's API."""
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ class Workspace:
     """One user's institution with the engine credentials the console acts with."""
 
     engine: EngineClient
+    institution_id: str
     engine_id: str
     name: str
     owner_token: str
@@ -39,6 +41,7 @@ class Workspace:
             }
         return cls(
             engine,
+            institution["id"],
             institution["engine_institution_id"],
             institution["name"],
             secrets["owner"],
@@ -130,6 +133,33 @@ class Workspace:
     def verify(self) -> dict[str, Any]:
         """The engine re-walks the institution's whole chain."""
         return self._get("/ledger/verify")
+
+    def engine_public_key(self) -> str:
+        return str(self.engine.call("GET", "/v1/public-key", self.owner_token).json()["public_key"])
+
+    def latest_checkpoint(self) -> dict[str, Any]:
+        return self._get("/ledger/checkpoint")
+
+    def consistency(self, old: int, size: int) -> dict[str, Any]:
+        return self._get("/ledger/proofs/consistency", **{"from": old, "to": size})
+
+    def report_witness(self, problem: str, seen: int, shown: int | None) -> None:
+        """Best effort: the alarm stands in the console whatever the engine answers."""
+        with contextlib.suppress(ConsoleError):
+            self.engine.post(
+                self.engine_id,
+                "/runtime/witness",
+                self.owner_token,
+                {"problem": problem, "seen_size": seen, "shown_size": shown},
+            )
+
+    def event_proof(self, seq: int) -> Any:
+        return self.engine.call(
+            "GET",
+            self.engine.inst(self.engine_id, "/ledger/proofs/event"),
+            self.owner_token,
+            params={"seq": seq},
+        )
 
     def export(self, fmt: str) -> Any:
         if fmt not in ("csv", "jsonl", "sqlite"):

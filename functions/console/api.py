@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 from functions import logs
 from functions.console.services import services, workspace
 from functions.http import read_json
+from portal import witness
 from portal.accounts import get_user
 from portal.errors import ConsoleError
 from portal.onboarding import onboard
@@ -85,7 +86,28 @@ async def audit_export(request: Request) -> Response:
 
 
 async def audit_verify(request: Request) -> JSONResponse:
-    return JSONResponse(await run_in_threadpool(lambda: workspace(request).verify()))
+    """The engine's verification of the chain and its checkpoints, and this console's own
+    witness of the ledger (does it extend what the console saw before?)."""
+    s = services(request)
+
+    def work():
+        ws = workspace(request)
+        return {**ws.verify(), "witness": witness.check(s.db, ws)}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def audit_proof(request: Request) -> Response:
+    """One event's proof file, to show an auditor that event and nothing else."""
+    raw = request.query_params.get("seq", "")
+    if not raw.isdigit() or not 0 < int(raw) < 2**62:
+        raise ConsoleError(400, "bad_seq", "seq must be a positive integer")
+    upstream = await run_in_threadpool(lambda: workspace(request).event_proof(int(raw)))
+    return Response(
+        upstream.content,
+        media_type="application/json",
+        headers={"content-disposition": upstream.headers.get("content-disposition", "")},
+    )
 
 
 async def public_key(request: Request) -> JSONResponse:

@@ -51,6 +51,7 @@ ROUTES = [
     Route("/api/audit/export", api.audit_export),
     Route("/api/audit/public-key", api.public_key),
     Route("/api/audit/verify", api.audit_verify),
+    Route("/api/audit/proof", api.audit_proof),
     Route("/api/chat", api.chat, methods=["POST"]),
     Route("/api/downloads", downloads.index),
     Route("/downloads/{name}", downloads.download),

@@ -23,6 +23,7 @@ ROUTES = [
     Route(f"{INST}/runtime/jobs/{{job_id}}", runtime.show),
     Route(f"{INST}/runtime/jobs/{{job_id}}/lease", runtime.lease, methods=["POST"]),
     Route(f"{INST}/runtime/jobs/{{job_id}}/result", runtime.result, methods=["POST"]),
+    Route(f"{INST}/runtime/witness", runtime.witness, methods=["POST"]),
     Route("/healthz", admin.health),
     Route("/v1/public-key", admin.public_key),
     Route("/v1/admin/institutions", admin.create, methods=["POST"]),

@@ -12,6 +12,7 @@ from functions import logs
 from functions.engine import auth
 from functions.http import HTTPError, int_query, read_json
 from governance import Forbidden
+from governance.audit import record_witness_alarm
 from governance.jobs import available_jobs, get_job, lease_job, post_result, touch_actor
 
 RECHECK_SECONDS = 1.0
@@ -89,3 +90,14 @@ async def show(request: Request) -> JSONResponse:
         return get_job(tenant, request.path_params["job_id"])
 
     return JSONResponse(await run_in_threadpool(work))
+
+
+async def witness(request: Request) -> JSONResponse:
+    """A witness reports that the ledger is not an extension of what it saw."""
+    body = await read_json(request)
+
+    def work():
+        tenant, actor = auth.actor(request)
+        return record_witness_alarm(tenant, actor, body)
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)

@@ -135,5 +135,12 @@ if (chainStatus) {
       ? `verified: ${data.events} events, head ${data.head_hash.slice(0, 16)}…`
       : `BROKEN at event #${data.first_bad_seq}: ${data.reason}`;
     chainStatus.className = data.ok ? "ok" : "error";
+    const witness = document.getElementById("witness-status");
+    if (witness && data.witness) {
+      witness.textContent = data.witness.status === "ok"
+        ? `this console saw the ledger grow to ${data.witness.size} events without any rewrite`
+        : `ALARM: ${data.witness.problem}`;
+      witness.className = data.witness.status === "ok" ? "ok" : "error";
+    }
   }).catch((error) => { chainStatus.textContent = error.message; });
 }
