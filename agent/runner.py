@@ -14,6 +14,8 @@ from agent.fs.executor import execute
 from agent.journal import Journal
 from agent.logs import log
 from agent.witness import Witness
+from idl import DESTRUCTIVE_ACTIONS
+from ledger.store import utc_now
 from ledger.witness import WitnessAlarm
 
 WITNESS_RETRY_SECONDS = 30.0
@@ -139,14 +141,10 @@ class Runner:
 
     def execute(self, job: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         started = time.monotonic()
-        if job["action"] not in self.allowed_actions:
-            return "refused", {
-                "error": {
-                    "code": "unknown_action",
-                    "message": f"{job['action']!r} is not in the released contract",
-                },
-                "duration_ms": 0,
-            }
+        refusal = refusal_of(job, self.allowed_actions)
+        if refusal is not None:
+            code, message = refusal
+            return "refused", {"error": {"code": code, "message": message}, "duration_ms": 0}
         last = [0.0]
 
         def progress(data: dict[str, Any]) -> None:
@@ -232,6 +230,20 @@ class Runner:
                 "duration_ms": 0,
             }
             self.journal.finish(entry["job_id"], "failed", report)
+
+
+def refusal_of(job: dict[str, Any], allowed_actions: set[str]) -> tuple[str, str] | None:
+    """Why this agent will not start a job, whatever the engine says (None: it may)."""
+    action = job["action"]
+    if action not in allowed_actions:
+        return "unknown_action", f"{action!r} is not in the released contract"
+    if action in DESTRUCTIVE_ACTIONS or (job.get("options") or {}).get("effect") == "destructive":
+        if not job.get("approval_digest"):
+            return "no_approval", f"{action!r} is destructive and this job carries no approval"
+        not_after = job.get("not_after")
+        if not not_after or not_after <= utc_now():
+            return "approval_window_closed", "the approval window of this job has closed"
+    return None
 
 
 class BackgroundCall:

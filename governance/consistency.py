@@ -182,6 +182,7 @@ def check(reader: Reader) -> CheckReport:
         lapsed = {
             "leased": range(attempts - 1, attempts),
             "done": range(max(attempts - 1, 0), attempts + 1),
+            "expired": range(max(attempts - 1, 0), attempts + 1),  # leased when it expired
         }.get(status, range(attempts, attempts + 1))
         expect("job.lease_expired", jid, label, lapsed)
         finished = 1 if status == "done" else 0

@@ -211,19 +211,18 @@ def lease_job(tenant: Tenant, actor: dict[str, Any], job_id: str, seconds: int) 
     def lease(tx: Tx) -> dict[str, Any]:
         now = utc_now()
         job = _job(tx, job_id)
-        if job["not_after"] and job["not_after"] < now and job["status"] == "queued":
-            tx.execute("UPDATE jobs SET status='expired', updated_at=? WHERE id=?", (now, job_id))
-            tx.record("job.expired", "engine", {"job_id": job_id}, job["case_id"])
-            raise RaiseAfterCommit(
-                Conflict(f"job {job_id} expired: its approval window closed", code="job_expired")
-            )
+        if job["status"] in ("queued", "leased") and _window_closed(job, now):
+            _expire(tx, job, now)  # nor leased, nor renewed, once its approval window closed
         renewing = job["status"] == "leased" and job["lease_owner"] == actor["id"]
         if job["status"] != "queued" and not renewing:
             raise Conflict(f"job {job_id} is {job['status']}", code="job_not_available")
+        until = iso_in(seconds)
+        if job["not_after"] and job["not_after"] < until:
+            until = job["not_after"]  # a lease never outlasts the approval
         tx.execute(
             "UPDATE jobs SET status='leased', lease_owner=?, lease_expires_at=?,"
             " attempts=attempts+?, updated_at=? WHERE id=?",
-            (actor["id"], iso_in(seconds), 0 if renewing else 1, now, job_id),
+            (actor["id"], until, 0 if renewing else 1, now, job_id),
         )
         job = _job(tx, job_id)
         if not renewing:
@@ -260,6 +259,8 @@ def post_result(
                 f"job {job_id} is not leased by this agent (status {job['status']})",
                 code="job_not_leased",
             )
+        if _window_closed(job, utc_now()):
+            _expire(tx, job, utc_now(), late_result=status)  # recorded, not taken as executed
         tx.execute(
             "UPDATE jobs SET status='done', result_status=?, result=?, updated_at=? WHERE id=?",
             (status, report_json, utc_now(), job_id),
@@ -278,6 +279,22 @@ def post_result(
         return job_view(_job(tx, job_id)), True
 
     return tenant.db.write(finish)
+
+
+def _window_closed(job: dict[str, Any], now: str) -> bool:
+    return bool(job["not_after"]) and job["not_after"] <= now
+
+
+def _expire(tx: Tx, job: dict[str, Any], now: str, late_result: str | None = None) -> None:
+    """The job's approval window closed: it ends expired (recorded), and the caller is told."""
+    tx.execute("UPDATE jobs SET status='expired', updated_at=? WHERE id=?", (now, job["id"]))
+    payload: dict[str, Any] = {"job_id": job["id"], "lease_owner": job["lease_owner"]}
+    if late_result is not None:
+        payload["late_result"] = late_result
+    tx.record("job.expired", "engine", payload, job["case_id"])
+    raise RaiseAfterCommit(
+        Conflict(f"job {job['id']} expired: its approval window closed", code="job_expired")
+    )
 
 
 def get_job(tenant: Tenant, job_id: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 import re
 
-from idl import IDLError
+from idl import DESTRUCTIVE_ACTIONS, IDLError
 from idl.model import NAME, Contract
 
 
@@ -22,6 +22,10 @@ def validate_contract(contract: Contract) -> None:
         for role in action.roles:
             if role not in contract.roles:
                 problems.append(f"{where}: unknown role {role!r}")
+        if name in DESTRUCTIVE_ACTIONS and action.effect != "destructive":
+            problems.append(
+                f"{where}: {name!r} removes or overwrites data; its effect must be 'destructive'"
+            )
         if action.effect == "destructive" and action.approval != "required":
             problems.append(f"{where}: destructive actions must require approval")
         if action.approval == "required":

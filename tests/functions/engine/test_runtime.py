@@ -1,3 +1,4 @@
+import sqlite3
 import threading
 import time
 
@@ -105,3 +106,55 @@ def test_tenants_are_isolated(engine):
     assert b.get("/runtime/jobs", "agent").json()["jobs"] == []
     b_types = {e["type"] for e in b.get("/ledger/events", "admin").json()["events"]}
     assert "proposal.allowed" not in b_types
+
+
+def approved_delete(inst):
+    pending = inst.propose("agent", "delete", {"path": "x.txt"})
+    granted = inst.post(
+        f"/proposals/{pending['proposal_id']}/approve", "owner", {"digest": pending["digest"]}
+    )
+    return granted.json()["job_id"]
+
+
+def close_window(engine_data_dir, inst, job_id):
+    """As time passing would: the job's approval window ends now."""
+    path = engine_data_dir / "institutions" / inst.institution_id / "institution.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE jobs SET not_after='2000-01-01T00:00:00Z' WHERE id=?", (job_id,))
+
+
+def test_a_lease_never_outlasts_the_approval(inst):
+    job_id = approved_delete(inst)
+    leased = inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {"lease_seconds": 3600}).json()
+    assert leased["lease_expires_at"] <= leased["not_after"]
+
+
+def test_past_its_window_a_job_is_neither_renewed_leased_nor_reported(inst, engine_data_dir):
+    job_id = approved_delete(inst)
+    assert inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {}).status_code == 200
+    close_window(engine_data_dir, inst, job_id)
+    renewed = inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {})
+    assert renewed.status_code == 409 and renewed.json()["error"]["code"] == "job_expired"
+    again = inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {})
+    assert again.status_code == 409
+    reported = inst.post(
+        f"/runtime/jobs/{job_id}/result", "agent", {"status": "succeeded", "report": {}}
+    )
+    assert reported.status_code == 409
+    job = inst.get(f"/runtime/jobs/{job_id}", "owner").json()
+    assert job["status"] == "expired" and job["result_status"] is None
+
+
+def test_a_result_after_the_window_is_recorded_but_not_taken(inst, engine_data_dir):
+    job_id = approved_delete(inst)
+    assert inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {}).status_code == 200
+    close_window(engine_data_dir, inst, job_id)
+    late = inst.post(
+        f"/runtime/jobs/{job_id}/result", "agent", {"status": "succeeded", "report": {}}
+    )
+    assert late.status_code == 409 and late.json()["error"]["code"] == "job_expired"
+    events = inst.get("/ledger/events", "owner", type="job.expired").json()["events"]
+    assert [
+        e["payload"].get("late_result") for e in events if e["payload"]["job_id"] == job_id
+    ] == ["succeeded"]
+    assert inst.get("/ledger/verify", "owner").json()["ok"] is True
