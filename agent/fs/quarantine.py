@@ -1,8 +1,17 @@
-"""Deleted files go to root_dir/.libervia-quarantine/<id>/<original path>, with a journal."""
+"""Deleted files go to root_dir/.libervia-quarantine/<id>/<original path>, with a journal.
+
+Everything in the quarantine is reached without following links. The journal must be a plain
+file with one link (a hard link would make every delete write to a file outside the root); it
+is opened and checked before a file is moved in, and when its record cannot be written the
+file goes back where it was, so a quarantined file never lacks its record. Ids are checked
+against their one format; a restore re-confines the path the journal names.
+"""
 
 import json
 import os
+import re
 import secrets
+import stat
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,10 +19,49 @@ from agent.fs import FsError
 from agent.fs.safe_root import QUARANTINE, SafeRoot, place_without_overwrite, split_relative
 
 JOURNAL = "journal.jsonl"
+QUARANTINE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
+JOURNAL_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def new_quarantine_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
+
+
+def _journal(root: SafeRoot, *, write: bool) -> int | None:
+    """The journal, opened without following a link and checked: a plain file with one link
+    (None when there is none yet and `write` is off)."""
+    try:
+        qfd = root.open_dir([QUARANTINE], create=write)
+    except FsError as exc:
+        if exc.code == "not_found" and not write:
+            return None
+        raise FsError(
+            "quarantine_unsafe", f"the quarantine folder is unusable: {exc.message}"
+        ) from exc
+    flags = JOURNAL_FLAGS | (os.O_WRONLY | os.O_CREAT | os.O_APPEND if write else os.O_RDONLY)
+    try:
+        fd = os.open(JOURNAL, flags, 0o600, dir_fd=qfd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FsError(
+            "quarantine_unsafe", f"the quarantine journal cannot be opened safely: {exc.strerror}"
+        ) from exc
+    finally:
+        os.close(qfd)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        os.close(fd)
+        raise FsError(
+            "quarantine_unsafe",
+            "the quarantine journal is not a plain file with one link; nothing is done",
+        )
+    return fd
+
+
+def _write(fd: int, record: dict[str, Any]) -> None:
+    os.write(fd, (json.dumps(record) + "\n").encode())
+    os.fsync(fd)
 
 
 def quarantine(
@@ -22,68 +70,73 @@ def quarantine(
     """Move the file in; returns its path relative to root_dir."""
     qid = new_quarantine_id()
     parts = split_relative(original)
-    target_fd = root.open_dir([QUARANTINE, qid, *parts[:-1]], create=True)
+    journal = _journal(root, write=True)
+    assert journal is not None
     try:
-        place_without_overwrite(dir_fd, name, target_fd, parts[-1])
-        os.fsync(target_fd)
+        target_fd = root.open_dir([QUARANTINE, qid, *parts[:-1]], create=True)
+        try:
+            place_without_overwrite(dir_fd, name, target_fd, parts[-1])
+            os.fsync(target_fd)
+            record = {
+                "id": qid,
+                "original_path": original,
+                "sha256": sha256,
+                "size": size,
+                "quarantined_at": datetime.now(UTC).isoformat(),
+            }
+            try:
+                _write(journal, record)
+            except OSError:
+                place_without_overwrite(target_fd, parts[-1], dir_fd, name)  # put it back
+                raise
+        finally:
+            os.close(target_fd)
     finally:
-        os.close(target_fd)
-    record = {
-        "id": qid,
-        "original_path": original,
-        "sha256": sha256,
-        "size": size,
-        "quarantined_at": datetime.now(UTC).isoformat(),
-    }
-    _append(root, record)
+        os.close(journal)
     return "/".join([QUARANTINE, qid, *parts])
 
 
-def _append(root: SafeRoot, record: dict[str, Any]) -> None:
-    qfd = root.open_dir([QUARANTINE], create=True)
-    try:
-        fd = os.open(
-            JOURNAL, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600, dir_fd=qfd
-        )
-        try:
-            os.write(fd, (json.dumps(record) + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    finally:
-        os.close(qfd)
-
-
 def entries(root: SafeRoot) -> list[dict[str, Any]]:
-    try:
-        qfd = root.open_dir([QUARANTINE])
-    except FsError:
+    fd = _journal(root, write=False)
+    if fd is None:
         return []
-    try:
-        fd = os.open(JOURNAL, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=qfd)
-    except FileNotFoundError:
-        return []
-    finally:
-        os.close(qfd)
     with os.fdopen(fd) as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        found = []
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a torn last line: the file it named was put back
+            if isinstance(record, dict) and QUARANTINE_ID.fullmatch(str(record.get("id", ""))):
+                found.append(record)
+        return found
 
 
 def restore(root_dir: str | os.PathLike, quarantine_id: str) -> dict[str, Any]:
     """Put a quarantined file back where it was; never over an existing file."""
+    if not isinstance(quarantine_id, str) or not QUARANTINE_ID.fullmatch(quarantine_id):
+        raise FsError("path_refused", f"{quarantine_id!r} is not a quarantine id")
     with SafeRoot(root_dir) as root:
-        matches = [e for e in entries(root) if e["id"] == quarantine_id and "restored_at" not in e]
-        restored = {e["id"] for e in entries(root) if e.get("restored_at")}
+        records = entries(root)
+        restored = {e["id"] for e in records if e.get("restored_at")}
+        matches = [e for e in records if e["id"] == quarantine_id and "restored_at" not in e]
         if not matches or quarantine_id in restored:
             raise FsError("not_found", f"no quarantined file {quarantine_id!r} to restore")
         entry = matches[0]
-        parts = split_relative(entry["original_path"])
-        source_fd = root.open_dir([QUARANTINE, quarantine_id, *parts[:-1]])
-        target_fd = root.open_dir(parts[:-1], create=True)
+        parts = split_relative(entry.get("original_path"))
+        if parts[0] == QUARANTINE:
+            raise FsError("path_refused", "a file is never restored into the quarantine")
+        journal = _journal(root, write=True)
+        assert journal is not None
         try:
-            place_without_overwrite(source_fd, parts[-1], target_fd, parts[-1])
+            source_fd = root.open_dir([QUARANTINE, quarantine_id, *parts[:-1]])
+            target_fd = root.open_dir(parts[:-1], create=True)
+            try:
+                place_without_overwrite(source_fd, parts[-1], target_fd, parts[-1])
+                _write(journal, {**entry, "restored_at": datetime.now(UTC).isoformat()})
+            finally:
+                os.close(source_fd)
+                os.close(target_fd)
         finally:
-            os.close(source_fd)
-            os.close(target_fd)
-        _append(root, {**entry, "restored_at": datetime.now(UTC).isoformat()})
+            os.close(journal)
         return {"restored": entry["original_path"], "sha256": entry["sha256"]}
