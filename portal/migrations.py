@@ -65,6 +65,20 @@ CREATE TABLE ledger_witness (
 )
 """,
     ),
+    (
+        3,
+        "sessions",
+        """
+CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE INDEX sessions_user ON sessions(user_id)
+""",
+    ),
 ]
 
 

@@ -70,14 +70,20 @@ class LoginThrottle:
         return failures
 
 
-def login(request: Request, user_id: str) -> None:
+def login(request: Request, session_id: str) -> None:
+    """The cookie for a session opened server-side (portal.sessions.open_session)."""
     request.session.clear()
-    request.session["user_id"] = user_id
+    request.session["sid"] = session_id
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
+def signed_in_user(request: Request) -> str | None:
+    """The user of the request's live session (checked by SessionCheck), if any."""
+    return request.scope.get("user_id")
+
+
 def current_user_id(request: Request) -> str:
-    user_id = request.session.get("user_id")
+    user_id = signed_in_user(request)
     if not user_id:
         raise ConsoleError(401, "not_signed_in", "sign in first")
     return user_id

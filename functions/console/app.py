@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from functions import logs
 from functions.console import api, auth, downloads, pages
 from functions.console.services import Services
+from functions.console.session_check import SessionCheck
 from functions.console.settings import ConsoleSettings
 from functions.edge import Edge
 from functions.hardening import PAGE_HEADERS
@@ -41,6 +42,7 @@ ROUTES = [
     Route("/api/signup", auth.signup, methods=["POST"]),
     Route("/api/login", auth.signin, methods=["POST"]),
     Route("/api/logout", auth.signout, methods=["POST"]),
+    Route("/api/logout-everywhere", auth.signout_everywhere, methods=["POST"]),
     Route("/api/onboarding", api.onboarding, methods=["POST"]),
     Route("/api/contract", api.contract),
     Route("/api/dashboard", api.dashboard),
@@ -108,6 +110,7 @@ def build_app(settings: ConsoleSettings) -> Starlette:
                 https_only=settings.secure_cookies,
                 max_age=7 * 24 * 3600,
             ),
+            Middleware(SessionCheck),
         ],
         lifespan=lifespan,
     )

@@ -8,11 +8,12 @@ from functions.console.services import services
 from functions.http import read_json
 from portal.accounts import authenticate, get_user, institution_of, sign_up
 from portal.errors import ConsoleError
-from portal.security import check_csrf, csrf_token, login
+from portal.security import check_csrf, csrf_token, current_user_id, login, signed_in_user
+from portal.sessions import open_session, revoke, revoke_all
 
 
 async def session(request: Request) -> JSONResponse:
-    user_id = request.session.get("user_id")
+    user_id = signed_in_user(request)
     s = services(request)
     user = await run_in_threadpool(get_user, s.db, user_id) if user_id else None
     institution = await run_in_threadpool(institution_of, s.db, user_id) if user else None
@@ -28,10 +29,9 @@ async def session(request: Request) -> JSONResponse:
 async def signup(request: Request) -> JSONResponse:
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
-    user = await run_in_threadpool(
-        sign_up, services(request).db, body.get("email"), body.get("password")
-    )
-    login(request, user["id"])
+    db = services(request).db
+    user = await run_in_threadpool(sign_up, db, body.get("email"), body.get("password"))
+    login(request, await run_in_threadpool(open_session, db, user["id"]))
     return JSONResponse({"user": user, "csrf_token": request.session["csrf"]}, status_code=201)
 
 
@@ -49,12 +49,26 @@ async def signin(request: Request) -> JSONResponse:
             s.throttle.failed(key)
         raise
     s.throttle.succeeded(key)
-    login(request, user["id"])
+    login(request, await run_in_threadpool(open_session, s.db, user["id"]))
     return JSONResponse({"user": user, "csrf_token": request.session["csrf"]})
 
 
 async def signout(request: Request) -> JSONResponse:
+    """Ends this session in the store: a copy of the cookie opens nothing afterwards."""
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
+    session_id = request.session.get("sid")
+    if isinstance(session_id, str):
+        await run_in_threadpool(revoke, services(request).db, session_id)
     request.session.clear()
     return JSONResponse({"signed_out": True})
+
+
+async def signout_everywhere(request: Request) -> JSONResponse:
+    """Ends every session of the user (a lost laptop, a shared computer)."""
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    user_id = current_user_id(request)
+    ended = await run_in_threadpool(revoke_all, services(request).db, user_id)
+    request.session.clear()
+    return JSONResponse({"signed_out": True, "sessions_ended": ended})

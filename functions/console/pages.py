@@ -10,7 +10,7 @@ from starlette.templating import Jinja2Templates
 from functions.console.services import services, workspace
 from portal.accounts import get_user, institution_of
 from portal.errors import ConsoleError
-from portal.security import csrf_token
+from portal.security import csrf_token, signed_in_user
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parents[2] / "portal" / "templates"))
 
@@ -21,7 +21,7 @@ def render(request: Request, name: str, **context) -> Response:
 
 
 async def _state(request: Request) -> tuple[dict | None, dict | None]:
-    user_id = request.session.get("user_id")
+    user_id = signed_in_user(request)
     if not user_id:
         return None, None
     s = services(request)

@@ -94,12 +94,14 @@ onSubmit("chat-form", async (form) => {
   log.append(answer);
 });
 
-document.querySelectorAll("[data-action=logout]").forEach((button) => {
-  button.addEventListener("click", async () => {
-    await api("/api/logout", {});
-    window.location = "/login";
+for (const [action, path] of [["logout", "/api/logout"], ["logout-everywhere", "/api/logout-everywhere"]]) {
+  document.querySelectorAll(`[data-action=${action}]`).forEach((button) => {
+    button.addEventListener("click", async () => {
+      await api(path, {});
+      window.location = "/login";
+    });
   });
-});
+}
 
 const downloads = document.querySelector("[data-load=downloads]");
 if (downloads) {

@@ -64,3 +64,36 @@ def test_apis_need_a_session(console, make_user):
     assert response.json()["error"]["code"] == "not_signed_in"
     page = httpx.get(f"{console}/dashboard")
     assert page.status_code == 303 and page.headers["location"] == "/login"
+
+
+def copy_of(user):
+    """Another client holding a copy of the user's cookie (copied before sign-out)."""
+    thief = httpx.Client(
+        base_url=str(user.http.base_url), headers={"Origin": user.http.headers["origin"]}
+    )
+    thief.cookies.update(user.http.cookies)
+    return thief
+
+
+def test_sign_out_ends_the_session_for_every_copy_of_the_cookie(console, make_user):
+    user = make_user().sign_up()
+    thief = copy_of(user)
+    assert thief.get("/api/session").json()["user"]["email"] == user.email
+    assert user.post("/api/logout").status_code == 200
+    assert thief.get("/api/session").json()["user"] is None
+    assert thief.get("/api/dashboard").status_code == 401
+    thief.close()
+
+
+def test_sign_out_everywhere_ends_every_session(console, make_user):
+    user = make_user().sign_up()
+    laptop = make_user()
+    signed = laptop.post("/api/login", {"email": user.email, "password": user.password})
+    assert signed.status_code == 200
+    laptop.csrf = signed.json()["csrf_token"]
+    thief = copy_of(laptop)
+    ended = user.post("/api/logout-everywhere")
+    assert ended.status_code == 200 and ended.json()["sessions_ended"] == 2
+    for client in (user.http, laptop.http, thief):
+        assert client.get("/api/session").json()["user"] is None
+    thief.close()
