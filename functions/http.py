@@ -3,6 +3,7 @@
 import errno
 import json
 import logging
+import math
 import sqlite3
 from typing import Any
 
@@ -101,8 +102,51 @@ EXCEPTION_HANDLERS = {
 }
 
 
+MAX_DEPTH = 32
+MAX_INT_DIGITS = 19  # any integer a field takes fits in SQLite's 64 bits
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits is too large")
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise ValueError("an integer is out of the 64-bit range")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _check_tree(value: Any) -> None:
+    """Nesting at most MAX_DEPTH; every string (keys too) valid Unicode text (no lone
+    surrogates, which nothing downstream could encode). Iterative: no recursion to exhaust."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise HTTPError(400, "invalid_json", "a string holds a lone surrogate") from exc
+        elif isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                raise HTTPError(400, "invalid_json", f"JSON nested deeper than {MAX_DEPTH}")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
 async def read_json(request: Request, max_bytes: int | None = None) -> dict[str, Any]:
-    """The request body as a JSON object; 413 past max_bytes, 400 when not a JSON object."""
+    """The request body as a JSON object; 413 past max_bytes, 400 when not a JSON object, or
+    when it holds what no field takes (NaN, huge integers, deep nesting, lone surrogates)."""
     limit = max_bytes or request.app.state.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -117,11 +161,16 @@ async def read_json(request: Request, max_bytes: int | None = None) -> dict[str,
     if not raw:
         return {}
     try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        value = json.loads(
+            raw, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_finite_float
+        )
+    except RecursionError as exc:
+        raise HTTPError(400, "invalid_json", f"JSON nested deeper than {MAX_DEPTH}") from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise HTTPError(400, "invalid_json", f"request body is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise HTTPError(400, "invalid_json", "request body must be a JSON object")
+    _check_tree(value)
     return value
 
 

@@ -36,6 +36,8 @@ class EngineClient:
                 headers={"Authorization": f"Bearer {token}", **self.trace_headers()},
                 **kwargs,
             )
+        except httpx.InvalidURL as exc:
+            raise ConsoleError(400, "bad_request", "the request names something malformed") from exc
         except httpx.HTTPError as exc:
             raise ConsoleError(
                 502, "engine_unreachable", f"the engine is unreachable: {exc}"

@@ -31,7 +31,11 @@ def check_csrf(request: Request, form_token: str | None = None) -> None:
         raise ConsoleError(403, "csrf", "request origin does not match this site")
     expected = request.session.get("csrf")
     given = request.headers.get("x-csrf-token") or form_token
-    if not expected or not given or not secrets.compare_digest(expected, given):
+    if (
+        not isinstance(expected, str)
+        or not isinstance(given, str)
+        or not secrets.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+    ):
         raise ConsoleError(403, "csrf", "missing or wrong CSRF token; reload the page")
 
 

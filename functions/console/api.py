@@ -1,5 +1,7 @@
 """The portal's JSON APIs: onboarding, dashboard, approvals, audit, chat."""
 
+import re
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -12,6 +14,8 @@ from portal.accounts import get_user
 from portal.errors import ConsoleError
 from portal.onboarding import onboard
 from portal.security import check_csrf, current_user_id
+
+PROPOSAL_ID = re.compile(r"prop_[0-9a-f]{24}")
 
 
 async def onboarding(request: Request) -> JSONResponse:
@@ -48,7 +52,7 @@ async def decide(request: Request) -> JSONResponse:
     decision = {"reason": body.get("reason", "")}
     if request.path_params["verdict"] == "approve":
         decision["digest"] = body.get("digest")
-    proposal_id = request.path_params["proposal_id"]
+    proposal_id = proposal_of(request)
     verdict = request.path_params["verdict"]
     result = await run_in_threadpool(
         lambda: workspace(request).decide(proposal_id, verdict, decision)
@@ -57,8 +61,16 @@ async def decide(request: Request) -> JSONResponse:
     return JSONResponse(result)
 
 
-async def proposal(request: Request) -> JSONResponse:
+def proposal_of(request: Request) -> str:
+    """The proposal id of the path, in the engine's one format (else there is no such one)."""
     proposal_id = request.path_params["proposal_id"]
+    if not PROPOSAL_ID.fullmatch(proposal_id):
+        raise ConsoleError(404, "proposal_not_found", "there is no such proposal")
+    return proposal_id
+
+
+async def proposal(request: Request) -> JSONResponse:
+    proposal_id = proposal_of(request)
     return JSONResponse(await run_in_threadpool(lambda: workspace(request).proposal(proposal_id)))
 
 

@@ -2,6 +2,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import psycopg
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -61,6 +62,13 @@ ROUTES = [
 ]
 
 
+async def accounts_store_error(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL trouble (a full disk, a restart) is the store's, not the request's."""
+    if isinstance(exc, psycopg.errors.DiskFull):
+        return error_response(507, "insufficient_storage", "the disk is full; nothing was written")
+    return error_response(503, "storage_unavailable", "the accounts store is unavailable; retry")
+
+
 async def console_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ConsoleError)
     return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
@@ -93,7 +101,11 @@ def build_app(settings: ConsoleSettings) -> Starlette:
 
     app = Starlette(
         routes=ROUTES,
-        exception_handlers={**EXCEPTION_HANDLERS, ConsoleError: console_error},
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            ConsoleError: console_error,
+            psycopg.Error: accounts_store_error,
+        },
         middleware=[
             Middleware(
                 Edge,

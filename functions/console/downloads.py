@@ -40,7 +40,8 @@ async def download(request: Request) -> FileResponse:
     current_user_id(request)
     dist = services(request).settings.agent_dist_dir
     name = request.path_params["name"]
-    if name != "SHA256SUMS" and name not in published(dist):
+    files = published(dist)
+    if not files or (name != "SHA256SUMS" and name not in files) or not (dist / name).is_file():
         raise ConsoleError(
             404, "not_found", f"{name} is not published; the operator builds it with `make agent`"
         )
