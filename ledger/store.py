@@ -109,8 +109,9 @@ def nodes(conn: sqlite3.Connection, wanted: Iterable[merkle.Node]) -> dict[merkl
     for start in range(0, len(wanted), 400):
         chunk = wanted[start : start + 400]
         values = ",".join("(?,?)" for _ in chunk)
-        rows = _raw(conn).execute(
-            f"SELECT level, idx, hash FROM merkle WHERE (level, idx) IN (VALUES {values})",
+        rows = _raw(conn).execute(  # driven by the wanted nodes: one primary-key probe each
+            f"SELECT m.level, m.idx, m.hash FROM (VALUES {values}) AS v"
+            " JOIN merkle AS m ON m.level = v.column1 AND m.idx = v.column2",
             [x for node in chunk for x in node],
         )
         found.update(((level, idx), bytes(value)) for level, idx, value in rows)
