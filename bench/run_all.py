@@ -12,6 +12,7 @@ from bench.common import ROOT, parse_args
 BENCHMARKS = [
     "ledger_append",
     "ledger_verify",
+    "ledger_proofs",
     "agent_poll",
     "proposal_latency",
     "tenants_scale",

@@ -151,3 +151,22 @@ def test_published_agent_build_downloads_with_its_checksum(onboarded, tmp_path):
     assert download.content == binary
     assert user.get("/downloads/SHA256SUMS").text.startswith(digest)
     assert user.get("/downloads/not-published.txt").status_code == 404
+
+
+def test_each_audit_row_offers_a_proof_an_auditor_checks_offline(onboarded):
+    from ledger import proof
+
+    user, _ = onboarded
+    user.post("/api/chat", {"text": "apagar arquivo X.txt"})
+    row = next(
+        e for e in user.get("/api/audit").json()["events"] if e["type"].startswith("proposal")
+    )
+    downloaded = user.get("/api/audit/proof", seq=row["seq"])
+    assert downloaded.status_code == 200, downloaded.text
+    assert "attachment" in downloaded.headers["content-disposition"]
+    key = user.get("/api/audit/public-key").json()["public_key"]
+    report = proof.verify(downloaded.json(), key)
+    assert report.event["seq"] == row["seq"] and report.event["type"] == row["type"]
+    assert user.get("/api/audit/proof", seq="nope").status_code == 400
+    verified = user.get("/api/audit/verify").json()
+    assert verified["ok"] is True and verified["witness"]["status"] == "ok"
