@@ -26,15 +26,11 @@ def trust(ca_bundle: str | None) -> ssl.SSLContext | bool:
     return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
 
 
-def trace_headers(trace: dict[str, str] | None) -> dict[str, str]:
+def trace_headers(trace: dict[str, str | None] | None) -> dict[str, str]:
     """The job's request_id and case_id, so the engine's log lines join the console's."""
     trace = trace or {}
-    headers = {}
-    if trace.get("request_id"):
-        headers["X-Request-ID"] = trace["request_id"]
-    if trace.get("case_id"):
-        headers["X-Case-ID"] = trace["case_id"]
-    return headers
+    headers = {"X-Request-ID": trace.get("request_id"), "X-Case-ID": trace.get("case_id")}
+    return {name: value for name, value in headers.items() if value}
 
 
 class EngineClient:
@@ -73,7 +69,7 @@ class EngineClient:
     def poll(self, wait: int) -> list[dict[str, Any]]:
         return self._call("GET", "/runtime/jobs", params={"wait": wait})["jobs"]
 
-    def lease(self, job_id: str, trace: dict[str, str] | None = None) -> dict[str, Any]:
+    def lease(self, job_id: str, trace: dict[str, str | None] | None = None) -> dict[str, Any]:
         return self._call(
             "POST",
             f"/runtime/jobs/{job_id}/lease",
@@ -82,7 +78,11 @@ class EngineClient:
         )
 
     def post_result(
-        self, job_id: str, status: str, report: dict[str, Any], trace: dict[str, str] | None = None
+        self,
+        job_id: str,
+        status: str,
+        report: dict[str, Any],
+        trace: dict[str, str | None] | None = None,
     ) -> dict[str, Any]:
         return self._call(
             "POST",

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         runs = {"ours": [*OURS, str(root)], **{t: [t, "-r", "-q", str(root)] for t in tools}}
         for command in runs.values():
             timed(command)  # warm the page cache and the interpreter's files
-        times = {name: [] for name in runs}
+        times: dict[str, list[float]] = {name: [] for name in runs}
         outputs = {}
         for _ in range(1 if args.quick else 3):
             for name, command in runs.items():

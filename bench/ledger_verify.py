@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.common import figure, goal, note, parse_args, ratio, title
 from ledger import store as ledger_store
@@ -17,7 +18,7 @@ from tenants.database import InstitutionDB, Tx, create_file
 
 GOAL = 500_000  # events/s
 IID = "inst_" + "b" * 24
-EVENTS = [
+EVENTS: list[tuple[str, dict[str, Any]]] = [
     ("proposal.allowed", {"action": "list_files", "params": {}, "rule": "actions.list_files"}),
     ("job.created", {"action": "list_files", "status": "queued"}),
     ("proposal.pending_approval", {"action": "delete", "params": {"path": "a.txt"}}),

@@ -10,7 +10,14 @@ import uuid
 from typing import Any
 
 from functions import logs
-from functions.hardening import EXEMPT_PATHS, Scope, TokenBuckets, client_key, json_error
+from functions.hardening import (
+    EXEMPT_PATHS,
+    Scope,
+    TokenBuckets,
+    address_key,
+    bearer_key,
+    json_error,
+)
 
 log = logging.getLogger("libervia")
 
@@ -32,6 +39,9 @@ class Edge:
         self.app = app
         self.headers = headers
         self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
+        # Bearer tokens refused (401), counted per address: a fresh random token per request
+        # would otherwise get a fresh bucket each time.
+        self.refusals = TokenBuckets(rate, burst) if rate > 0 else None
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -64,9 +74,13 @@ class Edge:
             for message in json_error(status, code, text, more):
                 await send_with_headers(message)
 
+        bearer = address = None
         try:
             if self.buckets is not None and scope["path"] not in EXEMPT_PATHS:
-                wait = self.buckets.take(client_key(scope))
+                bearer, address = bearer_key(scope), address_key(scope)
+                wait = self.buckets.take(bearer or address)
+                if bearer and self.refusals is not None:
+                    wait = max(wait, self.refusals.peek(address))
                 if wait:
                     after = str(max(1, math.ceil(wait)))
                     return await refuse(
@@ -97,6 +111,8 @@ class Edge:
                 if not state["started"]:
                     await refuse(413, "body_too_large", too_large)
         finally:
+            if bearer and address and state["status"] == 401 and self.refusals is not None:
+                self.refusals.take(address)
             if log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
                 log.info(

@@ -48,17 +48,29 @@ class TokenBuckets:
             self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate
 
+    def peek(self, key: str) -> float:
+        """What `take` would answer, without spending anything."""
+        now = self.clock()
+        with self._lock:
+            tokens, at = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def _forget_idle(self, now: float) -> None:
         full_after = self.burst / self.rate
         self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}
         self._next_cleanup = now + max(full_after, 1.0)
 
 
-def client_key(scope: Scope) -> str:
-    """The bearer token (hashed) when there is one, else the client address."""
+def bearer_key(scope: Scope) -> str | None:
+    """The bearer token, hashed, when the request carries one."""
     for name, value in scope["headers"]:
         if name == b"authorization" and value[:7].lower() == b"bearer ":
             return "t:" + hashlib.sha256(value[7:].strip()).hexdigest()[:32]
+    return None
+
+
+def address_key(scope: Scope) -> str:
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
 

@@ -41,7 +41,10 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
     codes = {404: "not_found", 405: "method_not_allowed"}
     message = exc.detail if isinstance(exc.detail, str) else "request refused"
     return error_response(
-        exc.status_code, codes.get(exc.status_code, "http_error"), message, headers=exc.headers
+        exc.status_code,
+        codes.get(exc.status_code, "http_error"),
+        message,
+        headers=dict(exc.headers or {}),
     )
 
 

@@ -126,7 +126,7 @@ def create_actor(tenant: Tenant, name: str, role: str) -> dict[str, Any]:
                 actor["actor_id"],
                 name,
                 role,
-                int(actor["is_agent"]),
+                1 if actor["is_agent"] else 0,
                 hash_secret(token),
                 actor["created_at"],
             ),

@@ -32,7 +32,7 @@ def insert_job(
     `record_job_created`); UNIQUE(proposal_id) makes it at most one per proposal. With `job_id`
     the proposal row was written naming it already; otherwise the proposal is pointed at it."""
     now = utc_now()
-    options = {"effect": spec.effect}
+    options: dict[str, str] = {"effect": spec.effect}
     if spec.delete_mode:
         options["delete_mode"] = spec.delete_mode
     job = {

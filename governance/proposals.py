@@ -167,6 +167,7 @@ def decide(
     now = utc_now()
     digest = expires_at = None
     if decision.decision == "pending_approval":
+        assert ref is not None and manifest_sha256 is not None  # judged against a contract
         digest = approval_digest(proposal_id, action, params, ref, manifest_sha256)
         expires_at = iso_in(spec.approval_ttl_seconds)
     status = {"allowed": "authorized", "denied": "denied"}.get(

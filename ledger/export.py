@@ -82,8 +82,10 @@ def write_sqlite(
             db.execute(statement)
         columns = CSV_COLUMNS
         events = (dict(zip(columns, row, strict=True)) for row in ledger_store.rows(conn, upto))
-        db["events"].insert_all(events, batch_size=2000)
-        db["checkpoints"].insert_all(covering(conn, checkpoint, extra), pk="seq", replace=True)
+        db.table("events").insert_all(events, batch_size=2000)
+        db.table("checkpoints").insert_all(
+            covering(conn, checkpoint, extra), pk="seq", replace=True
+        )
         count = db["events"].count
     finally:
         db.close()

@@ -222,7 +222,8 @@ def events(
     limit: int = 1000,
     descending: bool = False,
 ) -> list[Event]:
-    clauses, params = ["seq > ?"], [after_seq]
+    clauses: list[str] = ["seq > ?"]
+    params: list[Any] = [after_seq]
     if types:
         clauses.append(f"type IN ({','.join('?' * len(types))})")
         params += types

@@ -110,4 +110,6 @@ def ensure_institution(db: Database, user_id: str, name: str) -> dict[str, Any]:
                 "INSERT INTO subscriptions (institution_id, plan_code, started_at) VALUES (?,?,?)",
                 (institution_id, "free", now()),
             )
-    return institution_of(db, user_id)
+    institution = institution_of(db, user_id)
+    assert institution is not None  # created above, or there already
+    return institution

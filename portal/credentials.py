@@ -2,6 +2,7 @@
 
 from portal.accounts import now
 from portal.db import Tx
+from portal.errors import ConsoleError
 from portal.secret_box import SecretBox
 
 KINDS = ("admin_key", "owner", "executive_admin", "organizational_agent")
@@ -22,13 +23,13 @@ def store(
     )
 
 
-def load(tx: Tx, box: SecretBox, institution_id: str, kind: str) -> str | None:
+def load(tx: Tx, box: SecretBox, institution_id: str, kind: str) -> str:
     row = tx.one(
         "SELECT nonce, ciphertext FROM engine_credentials WHERE institution_id=? AND kind=?",
         (institution_id, kind),
     )
     if row is None:
-        return None
+        raise ConsoleError(409, "not_onboarded", f"no {kind} credential yet; finish onboarding")
     return box.open(row["nonce"], row["ciphertext"], _context(institution_id, kind))
 
 

@@ -501,7 +501,7 @@ class InstitutionDB:
         return exc
 
 
-def create_file(path: Path, institution_id: str, first: Callable[[Tx], None]) -> None:
+def create_file(path: Path, institution_id: str, first: Callable[[Tx], object]) -> None:
     """Create an institution file whole: schema and `first` writes in a temporary file, made
     durable, then renamed into place. A crash leaves either nothing or a complete file."""
     if path.exists():

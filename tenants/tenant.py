@@ -52,27 +52,24 @@ class Tenants:
             return tenant
 
     def get(self, institution_id: str) -> Tenant:
-        with self._lock:
-            tenant = self._open.get(institution_id)
-            if tenant is not None:
-                self._open.move_to_end(institution_id)
-                return tenant
+        tenant = self.get_open(institution_id)
+        if tenant is not None:
+            return tenant
         opened = self._open_tenant(institution_id)
         with self._lock:
-            tenant = self._open.get(institution_id)
-            if tenant is not None:  # another thread opened it meanwhile
+            raced = self._open.get(institution_id)  # another thread opened it meanwhile
+            if raced is not None:
                 self._open.move_to_end(institution_id)
             else:
-                tenant = self._open[institution_id] = opened
-                opened = None
+                self._open[institution_id] = opened
             evicted = []
             while len(self._open) > self.max_open:
                 evicted.append(self._open.popitem(last=False)[1])
-        if opened is not None:
-            opened.db.close()
+        if raced is not None:
+            evicted.append(opened)
         for old in evicted:
             old.db.close()
-        return tenant
+        return raced or opened
 
     def _open_tenant(self, institution_id: str) -> Tenant:
         directory = self.data_dir.institution_dir(institution_id)

@@ -1,5 +1,6 @@
 import hashlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ def engine_data_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def engine(engine_data_dir) -> str:
+def engine(engine_data_dir) -> Iterator[str]:
     """One real engine process shared by tests; each test makes its own institution."""
     with engine_process(engine_data_dir) as base:
         yield base
@@ -28,7 +29,7 @@ def inst(engine) -> Institution:
 
 
 @pytest.fixture
-def console(engine, tmp_path) -> str:
+def console(engine, tmp_path) -> Iterator[str]:
     """A real console process on its own PostgreSQL schema, wired to the shared engine."""
     require_postgres()
     with postgres_schema() as (url, options):

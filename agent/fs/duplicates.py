@@ -80,7 +80,7 @@ def find_duplicates(
         bytes_hashed += sum(min(e.size, PARTIAL_BYTES) for g in same_size for e in g)
         bytes_hashed += sum(e.size for g in large for e in g)
         full = small + _regroup(pool, large, _hasher(root, None), progress, "full hash")
-    groups = sorted(
+    groups: list[dict[str, Any]] = sorted(
         (
             {"sha256": digest, "size": members[0].size, "paths": sorted(e.path for e in members)}
             for digest, members in full

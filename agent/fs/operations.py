@@ -56,7 +56,7 @@ def detect_duplicates(root: SafeRoot, params: dict[str, Any], progress: Progress
 def suggest_cleanup(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
     """Concrete proposals (action + params + reason); the Engine decides on each one."""
     path = params.get("path", ".")
-    suggestions = []
+    suggestions: list[dict[str, Any]] = []
     duplicates = find_duplicates(root, path, 1, progress)
     for group in duplicates["groups"]:
         keep, *extra = sorted(group["paths"], key=lambda p: (p.count("/"), len(p), p))

@@ -16,7 +16,7 @@ async def session(request: Request) -> JSONResponse:
     user_id = signed_in_user(request)
     s = services(request)
     user = await run_in_threadpool(get_user, s.db, user_id) if user_id else None
-    institution = await run_in_threadpool(institution_of, s.db, user_id) if user else None
+    institution = await run_in_threadpool(institution_of, s.db, user["id"]) if user else None
     return JSONResponse(
         {
             "csrf_token": csrf_token(request),

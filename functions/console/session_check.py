@@ -20,7 +20,7 @@ class SessionCheck:
             session = scope.get("session")
             session_id = session.get("sid") if isinstance(session, dict) else None
             user_id = None
-            if isinstance(session_id, str) and session_id:
+            if isinstance(session, dict) and isinstance(session_id, str) and session_id:
                 db = scope["app"].state.services.db
                 user_id = await run_in_threadpool(user_of, db, session_id)
                 if user_id is None:

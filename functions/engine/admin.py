@@ -10,13 +10,14 @@ from governance.institutions import bootstrap_admin_key, create_institution
 
 
 async def create(request: Request) -> JSONResponse:
+    ctx = auth.platform_admin(request)
     body = await read_json(request)
     external_id = required_str(body, "external_id")
     name = body.get("name") or external_id
     name = required_str({"name": name}, "name")
 
     def work():
-        return create_institution(auth.platform_admin(request), external_id, name)
+        return create_institution(ctx, external_id, name)
 
     institution, created = await run_in_threadpool(work)
     return JSONResponse({**institution, "created": created}, status_code=201 if created else 200)

@@ -18,7 +18,8 @@ def context(request: Request) -> EngineContext:
 async def tenant(request: Request) -> Tenant:
     """The institution of the path: from the open set on the loop, else opened in a thread."""
     ctx, iid = context(request), request.path_params["institution_id"]
-    return ctx.tenants.get_open(iid) or await run_in_threadpool(tenant_for, ctx, iid)
+    opened = ctx.tenants.get_open(iid)
+    return opened if opened is not None else await run_in_threadpool(tenant_for, ctx, iid)
 
 
 def platform_admin(request: Request) -> EngineContext:

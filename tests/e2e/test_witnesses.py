@@ -4,6 +4,7 @@ checkpoints were tampered with too. Real engine, console (PostgreSQL) and agent 
 
 import json
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ class Stack:
     engine_port: int
     user: ConsoleUser
     runtime: dict
-    engine: object = None
+    engine: subprocess.Popen | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -50,6 +51,7 @@ class Stack:
         wait_healthy(f"http://127.0.0.1:{self.engine_port}/healthz", self.engine)
 
     def stop_engine(self) -> None:
+        assert self.engine is not None
         stop_process(self.engine)
 
     def forget_kept_checkpoint(self) -> None:
@@ -84,7 +86,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
                 yield holder
                 holder.user.http.close()
         finally:
-            stop_process(holder.engine)
+            holder.stop_engine()
 
 
 @contextmanager

@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from tests.support.databases import require_postgres
-from tests.support.servers import console_process, engine_process, json_lines
+from tests.support.servers import ADMIN_TOKEN, console_process, engine_process, json_lines
 
 LIMITED = {"ENGINE_RATE_LIMIT_PER_SECOND": "1", "ENGINE_RATE_LIMIT_BURST": "3"}
 
@@ -43,7 +43,8 @@ def test_engine_refuses_large_bodies_declared_or_streamed(strict_engine):
         for _ in range(8):
             yield b" " * 512
 
-    streamed = httpx.post(url, content=chunks(), headers={"Authorization": "Bearer streamer"})
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    streamed = httpx.post(url, content=chunks(), headers=admin)
     assert "content-length" not in streamed.request.headers
     assert streamed.status_code == 413
     assert streamed.json()["error"]["code"] == "body_too_large"
@@ -86,3 +87,17 @@ def test_console_rate_limit_body_limit_and_headers(engine, tmp_path):
         statuses = [httpx.get(f"{base}/api/session").status_code for _ in range(3)]
         assert statuses[-1] == 429
         assert int(httpx.get(f"{base}/api/session").headers["retry-after"]) >= 1
+
+
+def test_engine_counts_refused_tokens_per_address(strict_engine):
+    base, _ = strict_engine
+    url = f"{base}/v1/admin/institutions"
+    guesses = [
+        httpx.post(url, json={}, headers={"Authorization": f"Bearer guess-{n}"}) for n in range(3)
+    ]
+    assert [r.status_code for r in guesses] == [401, 401, 401]
+    fresh = httpx.post(url, json={}, headers={"Authorization": "Bearer guess-fresh"})
+    assert fresh.status_code == 429  # a new token each time does not buy a new budget
+    assert fresh.json()["error"]["code"] == "rate_limited"
+    assert int(fresh.headers["retry-after"]) >= 1
+    assert httpx.get(f"{base}/healthz").status_code == 200

@@ -52,7 +52,7 @@ def postgres_schema() -> Iterator[tuple[str, str]]:
 @contextmanager
 def accounts_database(kind: str, tmp_path: Path) -> Iterator[Database]:
     if kind == "sqlite":
-        db = SQLiteDatabase(tmp_path / "accounts.db")
+        db: Database = SQLiteDatabase(tmp_path / "accounts.db")
         try:
             yield db
         finally:
