@@ -2,7 +2,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.canonical import canonical_event_bytes
+from ledger.canonical import canonical_event_bytes, canonical_json
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,22 @@ class Event:
     payload_json: str
     prev_hash: str
     hash: str
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> "Event":
+        """The inverse of `to_dict` (as exports and proof files carry events); the values are
+        taken as they are, so a wrong type shows when the event is hashed."""
+        return cls(
+            record["seq"],
+            record["ts"],
+            record["institution_id"],
+            record["case_id"],
+            record["type"],
+            record["actor"],
+            canonical_json(record["payload"]).decode(),
+            record["prev_hash"],
+            record["hash"],
+        )
 
     @property
     def payload(self) -> dict[str, Any]:

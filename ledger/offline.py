@@ -14,7 +14,7 @@ from typing import Any
 
 from ledger import LedgerError, merkle
 from ledger import checkpoint as checkpoints
-from ledger.canonical import canonical_json
+from ledger.event import Event
 from ledger.signing import checkpoint_message, parse_public_key, verify_signature
 from ledger.verify import VerifyResult, verify_rows
 
@@ -52,19 +52,7 @@ def _rows_from_jsonl(path: Path) -> tuple[list[Row], list[dict], str]:
                 found.append(record["checkpoint"])
             else:
                 try:
-                    rows.append(
-                        (
-                            record["seq"],
-                            record["ts"],
-                            record["institution_id"],
-                            record["case_id"],
-                            record["type"],
-                            record["actor"],
-                            canonical_json(record["payload"]).decode(),
-                            record["prev_hash"],
-                            record["hash"],
-                        )
-                    )
+                    rows.append(Event.from_dict(record).row())
                 except (KeyError, TypeError, ValueError) as exc:
                     raise LedgerError(f"line {number} is not a ledger event ({exc})") from exc
     return rows, found, institution_id

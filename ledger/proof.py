@@ -16,7 +16,7 @@ from typing import Any
 
 from ledger import LedgerError, merkle
 from ledger import checkpoint as checkpoints
-from ledger.canonical import canonical_event_bytes, canonical_json, chain_hash
+from ledger.canonical import chain_hash
 from ledger.event import Event
 from ledger.signing import parse_public_key
 
@@ -74,18 +74,10 @@ def verify(proof: Any, public_key_text: str | None = None) -> ProofReport:
         record, inclusion = proof["event"], proof["inclusion"]
         note, signature = proof["checkpoint"]["note"], proof["checkpoint"]["signature"]
         key_text = public_key_text or proof["public_key"]
-        seq, size = int(record["seq"]), int(inclusion["tree_size"])
+        event = Event.from_dict(record)
+        seq, size = int(event.seq), int(inclusion["tree_size"])
         path = [base64.b64decode(h, validate=True) for h in inclusion["path"]]
-        body = canonical_event_bytes(
-            seq,
-            record["ts"],
-            record["institution_id"],
-            record["case_id"],
-            record["type"],
-            record["actor"],
-            canonical_json(record["payload"]).decode(),
-        )
-        computed = chain_hash(record["prev_hash"], body)
+        computed = chain_hash(event.prev_hash, event.canonical_bytes())
     except (AttributeError, KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise LedgerError(f"the proof file is malformed: {exc!r}") from exc
     if computed != record["hash"]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.console_api import ConsoleUser
-from tests.support.databases import postgres_schema, require_postgres
+from tests.support.databases import postgres_schema_url, require_postgres
 from tests.support.engine_api import Institution, new_institution
 from tests.support.servers import ROOT, console_process, engine_process
 
@@ -32,10 +32,11 @@ def inst(engine) -> Institution:
 def console(engine, tmp_path) -> Iterator[str]:
     """A real console process on its own PostgreSQL schema, wired to the shared engine."""
     require_postgres()
-    with postgres_schema() as (url, options):
-        database_url = f"{url}?options={options.replace(' ', '%20').replace('=', '%3D')}"
-        with console_process(tmp_path / "console", engine, database_url) as base:
-            yield base
+    with (
+        postgres_schema_url() as database_url,
+        console_process(tmp_path / "console", engine, database_url) as base,
+    ):
+        yield base
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from tests.support import tamper
 from tests.support.agent_process import agent_cli, running_agent, wait_for
 from tests.support.console_api import ConsoleUser
-from tests.support.databases import postgres_schema, require_postgres
+from tests.support.databases import postgres_schema_url, require_postgres
 from tests.support.servers import (
     ADMIN_TOKEN,
     console_process,
@@ -73,12 +73,11 @@ class Stack:
 @contextmanager
 def stack(tmp_path: Path) -> Iterator[Stack]:
     require_postgres()
-    with postgres_schema() as (url, options):
+    with postgres_schema_url() as database_url:
         port = free_port()
         holder = Stack(tmp_path, port, None, {})  # type: ignore[arg-type]
         holder.start_engine()
         try:
-            database_url = f"{url}?options={options.replace(' ', '%20').replace('=', '%3D')}"
             engine = f"http://127.0.0.1:{port}"
             with console_process(tmp_path / "console", engine, database_url) as console:
                 holder.user = ConsoleUser(console).sign_up()

@@ -116,7 +116,8 @@ def test_a_ledger_shorter_than_its_checkpoint_is_refused(signed, capsys):
 def test_a_rechained_ledger_disagrees_with_its_checkpoint(signed, capsys):
     """Rewrite an event and recompute every hash after it: the chain holds, the checkpoint
     (signed before) does not."""
-    from ledger.canonical import canonical_event_bytes, chain_hash
+    from ledger.canonical import chain_hash
+    from ledger.event import Event
 
     ledger, checkpoint, public_key, tmp_path = signed
     lines = jsonl(ledger, checkpoint).splitlines()
@@ -124,17 +125,7 @@ def test_a_rechained_ledger_disagrees_with_its_checkpoint(signed, capsys):
     records[1]["payload"]["n"] = 99
     prev = records[0]["hash"]
     for record in records[1:]:
-        body = canonical_event_bytes(
-            record["seq"],
-            record["ts"],
-            record["institution_id"],
-            record["case_id"],
-            record["type"],
-            record["actor"],
-            json.dumps(
-                record["payload"], sort_keys=True, separators=(",", ":"), ensure_ascii=False
-            ),
-        )
+        body = Event.from_dict(record).canonical_bytes()
         record["prev_hash"], record["hash"] = prev, chain_hash(prev, body)
         prev = record["hash"]
     path = tmp_path / "rechained.jsonl"

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -47,6 +48,13 @@ def postgres_schema() -> Iterator[tuple[str, str]]:
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def postgres_schema_url() -> Iterator[str]:
+    """A throwaway schema as one database URL, its search_path in the URL's options."""
+    with postgres_schema() as (url, options):
+        yield f"{url}?options={quote(options, safe='')}"
 
 
 @contextmanager
