@@ -9,7 +9,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,10 +18,10 @@ import httpx
 import pytest
 
 from ledger.offline import verify_file
+from tests.support.cli import libervia
 from tests.support.engine_api import Institution, auth, new_institution
 from tests.support.servers import (
     ADMIN_TOKEN,
-    ROOT,
     free_port,
     signal_group,
     start_uvicorn,
@@ -175,17 +174,6 @@ def work(
         client.close()
 
 
-def libervia_check(data_dir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "functions.cli", "check", "--data-dir", str(data_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "LIBERVIA_LOG_LEVEL": "WARNING"},
-    )
-
-
 @pytest.mark.slow
 def test_sigkill_under_load_never_leaves_a_step_unrecorded(tmp_path):
     data_dir, exports_dir = tmp_path / "data", tmp_path / "exports"
@@ -217,7 +205,8 @@ def test_sigkill_under_load_never_leaves_a_step_unrecorded(tmp_path):
             worker.join(30)
             assert not worker.is_alive()
 
-        checked = libervia_check(data_dir)
+        quiet = {**os.environ, "LIBERVIA_LOG_LEVEL": "WARNING"}
+        checked = libervia("check", "--data-dir", str(data_dir), env=quiet)
         assert checked.returncode == 0, f"round {round_number}:\n{checked.stdout}{checked.stderr}"
 
     base = engine.start()

@@ -24,10 +24,10 @@ from ledger.store import COLUMNS
 from ledger.verify import verify_rows
 from tests.support.agent_process import agent_cli, wait_for
 from tests.support.caddy import Caddy, caddy_proxy
+from tests.support.cli import libervia, verify_offline
 from tests.support.console_api import ConsoleUser
 from tests.support.databases import postgres_database
 from tests.support.fault_proxy import FaultProxy
-from tests.support.ledger_cli import verify_offline
 from tests.support.servers import (
     ADMIN_TOKEN,
     ROOT,
@@ -292,10 +292,9 @@ def test_clock_backup_of_the_stack_restores_and_verifies(stack, tmp_path):
     assert manifest["broken_ledgers"] == {}
 
     with postgres_database() as restored_url:
-        restored = subprocess.run(
-            [sys.executable, "-m", "functions.cli", "backup", "restore", str(backup),
-             "--data-dir", str(tmp_path / "data"), "--database-url", restored_url],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        restored = libervia(
+            "backup", "restore", str(backup),
+            "--data-dir", str(tmp_path / "data"), "--database-url", restored_url,
         )  # fmt: skip
         assert restored.returncode == 0, restored.stderr
         assert "ledger events verified" in restored.stdout

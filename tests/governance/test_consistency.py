@@ -2,8 +2,6 @@
 kind of damage is named."""
 
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
@@ -11,8 +9,8 @@ from governance.approvals import approve, expire_pending, reject
 from governance.consistency import check
 from governance.jobs import lease_job, post_result
 from governance.proposals import submit_proposal
+from tests.support.cli import libervia
 from tests.support.domain import open_domain
-from tests.support.servers import ROOT
 
 
 @pytest.fixture
@@ -147,38 +145,20 @@ def test_damage_is_named(domain, damage, expected):
 def test_the_cli_exits_1_and_names_the_institution(domain, tmp_path):
     full_history(domain)
     root = tmp_path / "data"
-    command = [sys.executable, "-m", "functions.cli", "check", "--data-dir", str(root)]
-    healthy = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    command = ("check", "--data-dir", str(root))
+    healthy = libervia(*command)
     assert healthy.returncode == 0, healthy.stdout
     assert "1 ok, 0 with problems" in healthy.stdout
     raw(domain, "DELETE FROM events WHERE type='job.result'")
-    damaged = subprocess.run(
-        [*command, "--institution", domain.institution_id],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    damaged = libervia(*command, "--institution", domain.institution_id)
     assert damaged.returncode == 1
     assert f"FAILED {domain.institution_id}: record_without_event: job" in damaged.stdout
     assert "chain broken at seq" in damaged.stdout  # deleting events also breaks the chain
-    unknown = subprocess.run(
-        [*command, "--institution", "inst_" + "0" * 24],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    unknown = libervia(*command, "--institution", "inst_" + "0" * 24)
     assert unknown.returncode == 1 and "not a registered institution" in unknown.stdout
 
 
 def test_the_cli_refuses_a_folder_that_is_not_a_data_dir(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "functions.cli", "check", "--data-dir", str(tmp_path / "typo")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = libervia("check", "--data-dir", str(tmp_path / "typo"))
     assert done.returncode == 1 and "not a data dir" in done.stderr
     assert not (tmp_path / "typo").exists()

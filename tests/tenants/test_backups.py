@@ -2,8 +2,6 @@ import hashlib
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -16,8 +14,8 @@ from tenants.backups import BackupError, check_backup, create_backup, list_backu
 from tenants.layout import DataDir, new_institution_id
 from tenants.registry import Registry
 from tenants.tenant import Tenants
+from tests.support.cli import libervia
 from tests.support.databases import postgres_database
-from tests.support.servers import ROOT
 from tests.support.v1_data import unpack_v1
 
 
@@ -180,17 +178,6 @@ def test_postgres_accounts_are_dumped_and_restored(tmp_path):
         with db.transaction() as tx:
             assert [r["email"] for r in tx.all("SELECT email FROM users")] == ["bo@example.org"]
         db.close()
-
-
-def libervia(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "functions.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 def test_cli_backs_up_restores_and_verifies(tmp_path):

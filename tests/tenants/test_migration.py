@@ -15,6 +15,7 @@ from governance.consistency import check_data_dir
 from ledger import store as ledger_store
 from tenants import InstitutionUnavailable
 from tenants.migration import migrate_data_dir, migrate_institution
+from tests.support.cli import libervia
 from tests.support.engine_api import auth
 from tests.support.servers import ROOT, engine_process, json_lines
 from tests.support.v1_data import unpack_v1
@@ -39,16 +40,6 @@ def assert_carried_over(v1, institution_id):
     expected = v1.credentials[institution_id]
     assert chain_of(folder / "institution.db") == (True, expected["events"], expected["head_hash"])
     assert not (folder / "tenant.db").exists() and not (folder / "ledger.db").exists()
-
-
-def libervia(*args, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "functions.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_every_institution_is_carried_over_verified_and_consistent(v1):

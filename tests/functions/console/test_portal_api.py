@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.support.ledger_cli import verify_offline
+from tests.support.cli import verify_offline
 
 SECRET = re.compile(r"\b(lak|lat)_[A-Za-z0-9_-]{20,}")
 

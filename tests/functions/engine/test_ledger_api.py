@@ -1,7 +1,7 @@
 import sqlite3
 
+from tests.support.cli import verify_offline
 from tests.support.engine_api import new_institution
-from tests.support.ledger_cli import verify_offline
 
 
 def run_flow(inst):

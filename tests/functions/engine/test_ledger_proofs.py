@@ -2,27 +2,14 @@
 
 import base64
 import json
-import subprocess
-import sys
 
 import httpx
 
 from ledger import merkle
 from ledger.checkpoint import parse
 from tests.support import tamper
+from tests.support.cli import libervia, verify_offline
 from tests.support.engine_api import auth
-from tests.support.ledger_cli import verify_offline
-from tests.support.servers import ROOT
-
-
-def libervia(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "functions.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def flow(inst, n=6):
