@@ -11,6 +11,7 @@ from typing import Any
 from governance import BadRequest, Conflict, NotFound
 from governance.context import EngineContext
 from ledger import audit as ledger_audit
+from ledger import proof as proof_files
 from ledger import store as ledger_store
 from ledger.event import Event
 from ledger.export import write_csv, write_jsonl, write_sqlite
@@ -19,7 +20,6 @@ from tenants.database import Reader
 from tenants.tenant import Tenant
 
 EXPORT_SUFFIXES = {"jsonl": ".jsonl", "csv": ".csv", "sqlite": ".db"}
-PROOF_FORMAT = "libervia-ledger-proof/1"
 
 
 def b64(value: bytes) -> str:
@@ -130,23 +130,7 @@ def event_proof(ctx: EngineContext, tenant: Tenant, seq: int) -> dict[str, Any]:
         if row is None:
             raise NotFound(f"no event {seq}", code="event_not_found")
         path = ledger_store.inclusion_proof(snapshot.conn, seq, size)
-    return proof_file(Event(*row), size, path, signed)
-
-
-def proof_file(
-    event: Event, size: int, path: list[bytes], signed: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "format": PROOF_FORMAT,
-        "event": event.to_dict(),
-        "inclusion": {
-            "leaf_index": event.seq - 1,
-            "tree_size": size,
-            "path": [b64(h) for h in path],
-        },
-        "checkpoint": {"note": signed["note"], "signature": signed["signature"]},
-        "public_key": signed["public_key"],
-    }
+    return proof_files.proof_file(Event(*row), size, path, signed, signed["public_key"])
 
 
 MAX_PROBLEM = 2000

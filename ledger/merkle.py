@@ -200,17 +200,3 @@ def frontier_of(size: int, node_at: Callable[[list[Node]], Mapping[Node, bytes]]
     nodes = root_nodes(size)
     found = node_at(nodes)
     return Frontier(size, [(level, found[(level, index)]) for level, index in nodes])
-
-
-def root_of_leaves(leaves: Iterable[bytes]) -> tuple[int, bytes]:
-    """(size, root) over leaf hashes, in one pass: what an offline verifier recomputes."""
-    frontier = Frontier()
-    for leaf in leaves:
-        index = frontier.size
-        level, current = 0, leaf
-        while frontier.edge and frontier.edge[-1][0] == level:
-            current = node_hash(frontier.edge.pop()[1], current)
-            level += 1
-        frontier.edge.append((level, current))
-        frontier.size = index + 1
-    return frontier.size, frontier.root()

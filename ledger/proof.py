@@ -52,12 +52,19 @@ def build(
                 kept[(level, index)] = value
     if event is None or tree.size != size or tree.root() != stated.root:
         raise LedgerError(f"the ledger does not give the signed root of size {size}")
-    path = merkle.hashes_of(ranges, kept)
+    return proof_file(event, size, merkle.hashes_of(ranges, kept), signed, public_key)
+
+
+def proof_file(
+    event: Event, size: int, path: list[bytes], signed: dict[str, Any], public_key: str
+) -> dict[str, Any]:
+    """The proof file of `event`, with its audit `path` in the tree of `size` events that the
+    checkpoint `signed` states."""
     return {
         "format": FORMAT,
         "event": event.to_dict(),
         "inclusion": {
-            "leaf_index": seq - 1,
+            "leaf_index": event.seq - 1,
             "tree_size": size,
             "path": [base64.b64encode(h).decode() for h in path],
         },

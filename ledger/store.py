@@ -60,6 +60,7 @@ BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;
 """
 
 COLUMNS = "seq, ts, institution_id, case_id, type, actor, payload, prev_hash, hash"
+INSERT_NODES = "INSERT INTO merkle (level, idx, hash) VALUES (?,?,?)"
 CHECKPOINT_COLUMNS = ("seq", "head_hash", "ts", "signature", "public_key", "root_hash", "note")
 
 # (type, actor, payload, case_id or None for a new case)
@@ -149,7 +150,7 @@ def append(
         new_nodes += tree.append(merkle.leaf_hash(hash_))
         events.append(event)
         prev = hash_
-    cursor.executemany("INSERT INTO merkle (level, idx, hash) VALUES (?,?,?)", new_nodes)
+    cursor.executemany(INSERT_NODES, new_nodes)
     return events, Head(seq, prev, tree)
 
 
@@ -179,9 +180,9 @@ def rebuild_tree(conn: sqlite3.Connection) -> int:
         batch += tree.append(merkle.leaf_hash(row[8]))
         size += 1
         if len(batch) >= 20_000:
-            _raw(conn).executemany("INSERT INTO merkle (level, idx, hash) VALUES (?,?,?)", batch)
+            _raw(conn).executemany(INSERT_NODES, batch)
             batch = []
-    _raw(conn).executemany("INSERT INTO merkle (level, idx, hash) VALUES (?,?,?)", batch)
+    _raw(conn).executemany(INSERT_NODES, batch)
     return size
 
 

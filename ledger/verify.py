@@ -24,7 +24,6 @@ from ledger.canonical import GENESIS_HASH
 
 # (seq, ts, institution_id, case_id, type, actor, payload_json, prev_hash, hash)
 Row = tuple[int, str, str, str, str, str, str, str, str]
-COLUMNS = "seq, ts, institution_id, case_id, type, actor, payload, prev_hash, hash"
 PARALLEL_FROM = 50_000  # events; below this, one walk is faster than starting workers
 
 

@@ -166,30 +166,29 @@ class Committer:
                 log.exception("committer batch failed", extra={"fields": {"path": str(db.path)}})
 
 
-_committer: tuple[int, Committer] | None = None
-_pid_seen: list[int] = [os.getpid()]
-
-
-def _pid() -> int:
-    return _pid_seen[0]
-
-
-os.register_at_fork(after_in_child=lambda: _pid_seen.__setitem__(0, os.getpid()))
+_committer: Committer | None = None
 _committer_lock = threading.Lock()
 COMMIT_THREADS = 2
+
+
+def _forget_committer() -> None:
+    """In a forked child: the parent's committer threads do not exist here."""
+    global _committer, _committer_lock
+    _committer, _committer_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_committer)
 
 
 def committer() -> Committer:
     """This process's committer, started on first use. (An InstitutionDB must not cross a
     fork: its locks and connections belong to the process that made it.)"""
     global _committer
-    current = _committer
-    if current is not None and current[0] == _pid():
-        return current[1]
-    with _committer_lock:
-        if _committer is None or _committer[0] != _pid():
-            _committer = (_pid(), Committer(COMMIT_THREADS))
-        return _committer[1]
+    if _committer is None:
+        with _committer_lock:
+            if _committer is None:
+                _committer = Committer(COMMIT_THREADS)
+    return _committer
 
 
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:

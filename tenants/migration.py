@@ -52,9 +52,9 @@ def migrate_data_dir(root: Path) -> list[Migrated]:
     """Every institution of the data dir (those already on v2 cost one stat each)."""
     from tenants.layout import DataDir
 
-    results = []
-    for institution_id in DataDir(root).institution_ids():
-        directory = Path(root) / "institutions" / institution_id
+    data_dir, results = DataDir(root), []
+    for institution_id in data_dir.institution_ids():
+        directory = data_dir.institution_dir(institution_id)
         if not has_v1_files(directory):
             results.append(Migrated(institution_id, "current"))
             continue
@@ -105,12 +105,6 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _ledger_rows(conn: sqlite3.Connection, database: str) -> Iterator[tuple]:
-    cursor = conn.execute(f"SELECT {ledger_store.COLUMNS} FROM {database}.events ORDER BY seq")
-    while batch := cursor.fetchmany(10_000):
-        yield from batch
-
-
 def _tables(conn: sqlite3.Connection) -> sqlite_utils.Database:
     """sqlite-utils over one of our connections, for introspection (columns, counts)."""
     return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
@@ -132,7 +126,7 @@ def _copy(directory: Path, institution_id: str) -> int:
         # Write locks on both v1 files: no v1 writer can change them while they are copied.
         old_state.execute("BEGIN IMMEDIATE")
         old_ledger.execute("BEGIN IMMEDIATE")
-        before = verify_rows(_ledger_rows(old_ledger, "main"))
+        before = verify_rows(ledger_store.rows(old_ledger))
         if not before.ok:
             raise InstitutionUnavailable(
                 institution_id,
@@ -153,7 +147,7 @@ def _copy(directory: Path, institution_id: str) -> int:
             **_counts(old_ledger, schema.LEDGER_TABLES),
         }
         copied = _counts(conn, schema.STATE_TABLES + schema.LEDGER_TABLES)
-        after = verify_rows(_ledger_rows(conn, "main"))
+        after = verify_rows(ledger_store.rows(conn))
         _require_same(institution_id, before, after, expected, copied)
         conn.execute("DETACH DATABASE v1_state")
         conn.execute("DETACH DATABASE v1_ledger")
@@ -223,7 +217,7 @@ def _check_carried_over(directory: Path, target: Path, institution_id: str) -> i
             )
         if old is None:
             return after.events
-        before = verify_rows(_ledger_rows(old, "main"))
+        before = verify_rows(ledger_store.rows(old))
         carried = conn.execute("SELECT hash FROM events WHERE seq=?", (before.events,)).fetchone()
         if before.events and (carried is None or carried[0] != before.head_hash):
             raise InstitutionUnavailable(

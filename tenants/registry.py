@@ -71,10 +71,6 @@ class Registry:
         )
         return [Institution(*row) for row in rows]
 
-    def all(self) -> list[Institution]:
-        rows = self.db.conn().execute(f"SELECT {COLUMNS} FROM institutions ORDER BY created_at")
-        return [Institution(*row) for row in rows]
-
     def keep_checkpoint(self, institution_id: str, checkpoint: dict[str, Any]) -> None:
         """Remember an institution's newest signed checkpoint outside its own file, so that
         a file rolled back, or stripped of its checkpoints, still meets it. Never goes back."""
@@ -106,6 +102,3 @@ class Registry:
             return None
         size, note, signature, public_key = row
         return {"seq": size, "note": note, "signature": signature, "public_key": public_key}
-
-    def count(self) -> int:
-        return self.db.conn().execute("SELECT count(*) FROM institutions").fetchone()[0]

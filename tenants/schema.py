@@ -1,7 +1,7 @@
 """The institution database: its state tables and its ledger, in one SQLite file.
 
-`PRAGMA user_version` holds SCHEMA_VERSION. A file with a lower version is brought up to date
-by `upgrade` when it is opened; a higher one was written by a newer engine and is refused.
+`PRAGMA user_version` holds SCHEMA_VERSION; the engine refuses to open a file with any other
+version (InstitutionDB.open). Version 1 is the first: nothing older to upgrade yet.
 """
 
 import sqlite3
