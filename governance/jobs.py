@@ -141,23 +141,6 @@ def any_due(reader: Reader, transition: tuple[str, str, str, str], now: str) -> 
     return reader.conn.execute(sql, (status, now)).fetchone() is not None
 
 
-def _settle(tenant: Tenant, transition: tuple[str, str, str, str]) -> int:
-    now = utc_now()
-    with tenant.db.reader() as reader:
-        if not any_due(reader, transition, now):
-            return 0
-    return tenant.db.write(lambda tx: settle_due(tx, transition, utc_now()))
-
-
-def requeue_expired_leases(tenant: Tenant) -> int:
-    return _settle(tenant, LEASE_LAPSED)
-
-
-def expire_stale_jobs(tenant: Tenant) -> int:
-    """Queued jobs whose approval window closed are never handed out."""
-    return _settle(tenant, WINDOW_CLOSED)
-
-
 def available_jobs(tenant: Tenant, limit: int = 10) -> list[dict[str, Any]]:
     """Queued jobs, oldest first; expired leases and approval windows are settled first."""
     sql = "SELECT * FROM jobs WHERE status IN ('queued', 'leased') ORDER BY created_at"

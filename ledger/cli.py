@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ledger import LedgerError, proof
-from ledger.offline import read_export, verify_file
+from ledger.offline import read_export, verify_export, verify_file
 
 
 def _read_key(value: str) -> str:
@@ -72,11 +72,10 @@ def prove_command(args: argparse.Namespace) -> int:
     """Only a file that verifies is proved from, against its last (tree) checkpoint."""
     try:
         key = _read_key(args.public_key)
-        report = verify_file(args.file, key)
-        if not report.ok:
+        rows, found, institution_id = read_export(args.file)
+        if not verify_export(rows, found, institution_id, key).ok:
             print("FAILED: the file does not verify; run `libervia ledger verify`", file=sys.stderr)
             return 1
-        rows, found, institution_id = read_export(args.file)
         signed = [c for c in found if isinstance(c, dict) and c.get("note")]
         if not signed:
             print("FAILED: the file has no tree checkpoint to prove against", file=sys.stderr)

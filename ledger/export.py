@@ -17,17 +17,7 @@ from ledger.event import Event
 from ledger.sqlite_conn import statements
 
 JSONL_FORMAT = "libervia-ledger/1"
-CSV_COLUMNS = (
-    "seq",
-    "ts",
-    "institution_id",
-    "case_id",
-    "type",
-    "actor",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+CSV_COLUMNS = tuple(ledger_store.COLUMNS.split(", "))  # the events table, in order
 
 
 def covering(
@@ -80,8 +70,8 @@ def write_sqlite(
     try:
         for statement in statements(ledger_store.SCHEMA):
             db.execute(statement)
-        columns = CSV_COLUMNS
-        events = (dict(zip(columns, row, strict=True)) for row in ledger_store.rows(conn, upto))
+        rows = ledger_store.rows(conn, upto)
+        events = (dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows)
         db.table("events").insert_all(events, batch_size=2000)
         db.table("checkpoints").insert_all(
             covering(conn, checkpoint, extra), pk="seq", replace=True

@@ -148,7 +148,13 @@ def read_export(path: Path) -> tuple[list[Row], list[dict], str]:
 
 
 def verify_file(path: Path, public_key_text: str) -> OfflineReport:
-    rows, found, institution_id = read_export(path)
+    return verify_export(*read_export(path), public_key_text)
+
+
+def verify_export(
+    rows: list[Row], found: list[dict], institution_id: str, public_key_text: str
+) -> OfflineReport:
+    """The chain of an export read by `read_export`, and every checkpoint it carries."""
     public_key = parse_public_key(public_key_text)
     chain = verify_rows(rows)
     if not chain.ok:
