@@ -1,5 +1,6 @@
 import base64
 import contextlib
+import gzip
 import ssl
 from typing import Any
 
@@ -7,6 +8,9 @@ import httpx
 
 from agent import AgentError
 from agent.config import AgentConfig
+from ledger.canonical import canonical_json
+
+COMPRESS_FROM = 64 * 1024
 
 
 class EngineUnavailable(AgentError):
@@ -84,12 +88,14 @@ class EngineClient:
         report: dict[str, Any],
         trace: dict[str, str | None] | None = None,
     ) -> dict[str, Any]:
-        return self._call(
-            "POST",
-            f"/runtime/jobs/{job_id}/result",
-            json={"status": status, "report": report},
-            headers=trace_headers(trace),
-        )
+        """Reports of any size: past COMPRESS_FROM bytes the body goes gzip-compressed (a
+        listing of 100,000 files is ~20 MB of JSON, ~3 MB compressed)."""
+        body = canonical_json({"status": status, "report": report})
+        headers = {**trace_headers(trace), "Content-Type": "application/json"}
+        if len(body) > COMPRESS_FROM:
+            body = gzip.compress(body, compresslevel=6, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        return self._call("POST", f"/runtime/jobs/{job_id}/result", content=body, headers=headers)
 
     def contract(self) -> dict[str, Any]:
         return self._call("GET", "/contract")

@@ -1,5 +1,6 @@
 """The run loop: long-poll, lease, execute once, report until acknowledged."""
 
+import hashlib
 import random
 import threading
 import time
@@ -15,6 +16,7 @@ from agent.journal import Journal
 from agent.logs import log
 from agent.witness import Witness
 from idl import DESTRUCTIVE_ACTIONS
+from ledger.canonical import canonical_json
 from ledger.store import utc_now
 from ledger.witness import WitnessAlarm
 
@@ -22,6 +24,8 @@ WITNESS_RETRY_SECONDS = 30.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 PROGRESS_EVERY = 1.0
+# Refusals of the agent itself (its token), not of one result: the result waits for later.
+AGENT_REFUSED = (401, 403)
 
 
 def backoff_delay(failures: int) -> float:
@@ -185,29 +189,70 @@ class Runner:
         report: dict[str, Any],
         request_id: str | None = None,
     ) -> bool:
+        """Post the result until the engine has it. False: not now (the engine is away, or
+        refuses this agent as a whole), send it again later. A result the engine refuses as
+        such (too large, malformed) is replaced by a failure saying why, so the job ends
+        and the next one is taken: one job never holds the agent."""
         trace = {"case_id": case_id, "request_id": request_id}
+        ids = {"job_id": job_id, "case_id": case_id}
         try:
             self.client.post_result(job_id, status, report, trace)
         except EngineUnavailable as exc:
-            log(
-                "warning",
-                "result not delivered; will re-send",
-                job_id=job_id,
-                case_id=case_id,
-                error=str(exc),
-            )
+            log("warning", "result not delivered; will re-send", **ids, error=str(exc))
             return False
         except EngineRefused as exc:
+            if exc.status in AGENT_REFUSED:
+                log(
+                    "error",
+                    "result not delivered: the engine refuses this agent",
+                    **ids,
+                    error=str(exc),
+                )
+                return False
             if exc.status != 409:
-                log("error", "result refused", job_id=job_id, case_id=case_id, error=str(exc))
+                return self.deliver_refusal(job_id, status, report, exc, trace)
+            log("warning", "engine no longer expects this result", **ids, error=str(exc))
+        self.journal.acknowledge(job_id)
+        return True
+
+    def deliver_refusal(
+        self,
+        job_id: str,
+        status: str,
+        report: dict[str, Any],
+        refused: EngineRefused,
+        trace: dict[str, str | None],
+    ) -> bool:
+        ids = {"job_id": job_id, "case_id": trace.get("case_id")}
+        log("error", "result refused; reporting the job as failed", **ids, error=str(refused))
+        body = canonical_json(report)
+        failure = {
+            "error": {
+                "code": "result_refused",
+                "message": f"the engine refused this job's result: {refused}",
+            },
+            "refused_result": {
+                "status": status,
+                "bytes": len(body),
+                "sha256": hashlib.sha256(body).hexdigest(),
+            },
+            "duration_ms": report.get("duration_ms"),
+        }
+        try:
+            self.client.post_result(job_id, "failed", failure, trace)
+        except EngineUnavailable as exc:
+            log("warning", "failure not delivered; will re-send", **ids, error=str(exc))
+            return False
+        except EngineRefused as exc:
+            if exc.status in AGENT_REFUSED:
                 return False
             log(
-                "warning",
-                "engine no longer expects this result",
-                job_id=job_id,
-                case_id=case_id,
+                "error",
+                "the engine refused the failure too; giving up on this result",
+                **ids,
                 error=str(exc),
             )
+        self.journal.finish(job_id, "failed", failure)
         self.journal.acknowledge(job_id)
         return True
 

@@ -5,6 +5,7 @@ instead of a stack of middlewares: each layer costs the hot paths a coroutine an
 
 import logging
 import math
+import re
 import time
 import uuid
 from typing import Any
@@ -35,6 +36,7 @@ class Edge:
         rate: float,
         burst: int,
         max_bytes: int,
+        larger_bodies: tuple[re.Pattern[str], int] | None = None,
     ) -> None:
         self.app = app
         self.headers = headers
@@ -43,6 +45,8 @@ class Edge:
         # would otherwise get a fresh bucket each time.
         self.refusals = TokenBuckets(rate, burst) if rate > 0 else None
         self.max_bytes = max_bytes
+        # Paths whose bodies may be larger (the agent's results), and their own limit.
+        self.larger_bodies = larger_bodies
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -89,8 +93,11 @@ class Edge:
                         f"too many requests; retry after {after} s",
                         [(b"retry-after", after.encode())],
                     )
-            too_large = f"request body exceeds {self.max_bytes} bytes"
-            if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            limit = self.max_bytes
+            if self.larger_bodies and self.larger_bodies[0].fullmatch(scope["path"]):
+                limit = self.larger_bodies[1]
+            too_large = f"request body exceeds {limit} bytes"
+            if declared is not None and declared.isdigit() and int(declared) > limit:
                 return await refuse(413, "body_too_large", too_large)
             if declared is None and not chunked:  # no body: nothing to count
                 return await self.app(scope, receive, send_with_headers)
@@ -101,7 +108,7 @@ class Edge:
                 message = await receive()
                 if message["type"] == "http.request":
                     seen += len(message.get("body", b""))
-                    if seen > self.max_bytes:
+                    if seen > limit:
                         raise BodyTooLarge
                 return message
 

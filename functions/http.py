@@ -5,6 +5,7 @@ import json
 import logging
 import math
 import sqlite3
+import zlib
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -147,10 +148,8 @@ def _check_tree(value: Any) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
-async def read_json(request: Request, max_bytes: int | None = None) -> dict[str, Any]:
-    """The request body as a JSON object; 413 past max_bytes, 400 when not a JSON object, or
-    when it holds what no field takes (NaN, huge integers, deep nesting, lone surrogates)."""
-    limit = max_bytes or request.app.state.max_body_bytes
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw request body; 413 past `limit` bytes, declared or streamed."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise HTTPError(413, "body_too_large", f"request body exceeds {limit} bytes")
@@ -160,7 +159,36 @@ async def read_json(request: Request, max_bytes: int | None = None) -> dict[str,
         if size > limit:
             raise HTTPError(413, "body_too_large", f"request body exceeds {limit} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def decoded_body(raw: bytes, encoding: str | None, limit: int) -> bytes:
+    """The body as sent before its Content-Encoding (identity or gzip), at most `limit` bytes
+    once expanded: a small gzip bomb is refused when it passes the limit, not after."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return raw
+    if encoding != "gzip":
+        raise HTTPError(
+            415, "unsupported_encoding", f"Content-Encoding {encoding!r}: use gzip or none"
+        )
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        expanded = inflater.decompress(raw, limit + 1)
+        if len(expanded) <= limit and not inflater.eof:
+            expanded += inflater.flush(limit + 1 - len(expanded))
+    except zlib.error as exc:
+        raise HTTPError(400, "invalid_gzip", f"request body is not valid gzip: {exc}") from exc
+    if len(expanded) > limit:
+        raise HTTPError(413, "body_too_large", f"request body exceeds {limit} bytes expanded")
+    if not inflater.eof or inflater.unused_data:
+        raise HTTPError(400, "invalid_gzip", "request body is truncated or not one gzip stream")
+    return expanded
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """`raw` as a JSON object; 400 when it is not one, or when it holds what no field takes
+    (NaN, huge integers, deep nesting, lone surrogates). Empty is {}."""
     if not raw:
         return {}
     try:
@@ -175,6 +203,13 @@ async def read_json(request: Request, max_bytes: int | None = None) -> dict[str,
         raise HTTPError(400, "invalid_json", "request body must be a JSON object")
     _check_tree(value)
     return value
+
+
+async def read_json(request: Request, max_bytes: int | None = None) -> dict[str, Any]:
+    """The request body as a JSON object (see `parse_json_object`); 413 past max_bytes."""
+    return parse_json_object(
+        await read_body(request, max_bytes or request.app.state.max_body_bytes)
+    )
 
 
 def bearer_token(request: Request) -> str | None:

@@ -8,9 +8,11 @@ What each record must have:
 - proposal: one `proposal.<decision>`; approved: one `approval.granted` naming its job;
   rejected: one `approval.rejected`; expired: one `approval.expired`; otherwise none of those;
 - job: one `job.created`; a `job.leased` per attempt; `job.lease_expired` for each lease that
-  lapsed; done: one `job.executed` and one `job.result` with its status; expired: `job.expired`.
+  lapsed; done: one `job.executed` and one `job.result` with its status, the report the job
+  keeps hashing to the sha256 its `job.executed` holds; expired: `job.expired`.
 """
 
+import hashlib
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
@@ -172,8 +174,15 @@ def check(reader: Reader) -> CheckReport:
             " FROM events WHERE type='job.result'"
         ).fetchall()
     )
-    for jid, status, attempts, result_status in conn.execute(
-        "SELECT id, status, attempts, result_status FROM jobs"
+    report_hashes = dict(
+        conn.execute(
+            "SELECT json_extract(payload, '$.job_id'), json_extract(payload, '$.report_sha256')"
+            " FROM events WHERE type='job.executed'"
+            " AND json_extract(payload, '$.report_sha256') IS NOT NULL"
+        ).fetchall()
+    )
+    for jid, status, attempts, result_status, result in conn.execute(
+        "SELECT id, status, attempts, result_status, result FROM jobs"
     ):
         records += 1
         label = f"job {jid}"
@@ -195,6 +204,17 @@ def check(reader: Reader) -> CheckReport:
                     "disagreement",
                     label,
                     f"job.result says {results.get(jid)!r}, the job {result_status!r}",
+                )
+            )
+        recorded = report_hashes.get(jid)
+        if recorded is not None and (
+            result is None or hashlib.sha256(result.encode()).hexdigest() != recorded
+        ):
+            found.append(
+                Mismatch(
+                    "disagreement",
+                    label,
+                    f"its report does not hash to the sha256 job.executed holds ({recorded[:12]}…)",
                 )
             )
 

@@ -1,3 +1,4 @@
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,16 @@ from tenants.tenant import Tenant
 MAX_LEASE_SECONDS = 3600
 LAST_SEEN_EVERY = 10
 RESULT_STATUSES = ("succeeded", "failed", "refused")
+# A report up to this size is also copied into its `job.executed` event (a rename's before and
+# after hashes stay in the ledger itself); a larger one (a listing) is kept in the job, and the
+# event holds its sha256, its size and its scalar fields.
+REPORT_INLINE_BYTES = 64 * 1024
+_JOB_COLUMNS = (
+    "id, proposal_id, case_id, action, params, contract_ref, approval_digest, options, status,"
+    " not_after, lease_owner, lease_expires_at, attempts, result_status, created_at, updated_at,"
+    " request_id, length(result) AS result_bytes,"
+    f" CASE WHEN length(result) <= {REPORT_INLINE_BYTES} THEN result END AS result"
+)
 
 
 def iso_in(seconds: float) -> str:
@@ -103,6 +114,7 @@ def job_view(row: dict[str, Any]) -> dict[str, Any]:
         "attempts": row["attempts"],
         "result_status": row["result_status"],
         "result": row["result"],
+        "result_bytes": row.get("result_bytes"),
         "created_at": row["created_at"],
         "request_id": row["request_id"],
     }
@@ -180,7 +192,8 @@ def _require_agent(actor: dict[str, Any]) -> None:
 
 
 def _job(reader: Reader, job_id: str) -> dict[str, Any]:
-    job = reader.one("SELECT * FROM jobs WHERE id=?", (job_id,))
+    """The job; its report only when small (`result_bytes` says how large it is)."""
+    job = reader.one(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id=?", (job_id,))
     if job is None:
         raise NotFound(f"no job {job_id}", code="job_not_found")
     return job
@@ -224,14 +237,42 @@ def lease_job(tenant: Tenant, actor: dict[str, Any], job_id: str, seconds: int) 
     return tenant.db.write(lease)
 
 
+def report_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """What a large report's event says of it besides its hash: its scalar fields, its error,
+    and how many items each list holds."""
+    summary: dict[str, Any] = {}
+    for key, value in report.items():
+        if isinstance(value, list):
+            summary[f"{key}_count"] = len(value)
+        elif not isinstance(value, dict) or key == "error":
+            summary[key] = value
+    return summary
+
+
+def report_fields(report: dict[str, Any], report_json: bytes) -> dict[str, Any]:
+    """What `job.executed` says of a report: its sha256 and size always, the report itself
+    when small, else its summary."""
+    payload: dict[str, Any] = {
+        "report_sha256": hashlib.sha256(report_json).hexdigest(),
+        "report_bytes": len(report_json),
+    }
+    if len(report_json) <= REPORT_INLINE_BYTES:
+        payload["report"] = report
+    else:
+        payload["summary"] = report_summary(report)
+    return payload
+
+
 def post_result(
     tenant: Tenant, actor: dict[str, Any], job_id: str, status: str, report: dict[str, Any]
 ) -> tuple[dict[str, Any], bool]:
-    """Idempotent by job id: a repeated post returns the first outcome unchanged."""
+    """Idempotent by job id: a repeated post returns the first outcome unchanged. The report
+    is stored in the job byte for byte as its event's sha256 says (canonical JSON)."""
     _require_agent(actor)
     if status not in RESULT_STATUSES:
         raise BadRequest(f"status must be one of {', '.join(RESULT_STATUSES)}", code="bad_status")
-    report_json = canonical_json(report).decode()
+    report_json = canonical_json(report)
+    report_facts = report_fields(report, report_json)
 
     def finish(tx: Tx) -> tuple[dict[str, Any], bool]:
         job = _job(tx, job_id)
@@ -246,14 +287,14 @@ def post_result(
             _expire(tx, job, utc_now(), late_result=status)  # recorded, not taken as executed
         tx.execute(
             "UPDATE jobs SET status='done', result_status=?, result=?, updated_at=? WHERE id=?",
-            (status, report_json, utc_now(), job_id),
+            (status, report_json.decode(), utc_now(), job_id),
         )
         tx.record_many(
             [
                 (
                     "job.executed",
                     actor["id"],
-                    {"job_id": job_id, "action": job["action"], "report": report},
+                    {"job_id": job_id, "action": job["action"], **report_facts},
                     job["case_id"],
                 ),
                 ("job.result", "engine", {"job_id": job_id, "status": status}, job["case_id"]),
@@ -262,6 +303,18 @@ def post_result(
         return job_view(_job(tx, job_id)), True
 
     return tenant.db.write(finish)
+
+
+def stored_report(tenant: Tenant, job_id: str) -> tuple[bytes, str]:
+    """A finished job's report as stored, and its sha256."""
+    with tenant.db.reader() as reader:
+        row = reader.conn.execute(
+            "SELECT result FROM jobs WHERE id=? AND result IS NOT NULL", (job_id,)
+        ).fetchone()
+    if row is None:
+        raise NotFound(f"job {job_id} has no report", code="report_not_found")
+    body = row[0].encode()
+    return body, hashlib.sha256(body).hexdigest()
 
 
 def _window_closed(job: dict[str, Any], now: str) -> bool:

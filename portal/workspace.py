@@ -1,6 +1,9 @@
 """What a signed-in user sees and does, always through the Engine's API."""
 
 import contextlib
+import hashlib
+import json
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +17,9 @@ from portal.intent import parse
 from portal.secret_box import SecretBox
 
 AGENT_ONLINE_SECONDS = 60
+REPORTS_KEPT = 8
+_REPORTS: dict[str, dict[str, Any]] = {}  # by sha256: a report's content never changes
+_REPORTS_LOCK = threading.Lock()
 CATEGORIES = ("rbac", "approval", "execution")
 
 
@@ -83,15 +89,46 @@ class Workspace:
         return {"online": online, "last_seen_at": last_seen}
 
     def inventory(self) -> dict[str, dict[str, Any]]:
-        """The latest file facts the agent reported (path -> size, sha256), from the ledger."""
+        """The latest file facts the agent reported (path -> size, sha256), from the ledger:
+        small listings are in their events, the newest large one is fetched from the job."""
         events = self._get("/ledger/events", type="job.executed", order="desc", limit=20)
         files: dict[str, dict[str, Any]] = {}
         for event in events["events"]:
-            if event["payload"].get("action") != "list_files":
+            payload = event["payload"]
+            if payload.get("action") != "list_files":
                 continue
-            for item in event["payload"]["report"].get("files", []):
+            report = payload.get("report")
+            if report is None:
+                report = self.stored_report(payload["job_id"], payload["report_sha256"])
+            for item in report.get("files", []):
                 files.setdefault(item["path"], item)
+            if "report" not in payload:
+                break  # a whole listing: what older ones add is older still
         return files
+
+    def stored_report(self, job_id: str, sha256: str) -> dict[str, Any]:
+        """A job's report as the engine keeps it, refused unless it hashes to the sha256 its
+        `job.executed` event holds. Reports never change, so a few are kept in memory."""
+        cached = _REPORTS.get(sha256)
+        if cached is not None:
+            return cached
+        response = self.engine.call(
+            "GET",
+            self.engine.inst(self.engine_id, f"/runtime/jobs/{job_id}/report"),
+            self.owner_token,
+        )
+        if hashlib.sha256(response.content).hexdigest() != sha256:
+            raise ConsoleError(
+                502,
+                "report_mismatch",
+                f"the engine's report of job {job_id} is not the one its ledger names",
+            )
+        report: dict[str, Any] = json.loads(response.content)
+        with _REPORTS_LOCK:
+            _REPORTS[sha256] = report
+            while len(_REPORTS) > REPORTS_KEPT:
+                _REPORTS.pop(next(iter(_REPORTS)))
+        return report
 
     def pending(self) -> list[dict[str, Any]]:
         pending = self._get("/approvals")["pending"]

@@ -1,3 +1,4 @@
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from governance.context import EngineContext
 from tenants.migration import migrate_data_dir
 
 INST = "/v1/institutions/{institution_id}"
+RESULT_PATH = re.compile(r"/v1/institutions/[^/]+/runtime/jobs/[^/]+/result")
 
 ROUTES = [
     # The agent's long-poll is the hottest path: matched first.
@@ -23,6 +25,7 @@ ROUTES = [
     Route(f"{INST}/runtime/jobs/{{job_id}}", runtime.show),
     Route(f"{INST}/runtime/jobs/{{job_id}}/lease", runtime.lease, methods=["POST"]),
     Route(f"{INST}/runtime/jobs/{{job_id}}/result", runtime.result, methods=["POST"]),
+    Route(f"{INST}/runtime/jobs/{{job_id}}/report", runtime.report),
     Route(f"{INST}/runtime/witness", runtime.witness, methods=["POST"]),
     Route("/healthz", admin.health),
     Route("/v1/public-key", admin.public_key),
@@ -74,6 +77,7 @@ def build_app(settings: EngineSettings) -> Starlette:
                 rate=settings.rate_limit_per_second,
                 burst=settings.rate_limit_burst,
                 max_bytes=settings.max_body_bytes,
+                larger_bodies=(RESULT_PATH, settings.max_result_bytes),
             ),
         ],
         lifespan=lifespan,

@@ -6,14 +6,28 @@ import time
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from functions import logs
 from functions.engine import auth
-from functions.http import HTTPError, int_query, read_json
+from functions.http import (
+    HTTPError,
+    decoded_body,
+    int_query,
+    parse_json_object,
+    read_body,
+    read_json,
+)
 from governance import Forbidden
 from governance.audit import record_witness_alarm
-from governance.jobs import available_jobs, get_job, lease_job, post_result, touch_actor
+from governance.jobs import (
+    available_jobs,
+    get_job,
+    lease_job,
+    post_result,
+    stored_report,
+    touch_actor,
+)
 
 RECHECK_SECONDS = 1.0
 
@@ -66,22 +80,49 @@ async def lease(request: Request) -> JSONResponse:
     return JSONResponse(job)
 
 
-async def result(request: Request) -> JSONResponse:
-    body = await read_json(request)
+def _result_body(raw: bytes, encoding: str | None, expanded_limit: int) -> tuple[str, dict]:
+    body = parse_json_object(decoded_body(raw, encoding, expanded_limit))
     status = body.get("status")
     report = body.get("report", {})
     if not isinstance(status, str):
         raise HTTPError(400, "missing_field", "field 'status' is required")
     if not isinstance(report, dict):
         raise HTTPError(400, "bad_report", "field 'report' must be an object")
+    return status, report
 
-    def work():
-        tenant, actor = auth.actor(request)
-        return post_result(tenant, actor, request.path_params["job_id"], status, report)
 
-    job, first = await run_in_threadpool(work)
+async def result(request: Request) -> JSONResponse:
+    """The agent's report, of any size: gzip-compressed bodies up to ENGINE_MAX_RESULT_BYTES
+    (ENGINE_MAX_RESULT_EXPANDED_BYTES once expanded), read only from the job's agent and
+    parsed, hashed and stored off the event loop."""
+    settings = request.app.state.settings
+    tenant, actor = await run_in_threadpool(auth.actor, request)  # before reading any body
+    raw = await read_body(request, settings.max_result_bytes)
+    status, report = await run_in_threadpool(
+        _result_body,
+        raw,
+        request.headers.get("content-encoding"),
+        settings.max_result_expanded_bytes,
+    )
+    job, first = await run_in_threadpool(
+        post_result, tenant, actor, request.path_params["job_id"], status, report
+    )
     logs.bind_case(job["case_id"])
     return JSONResponse({"job": job, "duplicate": not first}, status_code=201 if first else 200)
+
+
+async def report(request: Request) -> Response:
+    """The job's report byte for byte as stored, whose sha256 its `job.executed` event holds
+    (`X-Libervia-Report-SHA256`): a reader can check it against the signed ledger."""
+
+    def work() -> tuple[bytes, str]:
+        tenant, _ = auth.human_or_admin(request)
+        return stored_report(tenant, request.path_params["job_id"])
+
+    body, sha256 = await run_in_threadpool(work)
+    return Response(
+        body, media_type="application/json", headers={"X-Libervia-Report-SHA256": sha256}
+    )
 
 
 async def show(request: Request) -> JSONResponse:

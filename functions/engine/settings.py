@@ -8,6 +8,10 @@ from tenants.tenant import DEFAULT_MAX_OPEN
 # Worker processes the engine runs with (the Procfile's and compose's default for
 # ENGINE_WORKERS): institutions are independent, so their decisions use every core.
 DEFAULT_WORKERS = 2
+# An agent's result (a listing of 100,000 files is ~20 MB of JSON) comes gzip-compressed: its
+# own limits, on the wire and once expanded.
+DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_RESULT_EXPANDED_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,8 @@ class EngineSettings:
     data_dir: Path
     admin_token: str
     max_body_bytes: int = DEFAULT_MAX_BODY
+    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
+    max_result_expanded_bytes: int = DEFAULT_MAX_RESULT_EXPANDED_BYTES
     long_poll_max_seconds: int = 30
     rate_limit_per_second: float = 20
     rate_limit_burst: int = 100
@@ -29,6 +35,16 @@ class EngineSettings:
             data_dir=Path(os.environ.get("LIBERVIA_DATA_DIR", "./var")),
             admin_token=token,
             max_body_bytes=int(os.environ.get("ENGINE_MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
+            max_result_bytes=_positive(
+                os.environ.get("ENGINE_MAX_RESULT_BYTES", str(DEFAULT_MAX_RESULT_BYTES)),
+                "ENGINE_MAX_RESULT_BYTES",
+            ),
+            max_result_expanded_bytes=_positive(
+                os.environ.get(
+                    "ENGINE_MAX_RESULT_EXPANDED_BYTES", str(DEFAULT_MAX_RESULT_EXPANDED_BYTES)
+                ),
+                "ENGINE_MAX_RESULT_EXPANDED_BYTES",
+            ),
             long_poll_max_seconds=int(os.environ.get("ENGINE_LONG_POLL_MAX_SECONDS", "30")),
             rate_limit_per_second=float(os.environ.get("ENGINE_RATE_LIMIT_PER_SECOND", "20")),
             rate_limit_burst=int(os.environ.get("ENGINE_RATE_LIMIT_BURST", "100")),

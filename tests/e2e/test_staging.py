@@ -5,8 +5,10 @@ Agent traffic goes agent -> Caddy (TLS) -> fault proxy -> engine, so a test can 
 connection after the engine has taken a result and before the agent hears about it."""
 
 import concurrent.futures
+import hashlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -301,3 +303,41 @@ def test_clock_backup_of_the_stack_restores_and_verifies(stack, tmp_path):
         with psycopg.connect(restored_url) as conn:
             emails = [row[0] for row in conn.execute("SELECT email FROM users")]
     assert stack.user.email in emails
+
+
+def test_a_folder_of_8000_files_through_caddy_feeds_the_approval_card(stack):
+    photos = stack.root / "Fotos"
+    for n in range(8000):
+        (photos / f"{n // 500:02d}").mkdir(parents=True, exist_ok=True)
+        (photos / f"{n // 500:02d}" / f"IMG_{n:05d}.jpg").write_bytes(b"photo %d" % n)
+    try:
+        listed = stack.chat("listar arquivos")
+        job = stack.job_of(listed["proposal_id"], timeout=120)
+        assert job["result_status"] == "succeeded"
+        assert job["result_bytes"] > 1024 * 1024  # past the engine's general body limit
+        asked = stack.chat("apagar arquivo Fotos/03/IMG_01600.jpg")
+        assert asked["decision"] == "pending_approval"
+        pending = {p["proposal_id"]: p for p in stack.user.get("/api/approvals").json()["pending"]}
+        target = pending[asked["proposal_id"]]["impact"]["files"][0]
+        assert target["size"] == len(b"photo 1600")
+        assert target["sha256"] == hashlib.sha256(b"photo 1600").hexdigest()
+        reject = stack.user.post(
+            f"/api/approvals/{asked['proposal_id']}/reject", {"reason": "kept in staging"}
+        )
+        assert reject.status_code == 200, reject.text
+    finally:
+        shutil.rmtree(photos)
+
+
+def test_caddy_lets_large_results_through_and_nothing_else(stack):
+    """Listings past ~45,000 files are over 2 MB even compressed: only the result route takes
+    them (the engine then judges the body); every other route keeps Caddy's 2 MB cap."""
+    agent = {"Authorization": f"Bearer {stack.runtime['agent_token']}"}
+    base = f"{stack.caddy.engine_url}/v1/institutions/{stack.runtime['institution_id']}"
+    body = os.urandom(3 * 1024 * 1024)
+    with httpx.Client(verify=stack.caddy.tls(), timeout=60) as http:
+        result = http.post(f"{base}/runtime/jobs/job_none/result", content=body, headers=agent)
+        other = http.post(f"{base}/proposals", content=body, headers=agent)
+    assert result.status_code == 400 and result.json()["error"]["code"] == "invalid_json"
+    # Caddy cuts the upload at 2 MB; the reverse proxy then answers 502 or the engine's 413.
+    assert other.status_code in (413, 502)
