@@ -20,8 +20,8 @@ REPORT_INLINE_BYTES = 64 * 1024
 _JOB_COLUMNS = (
     "id, proposal_id, case_id, action, params, contract_ref, approval_digest, options, status,"
     " not_after, lease_owner, lease_expires_at, attempts, result_status, created_at, updated_at,"
-    " request_id, length(result) AS result_bytes,"
-    f" CASE WHEN length(result) <= {REPORT_INLINE_BYTES} THEN result END AS result"
+    " request_id, length(CAST(result AS BLOB)) AS result_bytes,"  # bytes, not characters
+    f" CASE WHEN length(CAST(result AS BLOB)) <= {REPORT_INLINE_BYTES} THEN result END AS result"
 )
 
 

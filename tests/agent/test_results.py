@@ -3,9 +3,12 @@ result the engine refuses ends its job as failed, after which the agent takes th
 
 import hashlib
 import json
+import os
 
 import pytest
 
+from agent.config import load as load_config
+from agent.journal import Journal
 from tests.support.agent_process import configure, job_result, running_agent
 from tests.support.engine_api import HTTP, auth, new_institution
 from tests.support.servers import engine_process
@@ -68,3 +71,29 @@ def test_a_refused_result_fails_its_job_and_the_next_job_runs(tmp_path, strict_e
     log = log_path.read_text()
     assert log.count("result refused; reporting the job as failed") == 1
     assert "re-sending result" not in log
+
+
+def test_a_journal_holding_a_refused_result_no_longer_wedges_a_restart(tmp_path, strict_engine):
+    """An agent killed after executing, its journal holding a result the engine refuses: on
+    the next start the job ends as failed and the queue moves on."""
+    inst = new_institution(strict_engine)
+    root = tmp_path / "root"
+    (root / "small").mkdir(parents=True)
+    (root / "small" / "notes.txt").write_bytes(b"notes")
+    config = tmp_path / "agent" / "config.json"
+    configure(config, inst, strict_engine, root)
+    stuck = inst.propose("exec", "list_files")["job_id"]
+    leased = inst.post(f"/runtime/jobs/{stuck}/lease", "agent", {"lease_seconds": 600})
+    assert leased.status_code == 200
+    journal = Journal(load_config(config).journal_path)
+    journal.begin(leased.json())
+    huge = {"files": [{"path": os.urandom(16).hex(), "size": n} for n in range(5000)]}
+    journal.finish(stuck, "succeeded", huge)
+    journal.close()
+    after = inst.propose("exec", "list_files", {"path": "small"})["job_id"]
+    with running_agent(config, tmp_path / "agent.log"):
+        refused = job_result(inst, stuck, timeout=60)
+        done = job_result(inst, after, timeout=60)
+    assert refused["result_status"] == "failed"
+    assert refused["result"]["error"]["code"] == "result_refused"
+    assert done["result_status"] == "succeeded"
