@@ -89,7 +89,7 @@ class EngineClient:
         trace: dict[str, str | None] | None = None,
     ) -> dict[str, Any]:
         """Reports of any size: past COMPRESS_FROM bytes the body goes gzip-compressed (a
-        listing of 100,000 files is ~20 MB of JSON, ~3 MB compressed)."""
+        listing of 100,000 files is ~15 MB of JSON, ~5 MB compressed)."""
         body = canonical_json({"status": status, "report": report})
         headers = {**trace_headers(trace), "Content-Type": "application/json"}
         if len(body) > COMPRESS_FROM:

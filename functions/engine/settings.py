@@ -8,7 +8,7 @@ from tenants.tenant import DEFAULT_MAX_OPEN
 # Worker processes the engine runs with (the Procfile's and compose's default for
 # ENGINE_WORKERS): institutions are independent, so their decisions use every core.
 DEFAULT_WORKERS = 2
-# An agent's result (a listing of 100,000 files is ~20 MB of JSON) comes gzip-compressed: its
+# An agent's result (a listing of 100,000 files is ~15 MB of JSON) comes gzip-compressed: its
 # own limits, on the wire and once expanded.
 DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_RESULT_EXPANDED_BYTES = 256 * 1024 * 1024
