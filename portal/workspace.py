@@ -97,12 +97,15 @@ class Workspace:
             payload = event["payload"]
             if payload.get("action") != "list_files":
                 continue
-            report = payload.get("report")
-            if report is None:
-                report = self.stored_report(payload["job_id"], payload["report_sha256"])
+            stored = "report" not in payload
+            report = (
+                self.stored_report(payload["job_id"], payload["report_sha256"])
+                if stored
+                else payload["report"]
+            )
             for item in report.get("files", []):
                 files.setdefault(item["path"], item)
-            if "report" not in payload:
+            if stored:
                 break  # a whole listing: what older ones add is older still
         return files
 

@@ -98,15 +98,13 @@ async def result(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     tenant, actor = await run_in_threadpool(auth.actor, request)  # before reading any body
     raw = await read_body(request, settings.max_result_bytes)
-    status, report = await run_in_threadpool(
-        _result_body,
-        raw,
-        request.headers.get("content-encoding"),
-        settings.max_result_expanded_bytes,
-    )
-    job, first = await run_in_threadpool(
-        post_result, tenant, actor, request.path_params["job_id"], status, report
-    )
+    encoding = request.headers.get("content-encoding")
+
+    def work() -> tuple[dict, bool]:
+        status, report = _result_body(raw, encoding, settings.max_result_expanded_bytes)
+        return post_result(tenant, actor, request.path_params["job_id"], status, report)
+
+    job, first = await run_in_threadpool(work)
     logs.bind_case(job["case_id"])
     return JSONResponse({"job": job, "duplicate": not first}, status_code=201 if first else 200)
 
