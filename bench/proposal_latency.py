@@ -32,7 +32,7 @@ from tests.support.servers import engine_process
 CONCURRENCY = 64
 GOAL_RATIO_TO_RAW = 0.50
 GOAL_P99_TIMES_HEALTHZ = 3.0
-MIX = [("list_files", {}), ("delete", {"path": "a.txt"}), ("format_disk", {})]
+MIX = [("list_files", {}), ("delete", {"path": "a.txt", "sha256": "a" * 64}), ("format_disk", {})]
 ROW_BYTES = 1200  # a proposal row and its events, roughly
 
 

@@ -13,6 +13,8 @@ from ledger.store import new_case_id, utc_now
 from tenants.database import Reader, Tx
 from tenants.tenant import Tenant
 
+CONTENT_RULE = "engine.destructive_names_content"
+
 
 def approval_digest(
     proposal_id: str, action: str, params: dict[str, Any], contract_ref: str, manifest_sha256: str
@@ -99,6 +101,19 @@ def _judge(
         return (
             Decision("denied", f"{where}.params.{exc.param}", str(exc)),
             raw,
+            spec,
+            ref,
+            manifest_sha256,
+        )
+    if spec.effect == "destructive" and "sha256" not in checked:
+        return (
+            Decision(
+                "denied",
+                CONTENT_RULE,
+                f"{action_name!r} is destructive, so the proposal must name the content it acts"
+                " on (the sha256 the agent observed); ask the agent to list the file first",
+            ),
+            checked,
             spec,
             ref,
             manifest_sha256,

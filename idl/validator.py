@@ -28,6 +28,11 @@ def validate_contract(contract: Contract) -> None:
             )
         if action.effect == "destructive" and action.approval != "required":
             problems.append(f"{where}: destructive actions must require approval")
+        if action.effect == "destructive" and "sha256" not in action.params:
+            problems.append(
+                f"{where}: destructive actions must declare a 'sha256' param (the content a"
+                " human approves)"
+            )
         if action.approval == "required":
             if not action.approvers:
                 problems.append(f"{where}: approval required but no approvers")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from portal import credentials
+from portal import credentials, follow, lookup
 from portal.accounts import institution_of
 from portal.db import Database
 from portal.engine_client import EngineClient
@@ -21,6 +21,7 @@ REPORTS_KEPT = 8
 _REPORTS: dict[str, dict[str, Any]] = {}  # by sha256: a report's content never changes
 _REPORTS_LOCK = threading.Lock()
 CATEGORIES = ("rbac", "approval", "execution")
+DESTRUCTIVE = ("rename", "move", "delete")
 
 
 @dataclass
@@ -206,26 +207,24 @@ class Workspace:
             raise ConsoleError(400, "bad_format", "format must be csv, jsonl or sqlite")
         return self.engine.export(self.engine_id, self.owner_token, fmt)
 
-    def chat(self, text: Any) -> dict[str, Any]:
+    def chat(self, text: Any, inspected: str | None = None) -> dict[str, Any]:
+        """One request in words -> one proposal the engine judges. A destructive one names the
+        content it acts on: found in the agent's latest listing, or first looked at by the agent
+        (`inspecting`: the client asks again with `inspected` once that listing is done)."""
         if not isinstance(text, str) or not text.strip() or len(text) > 500:
             raise ConsoleError(400, "bad_text", "write a request of 1 to 500 characters")
         intent = parse(text)
         if intent.action is None:
             return {"understood": False, "reply": intent.help}
         params = dict(intent.params)
-        if intent.action in ("rename", "move", "delete"):
-            known = self.inventory().get(params.get("path", ""))
-            if known:
-                params["sha256"] = known["sha256"]
-        proposal = self.engine.post(
-            self.engine_id,
-            "/proposals",
-            self.agent_token,
-            {"action": intent.action, "params": params},
-        )
+        if intent.action in DESTRUCTIVE:
+            answer = self._name_the_content(intent.action, params, inspected)
+            if answer is not None:
+                return {"understood": True, "intent": {"action": intent.action}, **answer}
+        proposal = self._propose(intent.action, params)
         return {
             "understood": True,
-            "intent": {"action": intent.action, "params": params},
+            "intent": {"action": intent.action, "params": proposal["params"]},
             "decision": proposal["decision"],
             "reason": proposal["reason"],
             "rule": proposal["rule"],
@@ -235,10 +234,66 @@ class Workspace:
             "reply": reply(proposal),
         }
 
+    def _propose(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self.engine.post(
+            self.engine_id, "/proposals", self.agent_token, {"action": action, "params": params}
+        )
+
+    def _name_the_content(
+        self, action: str, params: dict[str, Any], inspected: str | None
+    ) -> dict[str, Any] | None:
+        """Fill in the path and sha256 the agent observed, or say what stands in the way."""
+        named = params["path"]
+        if action == "rename" and "/" in params.get("new_name", ""):
+            folder, _, leaf = params["new_name"].rpartition("/")
+            if folder.strip("/") != named.rpartition("/")[0]:
+                return {
+                    "reply": "A rename keeps the file in its folder; to change folders, say "
+                    f'"move {named} to {folder}" first, then rename it there.'
+                }
+            params["new_name"] = leaf
+        found = lookup.find(self.inventory(), named)
+        if found.ambiguous:
+            shown = found.choices[: lookup.MAX_CHOICES]
+            more = len(found.choices) - len(shown)
+            return {
+                "choices": found.choices,
+                "reply": f"{len(found.choices)} files are called {named}: "
+                + ", ".join(shown)
+                + (f" and {more} more" if more else "")
+                + ". Which one? Say it with its folder.",
+            }
+        if found.file is not None:
+            params["path"], params["sha256"] = found.file["path"], found.file["sha256"]
+            return None
+        if inspected is not None:
+            state = self.proposal(inspected)["state"]
+            if not state["final"]:
+                return {"inspecting": inspected, "state": state, "reply": state["message"]}
+            if state["state"] == "done" or state["code"] == "not_found":
+                return {"not_found": True, "reply": f"{named} was not found in your folder."}
+            return {"reply": f"Your agent could not look for {named}: {state['message']}"}
+        folder, recursive = lookup.folder_to_inspect(named)
+        look = self._propose("list_files", {"path": folder, "recursive": recursive})
+        if look["decision"] != "allowed":
+            return {key: look[key] for key in ("decision", "rule", "reason")} | {
+                "reply": reply(look)
+            }
+        where = "your folder" if folder == "." else f"{folder}/"
+        return {
+            "inspecting": look["proposal_id"],
+            "reply": f"First your agent looks at {where} to see {named} as it is now; "
+            "the proposal follows.",
+        }
+
     def proposal(self, proposal_id: str) -> dict[str, Any]:
+        """A proposal, its job, and the one state a person reads (`state`)."""
         proposal = self._get(f"/proposals/{proposal_id}")
-        if proposal["job_id"]:
-            proposal["job"] = self._get(f"/runtime/jobs/{proposal['job_id']}")
+        job = self._get(f"/runtime/jobs/{proposal['job_id']}") if proposal["job_id"] else None
+        if job is not None:
+            proposal["job"] = job
+        agent = self.agent_presence() if job and job["status"] == "queued" else None
+        proposal["state"] = follow.describe(proposal, job, agent).view()
         return proposal
 
 
@@ -256,10 +311,11 @@ def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> di
     params = proposal["params"]
     path = params.get("path")
     known = inventory.get(path or "", {})
+    seen = known.get("sha256") == params.get("sha256")
     target = {
         "path": path,
-        "size": known.get("size"),
-        "sha256": params.get("sha256") or known.get("sha256"),
+        "size": known.get("size") if seen else None,
+        "sha256": params.get("sha256"),
     }
     summary = {
         "delete": f"delete {path} (moved to quarantine, restorable)",

@@ -133,6 +133,11 @@ async def chat(request: Request) -> JSONResponse:
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
     text = body.get("text")
-    result = await run_in_threadpool(lambda: workspace(request).chat(text))
+    inspected = body.get("inspected")
+    if inspected is not None and not (
+        isinstance(inspected, str) and PROPOSAL_ID.fullmatch(inspected)
+    ):
+        raise ConsoleError(400, "bad_inspected", "inspected must be a proposal id")
+    result = await run_in_threadpool(lambda: workspace(request).chat(text, inspected))
     logs.bind_case(result.get("case_id"))
     return JSONResponse(result)

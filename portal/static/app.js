@@ -67,6 +67,27 @@ onSubmit("onboarding-form", async (form) => {
   flash("Institution created and contract released.", "ok");
 });
 
+const FOLLOW_EVERY_MS = 1000;
+
+// Show a request's state live in `line` until it is final ("done", "failed: …", …).
+async function follow(proposalId, line) {
+  for (;;) {
+    let state;
+    try {
+      state = (await api(`/api/proposals/${proposalId}`)).state;
+    } catch (error) {
+      line.textContent = error.message;
+      line.className = "state error";
+      return null;
+    }
+    line.textContent = state.message;
+    line.className = `state ${state.state}`;
+    line.dataset.state = state.state;
+    if (state.final) return state;
+    await new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS));
+  }
+}
+
 document.querySelectorAll("form.decision").forEach((form) => {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -75,23 +96,42 @@ document.querySelectorAll("form.decision").forEach((form) => {
       await api(`/api/approvals/${form.dataset.proposal}/${verdict}`, {
         digest: form.dataset.digest, reason: form.reason.value,
       });
-      form.closest("article").replaceWith(
-        element("p", verdict === "approve" ? "Approved: the agent will run it." : "Rejected.", "ok"));
+      const line = element("p", verdict === "approve" ? "Approved." : "Rejected.", "state");
+      form.replaceWith(line);
+      follow(form.dataset.proposal, line);
     } catch (error) {
       flash(error.message, "error");
     }
   });
 });
 
+function say(log, result) {
+  const answer = element("p", result.reply, `engine ${result.decision || "help"}`);
+  answer.dataset.decision = result.decision ||
+    (result.not_found ? "not_found" : result.inspecting ? "inspecting" : "help");
+  log.append(answer);
+  return answer;
+}
+
 onSubmit("chat-form", async (form) => {
   const text = form.text.value;
   const log = document.getElementById("conversation");
   log.append(element("p", text, "me"));
   form.text.value = "";
-  const result = await api("/api/chat", { text });
-  const answer = element("p", result.reply, `engine ${result.decision || "help"}`);
-  answer.dataset.decision = result.decision || "help";
-  log.append(answer);
+  let result = await api("/api/chat", { text });
+  say(log, result);
+  if (result.inspecting) {
+    const line = element("p", "", "state");
+    log.append(line);
+    await follow(result.inspecting, line);
+    result = await api("/api/chat", { text, inspected: result.inspecting });
+    say(log, result);
+  }
+  if (result.proposal_id) {
+    const line = element("p", "", "state");
+    log.append(line);
+    follow(result.proposal_id, line);
+  }
 });
 
 for (const [action, path] of [["logout", "/api/logout"], ["logout-everywhere", "/api/logout-everywhere"]]) {

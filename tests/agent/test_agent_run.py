@@ -86,7 +86,11 @@ def test_hash_mismatch_is_refused_and_touches_nothing(inst, agent, folder):
 
 
 def test_rename_never_overwrites(inst, agent, folder):
-    proposal = inst.propose("exec", "rename", {"path": "docs/a.txt", "new_name": "copy-of-a.txt"})
+    proposal = inst.propose(
+        "exec",
+        "rename",
+        {"path": "docs/a.txt", "new_name": "copy-of-a.txt", "sha256": sha256(b"alpha")},
+    )
     job = job_result(inst, approve(inst, proposal))
     assert job["result_status"] == "refused"
     assert job["result"]["error"]["code"] == "target_exists"
@@ -108,7 +112,9 @@ def test_network_cut_after_execution_executes_once(tmp_path, inst, engine, folde
     setattr(proxy, cut, 2)
     config = tmp_path / "agent" / "config.json"
     configure(config, inst, f"http://127.0.0.1:{proxy.port}", folder)
-    proposal = inst.propose("exec", "move", {"path": "notes.md", "destination": "archive"})
+    proposal = inst.propose(
+        "exec", "move", {"path": "notes.md", "destination": "archive", "sha256": sha256(b"# notes")}
+    )
     try:
         with running_agent(config, tmp_path / "agent.log"):
             job = job_result(inst, approve(inst, proposal), timeout=60)

@@ -19,7 +19,7 @@ import pytest
 
 from ledger.offline import verify_file
 from tests.support.cli import libervia
-from tests.support.engine_api import Institution, auth, new_institution
+from tests.support.engine_api import SEEN, Institution, auth, new_institution
 from tests.support.servers import (
     ADMIN_TOKEN,
     free_port,
@@ -112,7 +112,10 @@ def work(
                     inst,
                     "/proposals",
                     "agent",
-                    json={"action": "delete", "params": {"path": f"f{rng.random()}"}},
+                    json={
+                        "action": "delete",
+                        "params": {"path": f"f{rng.random()}", "sha256": SEEN},
+                    },
                 )
                 assert pending.status_code == 201, pending.text
                 proposal = pending.json()

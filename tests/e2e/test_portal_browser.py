@@ -58,15 +58,14 @@ def run_chat_and_approval(page, suffix, folder):
     page.fill("#chat-text", "listar arquivos")
     page.click("text=Send")
     page.locator("#conversation p[data-decision=allowed]").wait_for()
-
-    def listed():
-        events = page.request.get("/api/audit?category=execution").json()["events"]
-        return any(e["type"] == "job.result" for e in events)
-
-    wait_for(listed, what="the agent's listing")
+    page.locator("#conversation p.state[data-state=done]", has_text="1 file listed").wait_for()
+    page.fill("#chat-text", "apagar arquivo nada.txt")
+    page.click("text=Send")
+    page.locator("#conversation p[data-decision=not_found]").wait_for(timeout=30_000)
+    assert "nada.txt was not found in your folder" in page.inner_text("#conversation")
     page.fill("#chat-text", "apagar arquivo X.txt")
     page.click("text=Send")
-    answer = page.locator("#conversation p.engine").nth(1)
+    answer = page.locator("#conversation p.engine").nth(3)
     answer.wait_for()
     assert answer.get_attribute("data-decision") == "pending_approval"
     assert "Needs approval" in answer.inner_text()
@@ -86,8 +85,11 @@ def run_chat_and_approval(page, suffix, folder):
     screenshot(page, f"05-approvals-{suffix}")
     page.fill("input[name=reason]", "ok to delete")
     page.click("button[value=approve]")
-    page.locator("text=Approved: the agent will run it.").wait_for()
-    wait_for(lambda: not folder.joinpath("X.txt").exists(), what="the agent to delete X.txt")
+    done = page.locator("article.proposal p.state[data-state=done]")
+    done.wait_for(timeout=30_000)
+    assert "moved to .libervia-quarantine/" in done.inner_text()
+    assert not folder.joinpath("X.txt").exists()
+    screenshot(page, f"05b-approved-done-{suffix}")
 
     def result_shown():
         page.goto("/dashboard")

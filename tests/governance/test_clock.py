@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from tests.support.agent_process import wait_for
+from tests.support.engine_api import SEEN
 from tests.support.servers import ROOT
 
 
@@ -21,7 +22,7 @@ def event_types(inst):
 
 
 def test_clock_process_expires_requeues_and_backs_up(engine_data_dir, inst, tmp_path):
-    stale = inst.propose("agent", "delete", {"path": "old.txt"})
+    stale = inst.propose("agent", "delete", {"path": "old.txt", "sha256": SEEN})
     set_in_the_past(engine_data_dir, inst, "proposals", "expires_at", stale["proposal_id"])
 
     leased = inst.propose("agent", "list_files", {"path": "."})

@@ -11,6 +11,7 @@ from governance.jobs import lease_job, post_result
 from governance.proposals import submit_proposal
 from tests.support.cli import libervia
 from tests.support.domain import open_domain
+from tests.support.engine_api import SEEN
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def full_history(domain):
     """Every kind of record and transition the engine writes."""
     listed = propose(domain, "agent", "list_files", {"path": "."})
     propose(domain, "agent", "format_disk")
-    approved = propose(domain, "agent", "delete", {"path": "a.txt"})
+    approved = propose(domain, "agent", "delete", {"path": "a.txt", "sha256": SEEN})
     approve(
         domain.ctx,
         domain.tenant,
@@ -38,9 +39,9 @@ def full_history(domain):
         approved["proposal_id"],
         {"digest": approved["digest"]},
     )
-    rejected = propose(domain, "agent", "delete", {"path": "b.txt"})
+    rejected = propose(domain, "agent", "delete", {"path": "b.txt", "sha256": SEEN})
     reject(domain.tenant, domain.actors["owner"], rejected["proposal_id"], {"reason": "no"})
-    refused = propose(domain, "owner", "delete", {"path": "c.txt"})
+    refused = propose(domain, "owner", "delete", {"path": "c.txt", "sha256": SEEN})
     with pytest.raises(Exception, match="proposer cannot decide"):
         approve(
             domain.ctx,
@@ -53,7 +54,7 @@ def full_history(domain):
     lease_job(domain.tenant, agent, listed["job_id"], 60)
     post_result(domain.tenant, agent, listed["job_id"], "succeeded", {"files": []})
     post_result(domain.tenant, agent, listed["job_id"], "succeeded", {"files": []})  # re-sent
-    stale = propose(domain, "agent", "delete", {"path": "d.txt"})
+    stale = propose(domain, "agent", "delete", {"path": "d.txt", "sha256": SEEN})
     domain.tenant.db.write(
         lambda tx: tx.execute(
             "UPDATE proposals SET expires_at='2000-01-01T00:00:00Z' WHERE id=?",

@@ -39,3 +39,9 @@ def test_rename_and_move_stay_destructive(action):
 
 def test_the_builtin_contract_passes():
     assert compile_source(SOURCE).contract.actions["delete"].effect == "destructive"
+
+
+def test_a_destructive_action_must_bind_the_content_it_acts_on():
+    forged = relabel(SOURCE, 'params.sha256 = { type = "sha256", required = false }', "")
+    with pytest.raises(IDLError, match="actions.delete: destructive actions must declare"):
+        compile_source(forged)

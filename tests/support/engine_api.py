@@ -1,5 +1,6 @@
 """A thin test client that sets up institutions through the engine's real HTTP API."""
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 
@@ -10,6 +11,8 @@ from tests.support.servers import ADMIN_TOKEN
 # One client for every test request: building one per call (as httpx.post does) loads the CA
 # bundle each time, ~30 ms. No keep-alive, so an engine restarted on the same port is met fresh.
 HTTP = httpx.Client(timeout=40, limits=httpx.Limits(max_keepalive_connections=0))
+# The content a destructive proposal names when a test does not act on a real file.
+SEEN = hashlib.sha256(b"what the agent saw").hexdigest()
 
 
 def auth(token: str) -> dict[str, str]:

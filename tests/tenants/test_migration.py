@@ -16,7 +16,7 @@ from ledger import store as ledger_store
 from tenants import InstitutionUnavailable
 from tenants.migration import migrate_data_dir, migrate_institution
 from tests.support.cli import libervia
-from tests.support.engine_api import auth
+from tests.support.engine_api import SEEN, auth
 from tests.support.servers import ROOT, engine_process, json_lines
 from tests.support.v1_data import unpack_v1
 
@@ -65,7 +65,10 @@ def test_the_engine_migrates_at_start_and_serves_the_migrated_institutions(v1, t
             assert verified["events"] == v1.credentials[institution_id]["events"]
             proposed = httpx.post(
                 f"{url}/proposals",
-                json={"action": "delete", "params": {"path": "after-migration.txt"}},
+                json={
+                    "action": "delete",
+                    "params": {"path": "after-migration.txt", "sha256": SEEN},
+                },
                 headers=auth(tokens["agent"]),
             )
             assert proposed.status_code == 201, proposed.text

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from tests.support.cli import verify_offline
+from tests.support.portal_agent import agent_for, settled
 
 SECRET = re.compile(r"\b(lak|lat)_[A-Za-z0-9_-]{20,}")
 
@@ -31,9 +32,8 @@ def test_chat_allowed_pending_denied_and_help(onboarded):
     user, _ = onboarded
     allowed = user.post("/api/chat", {"text": "listar arquivos"}).json()
     assert allowed["decision"] == "allowed" and allowed["job_id"]
-    pending = user.post("/api/chat", {"text": "apagar arquivo X.txt"}).json()
-    assert pending["decision"] == "pending_approval"
-    assert pending["rule"] == "personal_ops@v1.0.0 actions.delete.approval"
+    unseen = user.post("/api/chat", {"text": "apagar arquivo X.txt"}).json()
+    assert unseen["inspecting"] and "proposal_id" not in unseen
     denied = user.post("/api/chat", {"text": "apagar arquivo ../fora.txt"}).json()
     assert denied["decision"] == "denied" and "'..'" in denied["reason"]
     unknown = user.post("/api/chat", {"text": "qual é a previsão do tempo?"}).json()
@@ -41,8 +41,20 @@ def test_chat_allowed_pending_denied_and_help(onboarded):
     assert user.post("/api/chat", {"text": ""}).status_code == 400
 
 
-def test_approve_through_the_portal(onboarded):
-    user, _ = onboarded
+@pytest.fixture
+def with_agent(onboarded, engine, tmp_path):
+    user, package = onboarded
+    folder = tmp_path / "root"
+    folder.mkdir()
+    (folder / "notes.txt").write_bytes(b"notes")
+    (folder / "a.txt").write_bytes(b"a")
+    with agent_for(package, engine, folder, tmp_path) as log:
+        settled(user, user.post("/api/chat", {"text": "list files"}).json()["proposal_id"])
+        yield user, log
+
+
+def test_approve_through_the_portal(with_agent):
+    user, log = with_agent
     proposal_id = user.post("/api/chat", {"text": "delete file notes.txt"}).json()["proposal_id"]
     pending = user.get("/api/approvals").json()["pending"]
     assert [p["proposal_id"] for p in pending] == [proposal_id]
@@ -53,21 +65,22 @@ def test_approve_through_the_portal(onboarded):
         f"/api/approvals/{proposal_id}/approve", {"digest": pending[0]["digest"], "reason": "fine"}
     )
     assert ok.status_code == 200 and ok.json()["status"] == "approved"
-    status = user.get(f"/api/proposals/{proposal_id}").json()
-    assert status["job"]["status"] == "queued"
+    assert settled(user, proposal_id)["message"].startswith("done: moved to .libervia-quarantine/")
     dashboard = user.get("/api/dashboard").json()
     assert dashboard["pending_approvals"] == []
-    assert dashboard["agent"]["online"] is False
+    assert dashboard["agent"]["online"] is True
     types = [a["type"] for a in dashboard["last_actions"]]
-    assert "approval.granted" in types and "job.created" in types
+    assert "job.executed" in types and "job.created" in types
 
 
-def test_reject_needs_a_reason(onboarded):
-    user, _ = onboarded
+def test_reject_needs_a_reason(with_agent):
+    user, _ = with_agent
     proposal_id = user.post("/api/chat", {"text": "delete file a.txt"}).json()["proposal_id"]
     assert user.post(f"/api/approvals/{proposal_id}/reject", {}).status_code == 400
     rejected = user.post(f"/api/approvals/{proposal_id}/reject", {"reason": "keep it"})
     assert rejected.json()["status"] == "rejected"
+    state = user.get(f"/api/proposals/{proposal_id}").json()["state"]
+    assert state["state"] == "rejected" and state["message"] == "rejected: keep it"
 
 
 def test_audit_filters_and_exports_verify_offline(onboarded, tmp_path):

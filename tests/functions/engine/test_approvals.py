@@ -4,11 +4,11 @@ import sqlite3
 import pytest
 
 from idl.compiler import builtin_source
-from tests.support.engine_api import new_institution
+from tests.support.engine_api import SEEN, new_institution
 
 
 def pending_delete(inst, who="agent"):
-    proposal = inst.propose(who, "delete", {"path": "docs/old.txt"})
+    proposal = inst.propose(who, "delete", {"path": "docs/old.txt", "sha256": SEEN})
     assert proposal["decision"] == "pending_approval"
     return proposal
 
@@ -90,8 +90,8 @@ def test_approval_binds_to_the_digest(inst):
 
 
 def test_digests_differ_by_params(inst):
-    a = inst.propose("agent", "delete", {"path": "a.txt"})
-    b = inst.propose("agent", "delete", {"path": "b.txt"})
+    a = inst.propose("agent", "delete", {"path": "a.txt", "sha256": SEEN})
+    b = inst.propose("agent", "delete", {"path": "b.txt", "sha256": SEEN})
     assert a["digest"] != b["digest"]
     swapped = inst.post(f"/proposals/{a['proposal_id']}/approve", "owner", {"digest": b["digest"]})
     assert swapped.status_code == 409

@@ -1,13 +1,13 @@
 import sqlite3
 
 from tests.support.cli import verify_offline
-from tests.support.engine_api import new_institution
+from tests.support.engine_api import SEEN, new_institution
 
 
 def run_flow(inst):
     inst.propose("agent", "list_files")
     inst.propose("agent", "format_disk")
-    pending = inst.propose("agent", "delete", {"path": "a.txt"})
+    pending = inst.propose("agent", "delete", {"path": "a.txt", "sha256": SEEN})
     inst.post(
         f"/proposals/{pending['proposal_id']}/approve", "owner", {"digest": pending["digest"]}
     )

@@ -9,12 +9,12 @@ from ledger import merkle
 from ledger.checkpoint import parse
 from tests.support import tamper
 from tests.support.cli import libervia, verify_offline
-from tests.support.engine_api import auth
+from tests.support.engine_api import SEEN, auth
 
 
 def flow(inst, n=6):
     for k in range(n):
-        pending = inst.propose("agent", "delete", {"path": f"f{k}.txt"})
+        pending = inst.propose("agent", "delete", {"path": f"f{k}.txt", "sha256": SEEN})
         inst.post(
             f"/proposals/{pending['proposal_id']}/approve", "owner", {"digest": pending["digest"]}
         )

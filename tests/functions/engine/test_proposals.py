@@ -1,13 +1,13 @@
 import pytest
 
 from idl.compiler import builtin_source
-from tests.support.engine_api import new_institution
+from tests.support.engine_api import SEEN, new_institution
 
 READ_ONLY = ["list_files", "detect_duplicates", "suggest_cleanup"]
 DESTRUCTIVE = [
-    ("rename", {"path": "a.txt", "new_name": "b.txt"}),
-    ("move", {"path": "a.txt", "destination": "archive"}),
-    ("delete", {"path": "a.txt"}),
+    ("rename", {"path": "a.txt", "new_name": "b.txt", "sha256": SEEN}),
+    ("move", {"path": "a.txt", "destination": "archive", "sha256": SEEN}),
+    ("delete", {"path": "a.txt", "sha256": SEEN}),
 ]
 
 
@@ -26,6 +26,19 @@ def test_destructive_actions_wait_for_approval_and_create_no_job(inst, action, p
     assert proposal["job_id"] is None
     assert proposal["rule"] == f"personal_ops@v1.0.0 actions.{action}.approval"
     assert inst.get("/runtime/jobs", "agent").json()["jobs"] == []
+
+
+@pytest.mark.parametrize(("action", "params"), DESTRUCTIVE)
+def test_a_destructive_proposal_that_names_no_content_is_denied(inst, action, params):
+    """Never approve blind: without the sha256 the agent observed there is no card at all."""
+    blind = {k: v for k, v in params.items() if k != "sha256"}
+    proposal = inst.propose("owner", action, blind)
+    assert proposal["decision"] == "denied"
+    assert proposal["rule"] == "engine.destructive_names_content"
+    assert "sha256" in proposal["reason"] and proposal["digest"] is None
+    assert inst.get("/approvals", "owner").json()["pending"] == []
+    events = inst.get("/ledger/events", "owner", type="proposal.denied").json()
+    assert events["events"][-1]["payload"]["rule"] == "engine.destructive_names_content"
 
 
 @pytest.mark.parametrize(
@@ -60,10 +73,13 @@ def test_wrong_role_is_denied(engine):
     ).replace('version = "1.0.0"', 'version = "1.1.0"')
     assert inst.post("/bundles", "admin", {"source": restricted}).status_code == 201
     assert inst.post("/bundles/personal_ops/v1.1.0/release", "admin").status_code == 200
-    proposal = inst.propose("agent", "delete", {"path": "a.txt"})
+    proposal = inst.propose("agent", "delete", {"path": "a.txt", "sha256": SEEN})
     assert proposal["decision"] == "denied"
     assert proposal["rule"] == "personal_ops@v1.1.0 actions.delete.roles"
-    assert inst.propose("owner", "delete", {"path": "a.txt"})["decision"] == "pending_approval"
+    assert (
+        inst.propose("owner", "delete", {"path": "a.txt", "sha256": SEEN})["decision"]
+        == "pending_approval"
+    )
 
 
 def test_nothing_runs_without_a_released_contract(engine):

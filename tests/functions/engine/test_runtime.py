@@ -2,7 +2,7 @@ import sqlite3
 import threading
 import time
 
-from tests.support.engine_api import new_institution
+from tests.support.engine_api import SEEN, new_institution
 
 
 def test_long_poll_returns_as_soon_as_a_job_appears(inst):
@@ -83,7 +83,7 @@ def test_expired_lease_is_requeued(inst):
 def test_tenants_are_isolated(engine):
     a, b = new_institution(engine), new_institution(engine)
     job_id = a.propose("agent", "list_files")["job_id"]
-    pending = a.propose("agent", "delete", {"path": "x.txt"})
+    pending = a.propose("agent", "delete", {"path": "x.txt", "sha256": SEEN})
     # b's credentials against a's institution: refused.
     for who in ("agent", "owner"):
         a.tokens[f"b_{who}"] = b.tokens[who]
@@ -109,7 +109,7 @@ def test_tenants_are_isolated(engine):
 
 
 def approved_delete(inst):
-    pending = inst.propose("agent", "delete", {"path": "x.txt"})
+    pending = inst.propose("agent", "delete", {"path": "x.txt", "sha256": SEEN})
     granted = inst.post(
         f"/proposals/{pending['proposal_id']}/approve", "owner", {"digest": pending["digest"]}
     )

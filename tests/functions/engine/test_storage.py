@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from ledger.offline import verify_file
-from tests.support.engine_api import Institution, auth, new_institution
+from tests.support.engine_api import SEEN, Institution, auth, new_institution
 from tests.support.servers import ADMIN_TOKEN, ROOT, engine_process
 
 NO_LIMITS = {"ENGINE_RATE_LIMIT_PER_SECOND": "0", "LIBERVIA_LOG_LEVEL": "WARNING"}
@@ -42,7 +42,7 @@ def test_exports_beside_writers_verify_and_never_hold_them_up(tmp_path):
                     started = time.monotonic()
                     answer = client.post(
                         inst.url("/proposals"),
-                        json={"action": "delete", "params": {"path": "x.txt"}},
+                        json={"action": "delete", "params": {"path": "x.txt", "sha256": SEEN}},
                         headers=auth(inst.tokens["agent"]),
                     )
                     writes.append((answer.status_code, time.monotonic() - started))

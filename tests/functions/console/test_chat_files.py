@@ -1,0 +1,133 @@
+"""The chat names what it acts on: files the agent has seen, found by path or bare name, or
+looked at by the agent first; never a card for a file nobody hashed."""
+
+import hashlib
+
+import pytest
+
+from tests.support.portal_agent import agent_for, chat_until_proposed, settled
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "root"
+    for path, data in {
+        "notas.txt": b"lista de compras",
+        "docs/relatorio.pdf": b"%PDF relatorio",
+        "docs/old/relatorio.pdf": b"%PDF relatorio antigo",
+        "Misc/a.txt": b"alpha",
+    }.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    return root
+
+
+@pytest.fixture
+def user_with_agent(make_user, engine, folder, tmp_path):
+    user = make_user().sign_up()
+    package = user.onboard()
+    with agent_for(package, engine, folder, tmp_path):
+        listed = user.post("/api/chat", {"text": "listar arquivos"}).json()
+        assert settled(user, listed["proposal_id"])["message"] == "done: 4 files listed"
+        yield user
+
+
+def test_a_bare_name_is_found_in_the_latest_listing(user_with_agent):
+    answer = user_with_agent.post("/api/chat", {"text": "apagar arquivo notas.txt"}).json()
+    assert answer["decision"] == "pending_approval"
+    assert answer["intent"]["params"]["sha256"] == sha256(b"lista de compras")
+    card = user_with_agent.get("/api/approvals").json()["pending"][0]
+    assert card["impact"]["files"] == [
+        {"path": "notas.txt", "size": 16, "sha256": sha256(b"lista de compras")}
+    ]
+
+
+def test_several_files_with_that_name_make_the_chat_ask_which(user_with_agent):
+    answer = user_with_agent.post("/api/chat", {"text": "delete relatorio.pdf"}).json()
+    assert answer["choices"] == ["docs/old/relatorio.pdf", "docs/relatorio.pdf"]
+    assert "Which one?" in answer["reply"] and "proposal_id" not in answer
+    assert user_with_agent.get("/api/approvals").json()["pending"] == []
+    chosen = user_with_agent.post("/api/chat", {"text": "delete docs/old/relatorio.pdf"}).json()
+    assert chosen["intent"]["params"]["sha256"] == sha256(b"%PDF relatorio antigo")
+
+
+def test_a_file_created_after_the_listing_is_looked_at_before_it_is_proposed(
+    user_with_agent, folder
+):
+    (folder / "docs" / "new.txt").write_bytes(b"fresh")
+    first = user_with_agent.post("/api/chat", {"text": "apagar docs/new.txt"}).json()
+    assert first["inspecting"] and "docs/" in first["reply"]
+    assert user_with_agent.get("/api/approvals").json()["pending"] == []
+    answer = chat_until_proposed(user_with_agent, "apagar docs/new.txt")
+    assert answer["decision"] == "pending_approval"
+    assert answer["intent"]["params"]["sha256"] == sha256(b"fresh")
+
+
+@pytest.mark.parametrize("text", ["apagar arquivo sumiu.txt", "delete nowhere/ghost.txt"])
+def test_a_file_that_is_not_there_gets_not_found_and_no_card(user_with_agent, text):
+    answer = chat_until_proposed(user_with_agent, text)
+    assert answer["not_found"] is True and "not found in your folder" in answer["reply"]
+    assert user_with_agent.get("/api/approvals").json()["pending"] == []
+
+
+def test_rename_within_a_folder_and_its_result_is_followed_to_the_end(user_with_agent, folder):
+    answer = user_with_agent.post("/api/chat", {"text": 'rename "Misc/a.txt" to "Misc/b.txt"'})
+    proposal = answer.json()
+    assert proposal["decision"] == "pending_approval", proposal
+    assert proposal["intent"]["params"]["new_name"] == "b.txt"
+    pending = user_with_agent.get(f"/api/proposals/{proposal['proposal_id']}").json()
+    assert pending["state"]["state"] == "awaiting_approval"
+    card = user_with_agent.get("/api/approvals").json()["pending"][0]
+    user_with_agent.post(
+        f"/api/approvals/{card['proposal_id']}/approve", {"digest": card["digest"]}
+    )
+    state = settled(user_with_agent, proposal["proposal_id"])
+    assert state == {
+        "state": "done",
+        "message": "done: now at Misc/b.txt",
+        "final": True,
+        "code": None,
+    }
+    assert (folder / "Misc" / "b.txt").read_bytes() == b"alpha"
+
+
+def test_a_file_changed_after_approval_fails_in_plain_words(user_with_agent, folder):
+    proposal = user_with_agent.post("/api/chat", {"text": "apagar notas.txt"}).json()
+    (folder / "notas.txt").write_bytes(b"changed since")
+    card = user_with_agent.get("/api/approvals").json()["pending"][0]
+    user_with_agent.post(
+        f"/api/approvals/{card['proposal_id']}/approve", {"digest": card["digest"]}
+    )
+    state = settled(user_with_agent, proposal["proposal_id"])
+    assert state["state"] == "failed" and state["code"] == "hash_mismatch"
+    assert state["message"] == "failed: the file changed after it was approved, so nothing was done"
+    assert (folder / "notas.txt").read_bytes() == b"changed since"
+
+
+def test_moving_to_another_folder_is_not_a_rename(user_with_agent):
+    answer = user_with_agent.post("/api/chat", {"text": 'rename "Misc/a.txt" to "docs/a.txt"'})
+    assert "move Misc/a.txt to docs" in answer.json()["reply"]
+    assert user_with_agent.get("/api/approvals").json()["pending"] == []
+
+
+def test_without_an_agent_the_chat_says_it_is_waiting_for_it(make_user):
+    user = make_user().sign_up()
+    user.onboard()
+    first = user.post("/api/chat", {"text": "apagar arquivo notas.txt"}).json()
+    state = user.get(f"/api/proposals/{first['inspecting']}").json()["state"]
+    assert state == {
+        "state": "waiting_agent",
+        "message": "waiting for your agent (it has not connected yet)",
+        "final": False,
+        "code": None,
+    }
+    again = user.post(
+        "/api/chat", {"text": "apagar arquivo notas.txt", "inspected": first["inspecting"]}
+    ).json()
+    assert again["inspecting"] == first["inspecting"] and "waiting for your agent" in again["reply"]
+    bad = user.post("/api/chat", {"text": "apagar x", "inspected": "../etc"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_inspected"

@@ -1,0 +1,84 @@
+"""The state a person reads under a request, from the engine's proposal and job."""
+
+import pytest
+
+from portal.follow import describe
+
+
+def proposal(status="approved", **extra):
+    return {
+        "status": status,
+        "reason": "r",
+        "expires_at": "2026-12-02T10:00:00Z",
+        "decision_reason": extra.pop("decision_reason", None),
+        **extra,
+    }
+
+
+def job(status, result_status=None, result=None, action="delete", result_bytes=None):
+    return {
+        "status": status,
+        "result_status": result_status,
+        "result": result,
+        "action": action,
+        "result_bytes": result_bytes,
+    }
+
+
+OFFLINE = {"online": False, "last_seen_at": "2026-12-01T08:00:00Z"}
+ONLINE = {"online": True, "last_seen_at": "2026-12-01T08:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("prop", "the_job", "agent", "state", "message"),
+    [
+        (proposal("pending_approval"), None, None, "awaiting_approval", "waiting for approval"),
+        (proposal("denied"), None, None, "denied", "denied by the engine: r"),
+        (proposal("rejected", decision_reason="keep"), None, None, "rejected", "rejected: keep"),
+        (proposal("expired"), None, None, "expired", "nobody approved it in time"),
+        (proposal(), job("queued"), OFFLINE, "waiting_agent", "offline since 2026-12-01T08:00"),
+        (proposal(), job("queued"), ONLINE, "queued", "your agent will pick it up"),
+        (proposal(), job("leased"), None, "running", "running on your agent"),
+        (proposal(), job("expired"), None, "expired", "did not run it in time"),
+        (
+            proposal(),
+            job("done", "refused", {"error": {"code": "target_exists", "message": "x"}}),
+            None,
+            "failed",
+            "failed: something with the new name is already there; nothing was overwritten",
+        ),
+        (
+            proposal(),
+            job("done", "failed", {"error": {"code": "new_code", "message": "disk on fire"}}),
+            None,
+            "failed",
+            "failed: disk on fire",
+        ),
+        (
+            proposal(),
+            job("done", "succeeded", {"quarantine_path": ".libervia-quarantine/q/a.txt"}),
+            None,
+            "done",
+            "done: moved to .libervia-quarantine/q/a.txt (restorable)",
+        ),
+        (
+            proposal("authorized"),
+            job("done", "succeeded", None, "list_files", 2_000_000),
+            None,
+            "done",
+            "done: 2000000 bytes of results kept by the engine",
+        ),
+        (
+            proposal("authorized"),
+            job("done", "succeeded", {"count": 1, "files": []}, "list_files"),
+            None,
+            "done",
+            "done: 1 file listed",
+        ),
+    ],
+)
+def test_each_step_reads_in_plain_words(prop, the_job, agent, state, message):
+    described = describe(prop, the_job, agent)
+    assert described.state == state
+    assert message in described.message
+    assert described.final == (state in ("done", "failed", "denied", "rejected", "expired"))
