@@ -97,6 +97,11 @@ class EngineClient:
             headers["Content-Encoding"] = "gzip"
         return self._call("POST", f"/runtime/jobs/{job_id}/result", content=body, headers=headers)
 
+    def progress(self, job_id: str, data: dict[str, Any]) -> None:
+        """Best effort: a lost progress report changes nothing but the progress bar."""
+        with contextlib.suppress(EngineUnavailable, EngineRefused):
+            self._call("POST", f"/runtime/jobs/{job_id}/progress", json=data)
+
     def contract(self) -> dict[str, Any]:
         return self._call("GET", "/contract")
 

@@ -156,6 +156,7 @@ class Runner:
             if now - last[0] >= PROGRESS_EVERY:
                 last[0] = now
                 self.journal.set_progress(job["job_id"], data)
+                self.client.progress(job["job_id"], data)
                 log(
                     "info",
                     "progress",

@@ -20,7 +20,7 @@ REPORT_INLINE_BYTES = 64 * 1024
 _JOB_COLUMNS = (
     "id, proposal_id, case_id, action, params, contract_ref, approval_digest, options, status,"
     " not_after, lease_owner, lease_expires_at, attempts, result_status, created_at, updated_at,"
-    " request_id, length(CAST(result AS BLOB)) AS result_bytes,"  # bytes, not characters
+    " request_id, progress, length(CAST(result AS BLOB)) AS result_bytes,"  # bytes, not characters
     f" CASE WHEN length(CAST(result AS BLOB)) <= {REPORT_INLINE_BYTES} THEN result END AS result"
 )
 
@@ -115,6 +115,7 @@ def job_view(row: dict[str, Any]) -> dict[str, Any]:
         "result_status": row["result_status"],
         "result": row["result"],
         "result_bytes": row.get("result_bytes"),
+        "progress": row.get("progress"),
         "created_at": row["created_at"],
         "request_id": row["request_id"],
     }
@@ -235,6 +236,54 @@ def lease_job(tenant: Tenant, actor: dict[str, Any], job_id: str, seconds: int) 
         return job_view(job)
 
     return tenant.db.write(lease)
+
+
+PROGRESS_PHASES = ("scanning", "hashing", "partial hash", "full hash")
+PROGRESS_COUNTS = ("done", "total", "bytes")
+
+
+def check_progress(body: dict[str, Any]) -> dict[str, Any]:
+    """What a running job has done so far, as its agent says: a phase and counts, nothing else."""
+    phase = body.get("phase")
+    if phase not in PROGRESS_PHASES:
+        raise BadRequest(
+            f"'phase' must be one of {', '.join(PROGRESS_PHASES)}", code="bad_progress"
+        )
+    progress: dict[str, Any] = {"phase": phase}
+    for name in PROGRESS_COUNTS:
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
+            raise BadRequest(f"'{name}' must be a non-negative integer", code="bad_progress")
+        progress[name] = value
+    unknown = sorted(set(body) - {"phase", *PROGRESS_COUNTS})
+    if unknown:
+        raise BadRequest(f"unknown progress field {unknown[0]!r}", code="bad_progress")
+    return progress
+
+
+def record_progress(
+    tenant: Tenant, actor: dict[str, Any], job_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Keep the latest progress of a job its agent is running. Not a ledger event: it decides
+    nothing, and the result that ends the job is recorded in full."""
+    _require_agent(actor)
+    progress = check_progress(body)
+
+    def keep(tx: Tx) -> dict[str, Any]:
+        job = _job(tx, job_id)
+        if job["status"] != "leased" or job["lease_owner"] != actor["id"]:
+            raise Conflict(
+                f"job {job_id} is not running on this agent (status {job['status']})",
+                code="job_not_leased",
+            )
+        tx.execute(
+            "UPDATE jobs SET progress=? WHERE id=?", (canonical_json(progress).decode(), job_id)
+        )
+        return {"job_id": job_id, "progress": progress}
+
+    return tenant.db.write(keep)
 
 
 def report_summary(report: dict[str, Any]) -> dict[str, Any]:

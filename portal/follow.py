@@ -26,6 +26,7 @@ class State:
     message: str
     final: bool
     code: str | None = None  # the agent's refusal code, when it failed
+    progress: dict[str, Any] | None = None  # while running: phase, done, total, bytes
 
     def view(self) -> dict[str, Any]:
         return asdict(self)
@@ -33,6 +34,31 @@ class State:
 
 def _state(state: str, message: str, code: str | None = None) -> State:
     return State(state, message, state in FINAL, code)
+
+
+def size_text(n: int) -> str:
+    if n < 1000:
+        return f"{n} bytes"
+    value = float(n)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000:
+            return f"{value:.1f} {unit}"
+    return f"{value / 1000:.1f} PB"
+
+
+def running(progress: dict[str, Any] | None) -> State:
+    """ "running on your agent: hashing 4000 of 10000 files (1.2 GB so far)"."""
+    if not progress:
+        return _state("running", "running on your agent")
+    done, total = progress.get("done", 0), progress.get("total")
+    if progress["phase"] == "scanning":
+        step = f"looking through your folder, {_count(done, 'file')} found"
+    else:
+        verb = "hashing" if progress["phase"] == "hashing" else "comparing contents of"
+        step = f"{verb} {done} of {total} files" if total else f"{verb} {_count(done, 'file')}"
+    so_far = f" ({size_text(progress['bytes'])} so far)" if progress.get("bytes") else ""
+    return State("running", f"running on your agent: {step}{so_far}", False, None, progress)
 
 
 def _error(report: dict[str, Any] | None) -> dict[str, Any]:
@@ -87,7 +113,7 @@ def describe(
     if job["status"] == "expired":
         return _state("expired", "your agent did not run it in time; nothing was done")
     if job["status"] == "leased":
-        return _state("running", "running on your agent")
+        return running(job.get("progress"))
     if job["status"] == "done":
         if job["result_status"] == "succeeded":
             return _state("done", done_message(job["action"], job["result"], job["result_bytes"]))

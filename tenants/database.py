@@ -37,7 +37,7 @@ MAX_BATCH = 64
 WRITER_LOCK = "writer.lock"
 LOCK_RETRY_SECONDS = 0.0005
 CACHE_KIB = 1024
-JSON_COLUMNS = frozenset({"params", "result", "manifest", "options"})
+JSON_COLUMNS = frozenset({"params", "result", "manifest", "options", "progress"})
 _BROKEN = {
     sqlite3.SQLITE_CORRUPT,
     sqlite3.SQLITE_NOTADB,
@@ -239,6 +239,9 @@ class InstitutionDB:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 # A file put back from a backup copy: without WAL, readers would block writers.
                 conn.execute("PRAGMA journal_mode=WAL")
+            if 0 < found < schema.SCHEMA_VERSION:
+                schema.upgrade(conn)
+                found = schema.version(conn)
         except sqlite3.Error as exc:
             conn.close()
             error = storage_error(exc, institution_id)

@@ -1,7 +1,8 @@
 """The institution database: its state tables and its ledger, in one SQLite file.
 
-`PRAGMA user_version` holds SCHEMA_VERSION; the engine refuses to open a file with any other
-version (InstitutionDB.open). Version 1 is the first: nothing older to upgrade yet.
+`PRAGMA user_version` holds SCHEMA_VERSION. An older file is upgraded in place when it is opened
+(UPGRADES, one transaction); the engine refuses a newer one (InstitutionDB.open).
+Version 2 added `jobs.progress` (what a running job has done so far, as its agent reports it).
 """
 
 import sqlite3
@@ -9,7 +10,7 @@ import sqlite3
 from ledger import store as ledger_store
 from ledger.sqlite_conn import statements
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FILENAME = "institution.db"
 
 STATE_SCHEMA = """
@@ -75,10 +76,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     result TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    request_id TEXT
+    request_id TEXT,
+    progress TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created_at);
 """
+
+# From version N to N+1: the statements that bring a file written at N to N+1.
+UPGRADES: dict[int, tuple[str, ...]] = {
+    1: ("ALTER TABLE jobs ADD COLUMN progress TEXT",),
+}
 
 STATE_TABLES = ("meta", "actors", "bundles", "proposals", "jobs")
 LEDGER_TABLES = ("events", "checkpoints")
@@ -93,3 +100,21 @@ def create(conn: sqlite3.Connection) -> None:
 
 def version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def upgrade(conn: sqlite3.Connection) -> int:
+    """Bring an older file to SCHEMA_VERSION in one transaction; returns the version it had.
+    Safe when several processes open the file at once: the version is read under the lock."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = version(conn)
+        for step in range(found, SCHEMA_VERSION):
+            for statement in UPGRADES[step]:
+                conn.execute(statement)
+        if found < SCHEMA_VERSION:
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.rollback()
+        raise
+    return found

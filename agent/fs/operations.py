@@ -30,8 +30,7 @@ FOLDERS_BY_EXTENSION = {
 
 
 def list_files(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
-    files = []
-    for entry in sorted(
+    entries = sorted(
         scan(
             root,
             params.get("path", "."),
@@ -39,12 +38,18 @@ def list_files(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | No
             progress=progress,
         ),
         key=lambda e: e.path,
-    ):
+    )
+    files = []
+    hashed = 0
+    for done, entry in enumerate(entries):
+        if progress:
+            progress({"phase": "hashing", "done": done, "total": len(entries), "bytes": hashed})
         with root.parent(entry.path) as (dir_fd, name):
             try:
                 sha256, size = hash_file(dir_fd, name)
             except FsError:
                 continue  # vanished or replaced while listing
+        hashed += size
         files.append({"path": entry.path, "size": size, "sha256": sha256, "mtime": entry.mtime})
     return {"files": files, "count": len(files), "total_bytes": sum(f["size"] for f in files)}
 

@@ -27,7 +27,7 @@ def scan(
     parts = split_relative(path, allow_root=True)
     start = root.open_dir(parts)
     prefix = "/".join(parts)
-    seen = 0
+    seen = seen_bytes = 0
     try:
         for dirpath, dirnames, filenames, dirfd in os.fwalk(
             ".", dir_fd=start, follow_symlinks=False
@@ -46,8 +46,9 @@ def scan(
                 if not stat.S_ISREG(st.st_mode):
                     continue
                 seen += 1
+                seen_bytes += st.st_size
                 if progress and seen % PROGRESS_EVERY == 0:
-                    progress({"phase": "scanning", "done": seen, "total": None})
+                    progress({"phase": "scanning", "done": seen, "bytes": seen_bytes})
                 yield Entry(
                     f"{relative_dir}/{name}" if relative_dir else name,
                     st.st_size,

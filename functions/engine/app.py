@@ -25,6 +25,7 @@ ROUTES = [
     Route(f"{INST}/runtime/jobs/{{job_id}}", runtime.show),
     Route(f"{INST}/runtime/jobs/{{job_id}}/lease", runtime.lease, methods=["POST"]),
     Route(f"{INST}/runtime/jobs/{{job_id}}/result", runtime.result, methods=["POST"]),
+    Route(f"{INST}/runtime/jobs/{{job_id}}/progress", runtime.progress, methods=["POST"]),
     Route(f"{INST}/runtime/jobs/{{job_id}}/report", runtime.report),
     Route(f"{INST}/runtime/witness", runtime.witness, methods=["POST"]),
     Route("/healthz", admin.health),

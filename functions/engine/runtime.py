@@ -25,6 +25,7 @@ from governance.jobs import (
     get_job,
     lease_job,
     post_result,
+    record_progress,
     stored_report,
     touch_actor,
 )
@@ -78,6 +79,16 @@ async def lease(request: Request) -> JSONResponse:
     job = await run_in_threadpool(work)
     logs.bind_case(job["case_id"])
     return JSONResponse(job)
+
+
+async def progress(request: Request) -> JSONResponse:
+    body = await read_json(request)
+
+    def work():
+        tenant, actor = auth.actor(request)
+        return record_progress(tenant, actor, request.path_params["job_id"], body)
+
+    return JSONResponse(await run_in_threadpool(work))
 
 
 def _result_body(raw: bytes, encoding: str | None, expanded_limit: int) -> tuple[str, dict]:

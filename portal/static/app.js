@@ -81,6 +81,14 @@ async function follow(proposalId, line) {
       return null;
     }
     line.textContent = state.message;
+    const progress = state.progress;
+    if (progress && progress.total) {
+      const bar = element("progress");
+      bar.max = progress.total;
+      bar.value = progress.done || 0;
+      bar.setAttribute("aria-label", state.message);
+      line.append(bar);
+    }
     line.className = `state ${state.state}`;
     line.dataset.state = state.state;
     if (state.final) return state;

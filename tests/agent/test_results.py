@@ -39,6 +39,9 @@ def test_a_folder_of_8000_files_is_listed_in_full(tmp_path, inst, engine):
     assert report["files"][7]["sha256"] == hashlib.sha256(b"photo 7").hexdigest()
     event = inst.get("/ledger/events", "owner", type="job.executed").json()["events"][-1]
     assert event["payload"]["report_sha256"] == hashlib.sha256(stored.content).hexdigest()
+    # The scan's first progress report goes out at once (later ones at most once a second).
+    assert job["progress"]["phase"] in ("scanning", "hashing")
+    assert job["progress"]["done"] >= 1000 or job["progress"]["phase"] == "hashing"
 
 
 @pytest.fixture

@@ -82,3 +82,23 @@ def test_each_step_reads_in_plain_words(prop, the_job, agent, state, message):
     assert described.state == state
     assert message in described.message
     assert described.final == (state in ("done", "failed", "denied", "rejected", "expired"))
+
+
+def test_a_running_scan_shows_how_far_it_got():
+    hashing = {
+        **job("leased", action="list_files"),
+        "progress": {"phase": "hashing", "done": 4000, "total": 10000, "bytes": 1_234_567_890},
+    }
+    state = describe(proposal("authorized"), hashing, None)
+    assert state.message == "running on your agent: hashing 4000 of 10000 files (1.2 GB so far)"
+    assert state.progress == {
+        "phase": "hashing",
+        "done": 4000,
+        "total": 10000,
+        "bytes": 1_234_567_890,
+    }
+    scanning = {**hashing, "progress": {"phase": "scanning", "done": 1000}}
+    assert (
+        describe(proposal(), scanning, None).message
+        == "running on your agent: looking through your folder, 1000 files found"
+    )

@@ -158,3 +158,29 @@ def test_a_result_after_the_window_is_recorded_but_not_taken(inst, engine_data_d
         e["payload"].get("late_result") for e in events if e["payload"]["job_id"] == job_id
     ] == ["succeeded"]
     assert inst.get("/ledger/verify", "owner").json()["ok"] is True
+
+
+def test_the_running_agent_reports_progress_and_nobody_else_can(inst):
+    job_id = inst.propose("owner", "list_files")["job_id"]
+    path = f"/runtime/jobs/{job_id}/progress"
+    early = inst.post(path, "agent", {"phase": "scanning", "done": 10})
+    assert early.status_code == 409 and early.json()["error"]["code"] == "job_not_leased"
+    inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {"lease_seconds": 60})
+    assert inst.post(path, "owner", {"phase": "scanning"}).status_code == 403
+    for bad in (
+        {"phase": "exfiltrating"},
+        {"phase": "hashing", "done": -1},
+        {"phase": "hashing", "done": True},
+        {"phase": "hashing", "total": "many"},
+        {"phase": "hashing", "note": "x" * 1000},
+    ):
+        refused = inst.post(path, "agent", bad)
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_progress"
+    events_before = inst.get("/ledger/verify", "owner").json()["events"]
+    sent = {"phase": "hashing", "done": 4000, "total": 10000, "bytes": 1_234_567}
+    assert inst.post(path, "agent", sent).json() == {"job_id": job_id, "progress": sent}
+    assert inst.get(f"/runtime/jobs/{job_id}", "owner").json()["progress"] == sent
+    assert inst.get("/ledger/verify", "owner").json()["events"] == events_before  # not a step
+    inst.post(f"/runtime/jobs/{job_id}/result", "agent", {"status": "succeeded", "report": {}})
+    late = inst.post(path, "agent", {"phase": "hashing", "done": 10000})
+    assert late.status_code == 409
