@@ -40,6 +40,7 @@ class Runner:
         self.journal = journal
         self.stop = threading.Event()
         self.allowed_actions: set[str] = set()
+        self.contract_ref: str | None = None
         self.witness = Witness(config, client)
 
     def run(self) -> None:
@@ -118,6 +119,7 @@ class Runner:
         contract = self.client.contract()
         manifest = contract["manifest"]
         self.allowed_actions = set(manifest["actions"])
+        self.contract_ref = contract["ref"]
         log(
             "info",
             "contract loaded",
@@ -136,6 +138,8 @@ class Runner:
         except EngineRefused as exc:
             log("info", "job not leased", **ids, code=exc.code)
             return
+        if job.get("contract_ref") and job["contract_ref"] != self.contract_ref:
+            self.load_contract()  # the owner released another version: judge by that one
         self.journal.begin(job)
         log("info", "job started", **ids, action=job["action"])
         status, report = self.execute(job)

@@ -4,7 +4,13 @@ from governance import BadRequest, Conflict, Forbidden
 from governance.context import EngineContext
 from governance.contracts import active_contract
 from governance.jobs import insert_job, record_job_created
-from governance.proposals import CONTENT_RULE, get_proposal, is_past, proposal_view
+from governance.proposals import (
+    CONTENT_RULE,
+    get_proposal,
+    is_past,
+    names_content,
+    proposal_view,
+)
 from governance.tokens import secrets_equal
 from idl.model import ActionSpec
 from ledger.store import utc_now
@@ -157,7 +163,7 @@ def approve(
                 code="contract_changed",
             )
         spec = active[0].actions[proposal["action"]]
-        if spec.effect == "destructive" and "sha256" not in proposal["params"]:
+        if spec.effect == "destructive" and not names_content(spec, proposal["params"]):
             raise Conflict(
                 f"{CONTENT_RULE}: this proposal names no content (no sha256 the agent observed),"
                 " so it cannot be approved; ask again so the agent looks at the file first",

@@ -3,8 +3,9 @@ its record. Decisions and their events commit in one transaction, so on a health
 finds nothing; anything it finds is damage (or tampering) to look at.
 
 What each record must have:
-- actor: one `actor.created`;  bundle: one `contract.registered`, and `contract.released` once
-  released;  admin key: one `institution.admin_key_bootstrapped`;
+- actor: one `actor.created`;  activated department: one `department.activated`;
+  bundle: one `contract.registered`, and `contract.released` once released;
+  admin key: one `institution.admin_key_bootstrapped`;
 - proposal: one `proposal.<decision>`; approved: one `approval.granted` naming its job;
   rejected: one `approval.rejected`; expired: one `approval.expired`; otherwise none of those;
 - job: one `job.created`; a `job.leased` per attempt; `job.lease_expired` for each lease that
@@ -35,6 +36,7 @@ CASE
   WHEN type LIKE 'proposal.%' OR type LIKE 'approval.%' THEN json_extract(payload, '$.proposal_id')
   WHEN type = 'actor.created' THEN json_extract(payload, '$.actor_id')
   WHEN type LIKE 'contract.%' THEN json_extract(payload, '$.ref')
+  WHEN type = 'department.activated' THEN json_extract(payload, '$.department')
 END
 """
 KNOWN_TYPES = {
@@ -43,6 +45,8 @@ KNOWN_TYPES = {
     "actor.created",
     "contract.registered",
     "contract.released",
+    "contract.release_approved",
+    "department.activated",
     "proposal.allowed",
     "proposal.pending_approval",
     "proposal.denied",
@@ -126,12 +130,18 @@ def check(reader: Reader) -> CheckReport:
         records += 1
         expect("actor.created", actor_id, f"actor {actor_id}")
 
+    for (key,) in conn.execute("SELECT key FROM meta WHERE key LIKE 'department:%'"):
+        records += 1
+        department = key.removeprefix("department:")
+        expect("department.activated", department, f"department {department}")
+
     for name, version, released_at in conn.execute(
         "SELECT name, version, released_at FROM bundles"
     ):
         records += 1
         ref = f"{name}@v{version}"
         expect("contract.registered", ref, f"bundle {ref}")
+        expect("contract.release_approved", ref, f"bundle {ref}", range(0, 2 if released_at else 1))
         if released_at:
             seen.add(("contract.released", ref))
             if counts.get(("contract.released", ref), 0) < 1:

@@ -2,8 +2,9 @@ import hashlib
 import threading
 from typing import Any
 
-from governance import BadRequest, Conflict, NotFound
+from governance import BadRequest, Conflict, Forbidden, NotFound
 from governance.context import EngineContext
+from governance.tokens import secrets_equal
 from idl import IDLError
 from idl.compiler import (
     CompiledBundle,
@@ -115,8 +116,21 @@ def register_bundle(tenant: Tenant, source: str) -> tuple[dict[str, Any], bool]:
     return tenant.db.write(store)
 
 
-def release_bundle(ctx: EngineContext, tenant: Tenant, name: str, version: str) -> dict[str, Any]:
-    """Recompile the stored source, check its hash, sign it, and make it the active contract."""
+def release_bundle(
+    ctx: EngineContext,
+    tenant: Tenant,
+    name: str,
+    version: str,
+    approver: dict[str, Any] | None = None,
+    approved_manifest: Any = None,
+) -> dict[str, Any]:
+    """Recompile the stored source, check its hash, sign it, and make it the active contract.
+    The first contract is released by the institution admin; moving to another version while
+    one is in force takes the owner's approval of exactly that manifest (`approver`)."""
+    if approver is not None and approver["role"] != "owner":
+        raise Forbidden(
+            "only the owner approves a new contract version", code="owner_approval_required"
+        )
     row = tenant.db.one("SELECT * FROM bundles WHERE name=? AND version=?", (name, version))
     if row is None:
         raise NotFound(f"no registered bundle {name}@v{version}", code="bundle_not_found")
@@ -129,8 +143,28 @@ def release_bundle(ctx: EngineContext, tenant: Tenant, name: str, version: str) 
 
     def release(tx: Tx) -> dict[str, Any]:
         current = _bundle(tx, name, version) or row
-        if current["released_at"] and tx.meta("active_contract") == bundle.ref:
+        in_force = tx.meta("active_contract")
+        if current["released_at"] and in_force == bundle.ref:
             return _public(current)
+        if in_force is not None and approver is None:
+            raise Conflict(
+                f"{in_force} is in force: moving to {bundle.ref} takes the owner's approval"
+                " (the owner posts this release with its manifest_sha256)",
+                code="owner_approval_required",
+            )
+        if approver is not None:
+            if not isinstance(approved_manifest, str) or not secrets_equal(
+                approved_manifest, row["manifest_sha256"]
+            ):
+                raise Conflict(
+                    f"manifest_sha256 does not match {bundle.ref}; review it again",
+                    code="manifest_mismatch",
+                )
+            tx.record(
+                "contract.release_approved",
+                approver["id"],
+                {"ref": bundle.ref, "manifest_sha256": row["manifest_sha256"], "from": in_force},
+            )
         released_at = utc_now()
         tx.execute(
             "UPDATE bundles SET signature=?, released_at=? WHERE name=? AND version=?",
@@ -143,7 +177,7 @@ def release_bundle(ctx: EngineContext, tenant: Tenant, name: str, version: str) 
         )
         tx.record(
             "contract.released",
-            "institution_admin",
+            approver["id"] if approver else "institution_admin",
             {"ref": bundle.ref, "manifest_sha256": bundle.manifest_sha256, "signature": signature},
         )
         return _public({**current, "signature": signature, "released_at": released_at})

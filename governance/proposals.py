@@ -5,15 +5,24 @@ from typing import Any
 from governance import BadRequest, NotFound
 from governance.context import EngineContext
 from governance.contracts import active_contract
+from governance.departments import RULE as DEPARTMENT_RULE
+from governance.departments import inactive_reason
 from governance.jobs import insert_job, iso_in, record_job_created
 from governance.tokens import new_id
+from idl.model import ActionSpec
 from idl.params import ParamError, check_params
+from idl.validator import content_params
 from ledger.canonical import canonical_json
 from ledger.store import new_case_id, utc_now
 from tenants.database import Reader, Tx
 from tenants.tenant import Tenant
 
 CONTENT_RULE = "engine.destructive_names_content"
+
+
+def names_content(spec: ActionSpec, params: dict[str, Any]) -> bool:
+    """Whether `params` name the content the action acts on: a sha256, or files with theirs."""
+    return any(params.get(name) for name in content_params(spec))
 
 
 def approval_digest(
@@ -82,6 +91,8 @@ def _judge(
             ref,
             manifest_sha256,
         )
+    if (inactive := inactive_reason(reader, dept)) is not None:
+        return (Decision("denied", DEPARTMENT_RULE, inactive), raw, spec, ref, manifest_sha256)
     if actor["role"] not in spec.roles:
         return (
             Decision(
@@ -105,13 +116,13 @@ def _judge(
             ref,
             manifest_sha256,
         )
-    if spec.effect == "destructive" and "sha256" not in checked:
+    if spec.effect == "destructive" and not names_content(spec, checked):
         return (
             Decision(
                 "denied",
                 CONTENT_RULE,
                 f"{action_name!r} is destructive, so the proposal must name the content it acts"
-                " on (the sha256 the agent observed); ask the agent to list the file first",
+                " on (the sha256 the agent observed); ask the agent to list the files first",
             ),
             checked,
             spec,

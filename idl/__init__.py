@@ -7,4 +7,6 @@ class IDLError(Exception):
 
 # Actions that remove or overwrite data are destructive whatever a contract says: a contract
 # must label them so and have a human approve each, and an agent runs none without approval.
-DESTRUCTIVE_ACTIONS = frozenset({"rename", "move", "delete", "purge", "overwrite"})
+DESTRUCTIVE_ACTIONS = frozenset(
+    {"rename", "move", "delete", "quarantine_files", "purge", "overwrite"}
+)

@@ -7,6 +7,8 @@ from idl import IDLError
 from idl.model import ActionSpec, ParamSpec
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_FILES = 10_000
+FILE_KEYS = {"path", "sha256", "size"}
 
 
 class ParamError(IDLError):
@@ -28,8 +30,36 @@ def _check_relative_path(name: str, value: str) -> None:
         raise ParamError(name, "must not be empty")
 
 
+def _check_files(name: str, spec: ParamSpec, value: Any) -> list[dict[str, Any]]:
+    """A set of files, each named by its content: [{path, sha256, size}], no path twice."""
+    if not isinstance(value, list):
+        raise ParamError(name, "must be a list of {path, sha256, size}")
+    least, most = max(spec.min or 1, 1), min(spec.max or MAX_FILES, MAX_FILES)
+    if not least <= len(value) <= most:
+        raise ParamError(name, f"must hold {least} to {most} files")
+    seen: set[str] = set()
+    for n, item in enumerate(value):
+        where = f"{name}[{n}]"
+        if not isinstance(item, dict) or set(item) != FILE_KEYS:
+            raise ParamError(where, "must be exactly {path, sha256, size}")
+        path, sha256, size = item["path"], item["sha256"], item["size"]
+        if not isinstance(path, str) or len(path) > spec.max_length:
+            raise ParamError(f"{where}.path", f"must be a string of at most {spec.max_length}")
+        _check_relative_path(f"{where}.path", path)
+        if not isinstance(sha256, str) or not SHA256.match(sha256):
+            raise ParamError(f"{where}.sha256", "must be 64 lowercase hex characters")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ParamError(f"{where}.size", "must be a non-negative integer")
+        if path in seen:
+            raise ParamError(f"{where}.path", f"names {path!r} twice")
+        seen.add(path)
+    return value
+
+
 def _check(name: str, spec: ParamSpec, value: Any) -> Any:
     kind = spec.type
+    if kind == "files":
+        return _check_files(name, spec, value)
     if kind == "boolean":
         if not isinstance(value, bool):
             raise ParamError(name, "must be a boolean")

@@ -3,7 +3,12 @@
 import re
 
 from idl import DESTRUCTIVE_ACTIONS, IDLError
-from idl.model import NAME, Contract
+from idl.model import NAME, ActionSpec, Contract
+
+
+def content_params(action: ActionSpec) -> list[str]:
+    """The params that name the content an action acts on (a sha256, or files with theirs)."""
+    return [name for name, spec in action.params.items() if spec.type in ("sha256", "files")]
 
 
 def validate_contract(contract: Contract) -> None:
@@ -28,11 +33,13 @@ def validate_contract(contract: Contract) -> None:
             )
         if action.effect == "destructive" and action.approval != "required":
             problems.append(f"{where}: destructive actions must require approval")
-        if action.effect == "destructive" and "sha256" not in action.params:
+        if action.effect == "destructive" and not content_params(action):
             problems.append(
-                f"{where}: destructive actions must declare a 'sha256' param (the content a"
-                " human approves)"
+                f"{where}: destructive actions must declare a 'sha256' or 'files' param (the"
+                " content a human approves)"
             )
+        if action.retention_days is not None and name != "purge":
+            problems.append(f"{where}: retention_days only applies to purge")
         if action.approval == "required":
             if not action.approvers:
                 problems.append(f"{where}: approval required but no approvers")
@@ -48,5 +55,7 @@ def validate_contract(contract: Contract) -> None:
                 problems.append(f"{where}.params: name {pname!r} must match {NAME}")
             if spec.required and spec.default is not None:
                 problems.append(f"{where}.params.{pname}: required params take no default")
+            if spec.type == "files" and spec.default is not None:
+                problems.append(f"{where}.params.{pname}: a files param takes no default")
     if problems:
         raise IDLError("; ".join(problems))

@@ -91,6 +91,13 @@ class EngineClient:
             "POST", self.inst(institution_id, f"/bundles/{name}/v{version}/release"), admin_key
         ).json()
 
+    def activate_department(
+        self, institution_id: str, admin_key: str, department: str
+    ) -> dict[str, Any]:
+        return self.call(
+            "POST", self.inst(institution_id, f"/departments/{department}/activate"), admin_key
+        ).json()
+
     def get(self, institution_id: str, path: str, token: str, **params: Any) -> Any:
         return self.call("GET", self.inst(institution_id, path), token, params=params).json()
 

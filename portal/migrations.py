@@ -79,6 +79,14 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions(user_id)
 """,
     ),
+    (
+        4,
+        "plan contract and department",
+        """
+ALTER TABLE plans ADD COLUMN contract_ref TEXT NOT NULL DEFAULT 'personal_ops@v1.1.0';
+ALTER TABLE plans ADD COLUMN default_department TEXT NOT NULL DEFAULT 'personal_ops'
+""",
+    ),
 ]
 
 

@@ -6,9 +6,9 @@ from portal import credentials
 from portal.accounts import ensure_institution, institution_of, now
 from portal.db import Database, Tx
 from portal.engine_client import EngineClient
+from portal.errors import ConsoleError
 from portal.secret_box import SecretBox
 
-CONTRACT = ("personal_ops", "1.0.0")
 ACTORS = (
     ("owner", "Owner"),
     ("executive_admin", "Executive admin"),
@@ -20,6 +20,29 @@ def lock_institution(db: Database, tx: Tx, institution_id: str) -> None:
     """Concurrent onboardings of one institution take their steps one at a time."""
     if db.dialect == "postgres":
         tx.execute("SELECT id FROM institutions WHERE id=? FOR UPDATE", (institution_id,))
+
+
+def plan_of(db: Database, code: str) -> dict[str, Any]:
+    with db.transaction() as tx:
+        plan = tx.one("SELECT * FROM plans WHERE code=?", (code,))
+    if plan is None:
+        raise ConsoleError(409, "unknown_plan", f"there is no plan {code!r}")
+    return plan
+
+
+def contract_in_force(
+    engine: EngineClient, engine_id: str, admin_key: str, plan_ref: str
+) -> dict[str, Any]:
+    """The institution's active contract; the plan's is released only when there is none yet
+    (moving to a newer version is the owner's decision, never onboarding's)."""
+    try:
+        return dict(engine.get(engine_id, "/contract", admin_key))
+    except ConsoleError as exc:
+        if exc.code != "no_released_contract":
+            raise
+    name, version = plan_ref.split("@v", 1)
+    engine.release_builtin(engine_id, admin_key, name, version)
+    return dict(engine.get(engine_id, "/contract", admin_key))
 
 
 def onboard(
@@ -56,7 +79,10 @@ def onboard(
                 continue
             actor = engine.create_actor(engine_id, admin_key, label, role)
             credentials.store(tx, box, iid, role, actor["token"], actor["actor_id"])
-    release = engine.release_builtin(engine_id, admin_key, *CONTRACT)
+    plan = plan_of(db, institution["plan_code"])
+    release = contract_in_force(engine, engine_id, admin_key, plan["contract_ref"])
+    if plan["default_department"] in release["manifest"]["contract"]["departments"]:
+        engine.activate_department(engine_id, admin_key, plan["default_department"])
 
     with db.transaction() as tx:
         # Only the one request whose update claims the reveal sees the token, even concurrently.

@@ -11,6 +11,9 @@ ACTIONS = {
     "suggest_cleanup": operations.suggest_cleanup,
     "rename": operations.rename,
     "move": operations.move,
+    "quarantine_files": operations.quarantine_files,
+    "restore": operations.restore,
+    "purge": operations.purge,
 }
 
 

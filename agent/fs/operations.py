@@ -6,7 +6,7 @@ from typing import Any
 
 from agent.fs import FsError
 from agent.fs.duplicates import find_duplicates
-from agent.fs.quarantine import quarantine
+from agent.fs.quarantine import purge_in, quarantine, restore_in
 from agent.fs.safe_root import (
     QUARANTINE,
     SafeRoot,
@@ -174,4 +174,65 @@ def delete(
                 "quarantine_path": None,
             }
         where = quarantine(root, dir_fd, name, params["path"], *before)
-    return {"files": [_touched(params["path"], where, before, before)], "quarantine_path": where}
+    return {
+        "files": [_touched(params["path"], where, before, before)],
+        "quarantine_path": where,
+        "quarantine_id": where.split("/")[1],
+    }
+
+
+def _each(
+    files: list[dict[str, Any]], progress: ProgressFn | None, act: Any, verb: str
+) -> dict[str, Any]:
+    """Run `act` on every file of an approved set, on its own: one that changed or vanished is
+    left alone and reported; the others go. When none could be done the job is refused."""
+    outcomes: list[dict[str, Any]] = []
+    done_bytes = 0
+    for n, item in enumerate(files):
+        if progress:
+            progress({"phase": "hashing", "done": n, "total": len(files), "bytes": done_bytes})
+        try:
+            outcome = act(item)
+        except FsError as exc:
+            error = {"code": exc.code, "message": exc.message}
+            outcomes.append({"path": item["path"], "status": "refused", "error": error})
+            continue
+        done_bytes += item["size"]
+        outcomes.append({**outcome, "status": verb})
+    refused = [o for o in outcomes if o["status"] == "refused"]
+    if len(refused) == len(outcomes):
+        first = refused[0]["error"]
+        raise FsError(
+            first["code"], f"none of the {len(files)} files was {verb}; {first['message']}"
+        )
+    return {
+        "files": outcomes,
+        verb: len(outcomes) - len(refused),
+        "refused": len(refused),
+        "bytes": done_bytes,
+    }
+
+
+def quarantine_files(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
+    def one(item: dict[str, Any]) -> dict[str, Any]:
+        with root.parent(item["path"]) as (dir_fd, name):
+            before = _checked_target(dir_fd, name, item["sha256"])
+            where = quarantine(root, dir_fd, name, item["path"], *before)
+        return {
+            **_touched(item["path"], where, before, before),
+            "quarantine_path": where,
+            "quarantine_id": where.split("/")[1],
+        }
+
+    return _each(params["files"], progress, one, "quarantined")
+
+
+def restore(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
+    return restore_in(root, params["quarantine_id"])
+
+
+def purge(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
+    def one(item: dict[str, Any]) -> dict[str, Any]:
+        return purge_in(root, item["path"], item["sha256"])
+
+    return _each(params["files"], progress, one, "purged")

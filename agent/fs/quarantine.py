@@ -16,7 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.fs import FsError
-from agent.fs.safe_root import QUARANTINE, SafeRoot, place_without_overwrite, split_relative
+from agent.fs.safe_root import (
+    QUARANTINE,
+    SafeRoot,
+    hash_file,
+    place_without_overwrite,
+    split_relative,
+)
 
 JOURNAL = "journal.jsonl"
 QUARANTINE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
@@ -112,31 +118,79 @@ def entries(root: SafeRoot) -> list[dict[str, Any]]:
         return found
 
 
-def restore(root_dir: str | os.PathLike, quarantine_id: str) -> dict[str, Any]:
-    """Put a quarantined file back where it was; never over an existing file."""
+def _open_entry(records: list[dict[str, Any]], quarantine_id: str) -> dict[str, Any]:
+    """The journal's record of a file still in the quarantine (not restored, not purged)."""
     if not isinstance(quarantine_id, str) or not QUARANTINE_ID.fullmatch(quarantine_id):
         raise FsError("path_refused", f"{quarantine_id!r} is not a quarantine id")
+    closed = {e["id"] for e in records if e.get("restored_at") or e.get("purged_at")}
+    matches = [e for e in records if e["id"] == quarantine_id]
+    if not matches or quarantine_id in closed:
+        raise FsError("not_found", f"no quarantined file {quarantine_id!r}")
+    return matches[0]
+
+
+def restore(root_dir: str | os.PathLike, quarantine_id: str) -> dict[str, Any]:
     with SafeRoot(root_dir) as root:
-        records = entries(root)
-        restored = {e["id"] for e in records if e.get("restored_at")}
-        matches = [e for e in records if e["id"] == quarantine_id and "restored_at" not in e]
-        if not matches or quarantine_id in restored:
-            raise FsError("not_found", f"no quarantined file {quarantine_id!r} to restore")
-        entry = matches[0]
-        parts = split_relative(entry.get("original_path"))
-        if parts[0] == QUARANTINE:
-            raise FsError("path_refused", "a file is never restored into the quarantine")
-        journal = _journal(root, write=True)
-        assert journal is not None
+        return restore_in(root, quarantine_id)
+
+
+def restore_in(root: SafeRoot, quarantine_id: str) -> dict[str, Any]:
+    """Put a quarantined file back where it was; never over an existing file."""
+    entry = _open_entry(entries(root), quarantine_id)
+    parts = split_relative(entry.get("original_path"))
+    if parts[0] == QUARANTINE:
+        raise FsError("path_refused", "a file is never restored into the quarantine")
+    journal = _journal(root, write=True)
+    assert journal is not None
+    try:
+        source_fd = root.open_dir([QUARANTINE, quarantine_id, *parts[:-1]])
+        target_fd = root.open_dir(parts[:-1], create=True)
         try:
-            source_fd = root.open_dir([QUARANTINE, quarantine_id, *parts[:-1]])
-            target_fd = root.open_dir(parts[:-1], create=True)
-            try:
-                place_without_overwrite(source_fd, parts[-1], target_fd, parts[-1])
-                _write(journal, {**entry, "restored_at": datetime.now(UTC).isoformat()})
-            finally:
-                os.close(source_fd)
-                os.close(target_fd)
+            place_without_overwrite(source_fd, parts[-1], target_fd, parts[-1])
+            _write(journal, {**entry, "restored_at": datetime.now(UTC).isoformat()})
         finally:
-            os.close(journal)
-        return {"restored": entry["original_path"], "sha256": entry["sha256"]}
+            os.close(source_fd)
+            os.close(target_fd)
+    finally:
+        os.close(journal)
+    return {
+        "restored": entry["original_path"],
+        "quarantine_id": quarantine_id,
+        "sha256": entry["sha256"],
+        "size": entry["size"],
+    }
+
+
+def split_quarantine_path(path: str) -> tuple[str, list[str]]:
+    """`.libervia-quarantine/<id>/<original path>` -> (id, original path parts)."""
+    parts = split_relative(path)
+    if len(parts) < 3 or parts[0] != QUARANTINE or not QUARANTINE_ID.fullmatch(parts[1]):
+        raise FsError("path_refused", f"{path!r} is not a file in the quarantine")
+    return parts[1], parts[2:]
+
+
+def purge_in(root: SafeRoot, path: str, sha256: str) -> dict[str, Any]:
+    """Erase one quarantined file for good, when it is still the content that was approved."""
+    quarantine_id, original = split_quarantine_path(path)
+    entry = _open_entry(entries(root), quarantine_id)
+    if split_relative(entry.get("original_path")) != original:
+        raise FsError("not_found", f"{path!r} is not what quarantine {quarantine_id} holds")
+    journal = _journal(root, write=True)
+    assert journal is not None
+    try:
+        folder = root.open_dir([QUARANTINE, quarantine_id, *original[:-1]])
+        try:
+            found, size = hash_file(folder, original[-1])
+            if found != sha256:
+                raise FsError(
+                    "hash_mismatch",
+                    f"{path!r} is not the content that was approved (sha256 {found[:12]}…);"
+                    " nothing was erased",
+                )
+            os.unlink(original[-1], dir_fd=folder)
+            _write(journal, {**entry, "purged_at": datetime.now(UTC).isoformat()})
+        finally:
+            os.close(folder)
+    finally:
+        os.close(journal)
+    return {"path": path, "quarantine_id": quarantine_id, "sha256": sha256, "size": size}

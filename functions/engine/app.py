@@ -9,7 +9,16 @@ from starlette.routing import Route
 
 from functions import logs
 from functions.edge import Edge
-from functions.engine import actors, admin, approvals, bundles, ledger, proposals, runtime
+from functions.engine import (
+    actors,
+    admin,
+    approvals,
+    bundles,
+    departments,
+    ledger,
+    proposals,
+    runtime,
+)
 from functions.engine.settings import EngineSettings
 from functions.hardening import API_HEADERS
 from functions.http import EXCEPTION_HANDLERS
@@ -38,6 +47,8 @@ ROUTES = [
     Route(f"{INST}/bundles", bundles.index),
     Route(f"{INST}/bundles/{{name}}/{{version}}/release", bundles.release, methods=["POST"]),
     Route(f"{INST}/contract", bundles.active),
+    Route(f"{INST}/departments", departments.index),
+    Route(f"{INST}/departments/{{name}}/activate", departments.activate, methods=["POST"]),
     Route(f"{INST}/proposals", proposals.submit, methods=["POST"]),
     Route(f"{INST}/proposals", proposals.index),
     Route(f"{INST}/proposals/{{proposal_id}}", proposals.show),

@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from functions.engine import auth
-from functions.http import HTTPError, read_json
+from functions.http import HTTPError, bearer_token, read_json
 from governance.contracts import describe_active, list_bundles, register_bundle, release_bundle
 from idl import IDLError
 from idl.compiler import builtin_source
@@ -34,11 +34,18 @@ async def register(request: Request) -> JSONResponse:
 
 
 async def release(request: Request) -> JSONResponse:
+    """By the admin key: the first contract. By the owner, with {manifest_sha256}: a move to
+    another version while one is in force (the owner's approval is recorded)."""
     name, version = request.path_params["name"], request.path_params["version"]
+    by_owner = not (bearer_token(request) or "").startswith("lak_")
+    body = await read_json(request) if by_owner else {}
 
     def work():
-        tenant = auth.institution_admin(request)
-        return release_bundle(auth.context(request), tenant, name, version.removeprefix("v"))
+        ctx, number = auth.context(request), version.removeprefix("v")
+        if not by_owner:
+            return release_bundle(ctx, auth.institution_admin(request), name, number)
+        tenant, approver = auth.actor(request)
+        return release_bundle(ctx, tenant, name, number, approver, body.get("manifest_sha256"))
 
     return JSONResponse(await run_in_threadpool(work))
 

@@ -50,3 +50,12 @@ def test_hash_ignores_comments_and_key_order_but_not_meaning():
 def test_invalid_contracts_are_refused_with_a_reason(edit, message):
     with pytest.raises(IDLError, match=message):
         compile_source(SOURCE.replace(*edit, 1))
+
+
+def test_a_released_manifest_keeps_its_hash_as_the_idl_grows():
+    """Institutions hold v1.0.0's manifest and its sha256: the IDL's later fields
+    (retention_days, the files type, the write effect) must not change it."""
+    bundle = compile_source(builtin_source("personal_ops", "1.0.0"))
+    assert bundle.manifest_sha256 == (
+        "0f40f9df25aecf1261a66c2eb5cd9f209a7a012f3de3601efc9b2f0485163977"
+    )

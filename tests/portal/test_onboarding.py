@@ -27,7 +27,7 @@ def test_onboarding_is_idempotent_and_shows_the_token_once(setup, engine):
     first = onboard(db, box, client, user, "Ana", engine)
     package = first["runtime_package"]
     assert package["agent_token"].startswith("lat_") and package["agent_token_shown"]
-    assert first["contract"]["ref"] == "personal_ops@v1.0.0"
+    assert first["contract"]["ref"] == "personal_ops@v1.1.0"
     second = onboard(db, box, client, user, "Ana", engine)
     assert second["runtime_package"]["agent_token"] is None
     assert second["runtime_package"]["institution_id"] == package["institution_id"]
@@ -37,6 +37,13 @@ def test_onboarding_is_idempotent_and_shows_the_token_once(setup, engine):
         "organizational_agent",
         "owner",
     ]
+    admin_key = _admin_key(db, box, first)
+    departments = client.get(package["institution_id"], "/departments", admin_key)
+    assert [d["department"] for d in departments["departments"]] == ["personal_ops"]
+    activated = client.get(
+        package["institution_id"], "/ledger/events", admin_key, type="department.activated"
+    )
+    assert len(activated["events"]) == 1, "activated once, however often onboarding runs"
 
 
 def test_concurrent_onboarding_creates_one_of_everything(setup, engine):

@@ -91,6 +91,7 @@ def test_rename_within_a_folder_and_its_result_is_followed_to_the_end(user_with_
         "message": "done: now at Misc/b.txt",
         "final": True,
         "code": None,
+        "progress": None,
     }
     assert (folder / "Misc" / "b.txt").read_bytes() == b"alpha"
 
@@ -124,6 +125,7 @@ def test_without_an_agent_the_chat_says_it_is_waiting_for_it(make_user):
         "message": "waiting for your agent (it has not connected yet)",
         "final": False,
         "code": None,
+        "progress": None,
     }
     again = user.post(
         "/api/chat", {"text": "apagar arquivo notas.txt", "inspected": first["inspecting"]}

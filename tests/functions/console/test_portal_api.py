@@ -22,7 +22,7 @@ def test_onboarding_returns_the_runtime_package_once(onboarded):
     runtime = package["runtime_package"]
     assert runtime["institution_id"].startswith("inst_")
     assert runtime["agent_token"].startswith("lat_")
-    assert package["contract"]["ref"] == "personal_ops@v1.0.0"
+    assert package["contract"]["ref"] == "personal_ops@v1.1.0"
     again = user.onboard()
     assert again["runtime_package"]["agent_token"] is None
     assert again["runtime_package"]["institution_id"] == runtime["institution_id"]
