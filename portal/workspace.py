@@ -3,6 +3,7 @@
 import contextlib
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,15 +14,21 @@ from portal.accounts import institution_of
 from portal.db import Database
 from portal.engine_client import EngineClient
 from portal.errors import ConsoleError
+from portal.findings import Findings
 from portal.intent import parse
+from portal.inventory import Inventory, fold, quarantined
 from portal.secret_box import SecretBox
 
 AGENT_ONLINE_SECONDS = 60
 REPORTS_KEPT = 8
 _REPORTS: dict[str, dict[str, Any]] = {}  # by sha256: a report's content never changes
+# By (institution, newest job.executed seq): nothing changes the folder's state in between.
+_FOLDERS: dict[tuple[str, int], tuple[Inventory, Findings]] = {}
 _REPORTS_LOCK = threading.Lock()
 CATEGORIES = ("rbac", "approval", "execution")
 DESTRUCTIVE = ("rename", "move", "delete")
+MAX_SELECTION = 5000  # the contract's bound on one quarantine_files or purge
+QUARANTINE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
 
 
 @dataclass
@@ -80,8 +87,7 @@ class Workspace:
         }
 
     def agent_presence(self) -> dict[str, Any]:
-        actors = self.engine.get(self.engine_id, "/actors", self.admin_key)["actors"]
-        agent = next(a for a in actors if a["role"] == "organizational_agent")
+        agent = next(a for a in self._actors() if a["role"] == "organizational_agent")
         last_seen = agent["last_seen_at"]
         online = False
         if last_seen:
@@ -90,25 +96,116 @@ class Workspace:
         return {"online": online, "last_seen_at": last_seen}
 
     def inventory(self) -> dict[str, dict[str, Any]]:
-        """The latest file facts the agent reported (path -> size, sha256), from the ledger:
-        small listings are in their events, the newest large one is fetched from the job."""
-        events = self._get("/ledger/events", type="job.executed", order="desc", limit=20)
-        files: dict[str, dict[str, Any]] = {}
-        for event in events["events"]:
-            payload = event["payload"]
-            if payload.get("action") != "list_files":
-                continue
-            stored = "report" not in payload
-            report = (
-                self.stored_report(payload["job_id"], payload["report_sha256"])
-                if stored
-                else payload["report"]
+        """The latest file facts the agent reported (path -> size, sha256, mtime)."""
+        return self.folder_state()[0].files
+
+    def findings(self) -> tuple[Findings, Inventory]:
+        inventory, findings = self.folder_state()
+        return findings, inventory
+
+    def folder_state(self) -> tuple[Inventory, Findings]:
+        """The newest whole-folder listing with every change executed since applied, from the
+        ledger (small reports are in their events, large ones are fetched from their jobs),
+        and what it holds for a person to browse."""
+        events = self._get("/ledger/events", type="job.executed", order="desc", limit=500)
+        newest = events["events"][0]["seq"] if events["events"] else 0
+        key = (self.engine_id, newest)
+        cached = _FOLDERS.get(key)
+        if cached is not None:
+            return cached
+
+        def is_whole(payload: dict[str, Any]) -> bool:
+            params = self._get(f"/runtime/jobs/{payload['job_id']}")["params"]
+            return params.get("path", ".") in (".", "") and params.get("recursive", True)
+
+        inventory = fold(events["events"], self._report_of, is_whole)
+        state = (inventory, Findings(inventory.files))
+        with _REPORTS_LOCK:
+            _FOLDERS[key] = state
+            while len(_FOLDERS) > REPORTS_KEPT:
+                _FOLDERS.pop(next(iter(_FOLDERS)))
+        return state
+
+    def _report_of(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if "report" in payload:
+            return dict(payload["report"])
+        return self.stored_report(payload["job_id"], payload["report_sha256"])
+
+    def quarantine(self) -> dict[str, Any]:
+        """The files in the quarantine, with who approved each and when."""
+        executed = self._get("/ledger/events", type="job.executed", order="desc", limit=5000)
+        granted = self._get("/ledger/events", type="approval.granted", order="desc", limit=5000)
+        names = {a["actor_id"]: a["name"] for a in self._actors()}
+        approvals = {
+            e["payload"]["job_id"]: {"by": names.get(e["actor"], e["actor"]), "at": e["ts"]}
+            for e in granted["events"]
+        }
+        entries = quarantined(executed["events"], self._report_of, approvals)
+        return {"files": entries, "bytes": sum(e["size"] for e in entries)}
+
+    def _actors(self) -> list[dict[str, Any]]:
+        return list(self.engine.get(self.engine_id, "/actors", self.admin_key)["actors"])
+
+    def propose_quarantine(self, paths: Any) -> dict[str, Any]:
+        """One proposal for a whole selection, each file named by what the agent saw."""
+        if (
+            not isinstance(paths, list)
+            or not 1 <= len(paths) <= MAX_SELECTION
+            or not all(isinstance(p, str) for p in paths)
+        ):
+            raise ConsoleError(
+                400, "bad_selection", f"select 1 to {MAX_SELECTION} files (a list of paths)"
             )
-            for item in report.get("files", []):
-                files.setdefault(item["path"], item)
-            if stored:
-                break  # a whole listing: what older ones add is older still
-        return files
+        known = self.inventory()
+        missing = [p for p in paths if p not in known]
+        if missing:
+            raise ConsoleError(
+                409,
+                "not_in_listing",
+                f"{len(missing)} selected files are not in your agent's latest listing"
+                f" ({', '.join(missing[:3])}); scan again",
+            )
+        files = [
+            {"path": p, "sha256": known[p]["sha256"], "size": known[p]["size"]}
+            for p in dict.fromkeys(paths)
+        ]
+        return self._answer(self._propose("quarantine_files", {"files": files}))
+
+    def propose_restore(self, quarantine_id: Any) -> dict[str, Any]:
+        if not isinstance(quarantine_id, str) or not QUARANTINE_ID.fullmatch(quarantine_id):
+            raise ConsoleError(400, "bad_quarantine_id", "that is not a quarantine id")
+        return self._answer(self._propose("restore", {"quarantine_id": quarantine_id}))
+
+    def propose_purge(self, quarantine_ids: Any) -> dict[str, Any]:
+        if not isinstance(quarantine_ids, list) or not 1 <= len(quarantine_ids) <= MAX_SELECTION:
+            raise ConsoleError(400, "bad_selection", f"select 1 to {MAX_SELECTION} files")
+        held = {e["quarantine_id"]: e for e in self.quarantine()["files"]}
+        missing = [q for q in quarantine_ids if q not in held]
+        if missing:
+            raise ConsoleError(409, "not_in_quarantine", f"not in the quarantine: {missing[0]}")
+        files = [
+            {
+                "path": held[q]["quarantine_path"],
+                "sha256": held[q]["sha256"],
+                "size": held[q]["size"],
+            }
+            for q in dict.fromkeys(quarantine_ids)
+        ]
+        return self._answer(self._propose("purge", {"files": files}))
+
+    def scan(self) -> dict[str, Any]:
+        """Ask the agent for a fresh listing of the whole folder."""
+        return self._answer(self._propose("list_files", {"path": ".", "recursive": True}))
+
+    def _answer(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "decision": proposal["decision"],
+            "reason": proposal["reason"],
+            "rule": proposal["rule"],
+            "proposal_id": proposal["proposal_id"],
+            "job_id": proposal["job_id"],
+            "reply": reply(proposal),
+        }
 
     def stored_report(self, job_id: str, sha256: str) -> dict[str, Any]:
         """A job's report as the engine keeps it, refused unless it hashes to the sha256 its
@@ -308,21 +405,29 @@ def _day(value: str, name: str, next_day: bool = False) -> str:
 
 
 def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What approving changes, file by file, with sizes, hashes and the total."""
     params = proposal["params"]
+    action = proposal["action"]
+    if action in ("quarantine_files", "purge"):
+        files = [{k: f[k] for k in ("path", "size", "sha256")} for f in params.get("files", [])]
+        total = sum(f["size"] for f in files)
+        summary = (
+            f"quarantine {len(files)} files, {follow.size_text(total)} (restorable)"
+            if action == "quarantine_files"
+            else f"erase {len(files)} quarantined files for good, {follow.size_text(total)}"
+        )
+        return {"summary": summary, "files": files, "count": len(files), "total_bytes": total}
     path = params.get("path")
     known = inventory.get(path or "", {})
     seen = known.get("sha256") == params.get("sha256")
-    target = {
-        "path": path,
-        "size": known.get("size") if seen else None,
-        "sha256": params.get("sha256"),
-    }
+    size = known.get("size") if seen else None
     summary = {
         "delete": f"delete {path} (moved to quarantine, restorable)",
         "rename": f"rename {path} to {params.get('new_name')}",
         "move": f"move {path} into {params.get('destination')}/",
-    }.get(proposal["action"], proposal["action"])
-    return {"summary": summary, "files": [target]}
+    }.get(action, action)
+    files = [{"path": path, "size": size, "sha256": params.get("sha256")}]
+    return {"summary": summary, "files": files, "count": 1, "total_bytes": size}
 
 
 def summarize(event: dict[str, Any]) -> dict[str, Any]:

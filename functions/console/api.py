@@ -141,3 +141,86 @@ async def chat(request: Request) -> JSONResponse:
     result = await run_in_threadpool(lambda: workspace(request).chat(text, inspected))
     logs.bind_case(result.get("case_id"))
     return JSONResponse(result)
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConsoleError(400, "bad_query", f"{name} must be an integer from {low} to {high}")
+    return int(raw)
+
+
+def folder_query(request: Request) -> dict:
+    q = request.query_params
+    for name in ("folder", "q"):
+        if len(q.get(name, "")) > 1024:
+            raise ConsoleError(400, "bad_query", f"{name} is longer than 1024 characters")
+    return {
+        "folder": q.get("folder", ""),
+        "search": q.get("q", ""),
+        "sort": q.get("sort", "path"),
+        "descending": q.get("desc") == "1",
+        "page": _int(request, "page", 1, 1, 10**6),
+        "per_page": _int(request, "per_page", 50, 1, 200),
+    }
+
+
+async def files(request: Request) -> JSONResponse:
+    query = folder_query(request)
+
+    def work():
+        found, inventory = workspace(request).findings()
+        return {**found.folder(**query), "listed_at": inventory.listed_at}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def duplicates(request: Request) -> JSONResponse:
+    keep = request.query_params.get("keep", "shortest")
+    page = _int(request, "page", 1, 1, 10**6)
+    per_page = _int(request, "per_page", 20, 1, 200)
+
+    def work():
+        found, inventory = workspace(request).findings()
+        return {**found.duplicates(keep, page, per_page), "listed_at": inventory.listed_at}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def cleanup(request: Request) -> JSONResponse:
+    keep = request.query_params.get("keep", "shortest")
+
+    def work():
+        found, inventory = workspace(request).findings()
+        return {"kinds": found.cleanup(keep), "listed_at": inventory.listed_at}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def quarantine(request: Request) -> JSONResponse:
+    return JSONResponse(await run_in_threadpool(lambda: workspace(request).quarantine()))
+
+
+async def _act(request: Request, act) -> JSONResponse:
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    result = await run_in_threadpool(lambda: act(workspace(request), body))
+    return JSONResponse(result)
+
+
+async def quarantine_files(request: Request) -> JSONResponse:
+    return await _act(request, lambda ws, body: ws.propose_quarantine(body.get("paths")))
+
+
+async def restore(request: Request) -> JSONResponse:
+    return await _act(request, lambda ws, body: ws.propose_restore(body.get("quarantine_id")))
+
+
+async def purge(request: Request) -> JSONResponse:
+    return await _act(request, lambda ws, body: ws.propose_purge(body.get("quarantine_ids")))
+
+
+async def scan(request: Request) -> JSONResponse:
+    return await _act(request, lambda ws, body: ws.scan())

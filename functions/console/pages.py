@@ -1,18 +1,26 @@
 """Server-rendered pages. They show what the APIs return; actions go through the APIs."""
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from functions.console.api import folder_query
 from functions.console.services import services, workspace
 from portal.accounts import get_user, institution_of
 from portal.errors import ConsoleError
+from portal.follow import size_text
 from portal.security import csrf_token, signed_in_user
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parents[2] / "portal" / "templates"))
+TEMPLATES.env.filters["size"] = size_text
+TEMPLATES.env.filters["day"] = lambda mtime: (
+    datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M") if mtime else ""
+)
 
 
 def render(request: Request, name: str, **context) -> Response:
@@ -108,3 +116,36 @@ async def audit_page(request: Request) -> Response:
 
 async def chat_page(request: Request) -> Response:
     return await _page(request, "chat.html", lambda w: None)
+
+
+def _found(request: Request, view) -> Any:
+    def load(ws):
+        found, inventory = ws.findings()
+        return {**view(found), "listed_at": inventory.listed_at, "whole": inventory.whole}
+
+    return load
+
+
+async def files_page(request: Request) -> Response:
+    query = folder_query(request)
+    return await _page(request, "files.html", _found(request, lambda f: f.folder(**query)))
+
+
+async def duplicates_page(request: Request) -> Response:
+    keep = request.query_params.get("keep", "shortest")
+    page = request.query_params.get("page", "1")
+    number = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
+    return await _page(
+        request, "duplicates.html", _found(request, lambda f: f.duplicates(keep, number))
+    )
+
+
+async def cleanup_page(request: Request) -> Response:
+    keep = request.query_params.get("keep", "shortest")
+    return await _page(
+        request, "cleanup.html", _found(request, lambda f: {"kinds": f.cleanup(keep), "keep": keep})
+    )
+
+
+async def quarantine_page(request: Request) -> Response:
+    return await _page(request, "quarantine.html", lambda w: w.quarantine())

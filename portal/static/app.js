@@ -194,3 +194,89 @@ if (chainStatus) {
     }
   }).catch((error) => { chainStatus.textContent = error.message; });
 }
+
+function sizeText(n) {
+  if (n < 1000) return `${n} bytes`;
+  let value = n;
+  for (const unit of ["kB", "MB", "GB", "TB"]) {
+    value /= 1000;
+    if (value < 1000) return `${value.toFixed(1)} ${unit}`;
+  }
+  return `${(value / 1000).toFixed(1)} PB`;
+}
+
+function show(line, result) {
+  line.hidden = false;
+  line.textContent = result.reply;
+  line.className = `state ${result.decision}`;
+}
+
+// Ask, then follow the answer live in `line`; `then` runs once it is final.
+async function askAndFollow(path, body, line, then) {
+  try {
+    const result = await api(path, body);
+    show(line, result);
+    if (result.decision === "pending_approval") {
+      const link = element("a", " Review it in Approvals");
+      link.href = "/approvals";
+      line.append(link);
+    }
+    if (result.proposal_id && result.decision !== "denied") {
+      const state = element("p", "", "state");
+      line.after(state);
+      const final = await follow(result.proposal_id, state);
+      if (final && then) then(final);
+    }
+  } catch (error) {
+    flash(error.message, "error");
+  }
+}
+
+document.querySelectorAll("[data-action=scan]").forEach((button) => {
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    askAndFollow("/api/scan", {}, document.getElementById("scan-state"), (state) => {
+      if (state.state === "done") window.location.reload();
+      button.disabled = false;
+    });
+  });
+});
+
+document.querySelectorAll("form.selection").forEach((form) => {
+  const counter = form.querySelector("[data-role=selected]");
+  const count = () => {
+    const boxes = [...form.querySelectorAll("input[name=path]:checked")];
+    const bytes = boxes.reduce((sum, box) => sum + Number(box.dataset.size || 0), 0);
+    if (counter) counter.textContent = `${boxes.length} selected, ${sizeText(bytes)}`;
+    return boxes.map((box) => box.value);
+  };
+  count();
+  form.addEventListener("change", count);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const paths = count();
+    if (!paths.length) return flash("Select at least one file.", "error");
+    event.submitter.disabled = true;
+    askAndFollow("/api/quarantine-files", { paths }, document.getElementById("selection-state"));
+  });
+});
+
+document.querySelectorAll("[data-action=restore]").forEach((button) => {
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    const line = button.nextElementSibling;
+    askAndFollow("/api/restore", { quarantine_id: button.dataset.quarantineId }, line, (state) => {
+      if (state.state === "done") button.closest("tr").classList.add("restored");
+      else button.disabled = false;
+    });
+  });
+});
+
+document.querySelectorAll("form.purge").forEach((form) => {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const ids = [...form.querySelectorAll("input[name=quarantine_id]:checked")].map((b) => b.value);
+    if (!ids.length) return flash("Select at least one file.", "error");
+    askAndFollow("/api/purge", { quarantine_ids: ids }, document.getElementById("purge-state"));
+  });
+});

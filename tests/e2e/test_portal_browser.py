@@ -6,6 +6,7 @@ import pytest
 
 from tests.support.agent_process import agent_cli, running_agent, wait_for
 from tests.support.browser import chromium, screenshot
+from tests.support.portal_agent import agent_for
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -109,3 +110,108 @@ def run_chat_and_approval(page, suffix, folder):
     if suffix == "phone":
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], "no horizontal scrolling at phone width"
+
+
+def signed_up_and_onboarded(page, email: str) -> dict:
+    """Sign up and onboard through the console's API, in the page's own session."""
+    csrf = page.request.get("/api/session").json()["csrf_token"]
+    body = {"email": email, "password": "correct horse battery staple"}
+    signed = page.request.post("/api/signup", data=body, headers={"X-CSRF-Token": csrf})
+    assert signed.ok, signed.text()
+    csrf = signed.json()["csrf_token"]
+    onboarded = page.request.post(
+        "/api/onboarding", data={"name": "Ana"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert onboarded.ok, onboarded.text()
+    return onboarded.json()
+
+
+def a_folder_of_personal_files(root, count: int) -> None:
+    """`count` files in dated photo folders and documents; every 25th photo copied to
+    Downloads and to a backup folder, some empty files and temporary ones."""
+    for n in range(count):
+        if n % 10 == 9:
+            path = root / "Documentos" / f"{2015 + n % 10}" / f"relatório {n:05d}.txt"
+            data = b"notes %d" % n
+        else:
+            path = root / "Fotos" / f"{2015 + n % 9}" / f"{n % 12 + 1:02d}" / f"IMG_{n:05d}.jpg"
+            data = b"photo %d " % n * 40
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        if n % 25 == 0 and n % 10 != 9:
+            for copy in (root / "Downloads" / path.name, root / "Backup" / "Fotos" / path.name):
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                copy.write_bytes(data)
+    for n in range(5):
+        (root / "Documentos" / f"vazio {n}.txt").write_bytes(b"")
+        (root / "Downloads" / f"video {n}.mp4.crdownload").write_bytes(b"partial")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_whole_loop_on_a_folder_of_10000_files(browser, console, engine, viewport, tmp_path):
+    suffix = "phone" if viewport is PHONE else "desktop"
+    page = browser.new_page(viewport=viewport, base_url=console)
+    package = signed_up_and_onboarded(page, f"loop-{suffix}@example.org")
+    root = tmp_path / "Organize"
+    a_folder_of_personal_files(root, 10_000)
+    with agent_for(package, engine, root, tmp_path):
+        page.goto("/files")
+        assert "has not looked at your folder yet" in page.inner_text("#listed")
+        page.click("[data-action=scan]")
+        page.locator("#folders").wait_for(timeout=120_000)  # the page reloads once it is done
+        assert "Fotos/" in page.inner_text("#folders")
+        screenshot(page, f"10-files-{suffix}")
+        page.click("#folders a:text('Fotos/')")
+        page.click("#folders a:text('2016/')")
+        assert page.locator("#folders tr").count() > 1
+        page.fill("#q", "IMG_00100")
+        page.click("form[role=search] button")
+        assert "IMG_00100.jpg" in page.inner_text("#file-list")
+
+        page.goto("/duplicates")
+        summary = page.inner_text("#duplicates-summary")
+        assert summary.startswith("401 groups of identical files")
+        screenshot(page, f"11-duplicates-{suffix}", full_page=False)
+        boxes = page.locator("form.selection input[name=path]:checked")
+        selected = boxes.count()
+        assert selected == 40  # 20 groups on the page, two copies each
+        page.click("text=Quarantine the selected copies")
+        page.locator("#selection-state a[href='/approvals']").wait_for()
+
+        page.goto("/approvals")
+        card = page.locator("article.proposal")
+        assert f"quarantine {selected} files" in card.locator("h2").inner_text()
+        assert card.locator("tbody tr").count() == selected
+        screenshot(page, f"12-approval-batch-{suffix}", full_page=False)
+        first = card.locator("tbody tr td").first.inner_text()
+        page.click("button[value=approve]")
+        page.locator("article.proposal p.state[data-state=done]").wait_for(timeout=60_000)
+        assert not (root / first).exists()
+        screenshot(page, f"13-approval-done-{suffix}", full_page=False)
+
+        page.goto("/quarantine")
+        assert page.locator("#quarantined tbody tr").count() == selected
+        screenshot(page, f"14-quarantine-{suffix}", full_page=False)
+        row = page.locator("#quarantined tbody tr", has_text=first)
+        row.locator("[data-action=restore]").click()
+        row.locator("p.state[data-state=done], span.state + p.state[data-state=done]").wait_for(
+            timeout=60_000
+        )
+        assert (root / first).exists(), "restored where it was"
+        page.reload()
+        assert page.locator("#quarantined tbody tr").count() == selected - 1
+        page.locator("#quarantined tbody input[type=checkbox]").first.check()
+        page.click("text=Purge the selected for good")
+        page.locator("#purge-state a[href='/approvals']").wait_for()
+        page.goto("/approvals")
+        assert "erase 1 quarantined files for good" in page.inner_text("article.proposal h2")
+        page.click("button[value=approve]")
+        page.locator("article.proposal p.state[data-state=done]").wait_for(timeout=60_000)
+        page.goto("/quarantine")
+        assert page.locator("#quarantined tbody tr").count() == selected - 2
+        if suffix == "phone":
+            for path in ("/files", "/duplicates", "/quarantine"):
+                page.goto(path)
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= PHONE["width"], f"no horizontal scrolling on {path}"
+    page.close()

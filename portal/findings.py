@@ -1,0 +1,191 @@
+"""What the agent found, as a person browses it: files by folder, duplicate groups with the
+space they waste, and cleanup kinds (the ones Czkawka and fclones users know). Built once per
+inventory and kept: paging through 100,000 files only slices lists already sorted."""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+BIG_FILE_BYTES = 100 * 1000 * 1000
+TEMPORARY = re.compile(
+    r"^(\.DS_Store|Thumbs\.db|desktop\.ini|~\$.*|.*\.(tmp|temp|crdownload|part|partial|swp|bak)"
+    r"|.*~)$",
+    re.IGNORECASE,
+)
+KEEP_RULES = ("shortest", "oldest", "newest")
+SORTS = ("path", "size", "date")
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    pages: int
+
+    def view(self) -> dict[str, Any]:
+        return {"items": self.items, "total": self.total, "page": self.page, "pages": self.pages}
+
+
+def paginate(items: list[Any], page: int, per_page: int) -> Page:
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    pages = max(1, -(-len(items) // per_page))
+    page = max(1, min(page, pages))
+    start = (page - 1) * per_page
+    return Page(items[start : start + per_page], len(items), page, pages)
+
+
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def _group(sha256: str, size: int, files: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"sha256": sha256, "size": size, "files": files}
+
+
+def keep_order(rule: str) -> Any:
+    """Sort key putting the copy to keep first."""
+    if rule == "oldest":
+        return lambda f: (f.get("mtime") or 0, len(f["path"]), f["path"])
+    if rule == "newest":
+        return lambda f: (-(f.get("mtime") or 0), len(f["path"]), f["path"])
+    return lambda f: (f["path"].count("/"), len(f["path"]), f["path"])
+
+
+class Findings:
+    def __init__(self, files: dict[str, dict[str, Any]]) -> None:
+        self.by_path = files
+        self.files = sorted(files.values(), key=lambda f: f["path"])
+        self.total_bytes = sum(f["size"] for f in self.files)
+        groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+        for f in self.files:
+            if f["size"] > 0:
+                groups[(f["sha256"], f["size"])].append(f)
+        self.groups: list[dict[str, Any]] = sorted(
+            (
+                _group(sha, size, members)
+                for (sha, size), members in groups.items()
+                if len(members) > 1
+            ),
+            key=lambda g: (-g["size"] * (len(g["files"]) - 1), g["files"][0]["path"]),
+        )
+        self.wasted_bytes = sum(g["size"] * (len(g["files"]) - 1) for g in self.groups)
+        self._sorted: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+
+    def _order(self, sort: str, descending: bool) -> list[dict[str, Any]]:
+        key = (sort, descending)
+        if key not in self._sorted:
+            if sort == "size":
+                order = sorted(self.files, key=lambda f: (f["size"], f["path"]), reverse=descending)
+            elif sort == "date":
+                order = sorted(
+                    self.files, key=lambda f: (f.get("mtime") or 0, f["path"]), reverse=descending
+                )
+            else:
+                order = self.files[::-1] if descending else self.files
+            self._sorted[key] = order
+        return self._sorted[key]
+
+    def folder(
+        self,
+        folder: str,
+        search: str,
+        sort: str = "path",
+        descending: bool = False,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> dict[str, Any]:
+        """The files under `folder` (all of them when searching, else those directly in it),
+        its subfolders with their file counts and sizes, a page at a time."""
+        prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
+        needle = search.casefold().strip()
+        subfolders: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        matches = []
+        for f in self._order(sort if sort in SORTS else "path", descending):
+            path = f["path"]
+            if not path.startswith(prefix):
+                continue
+            rest = path[len(prefix) :]
+            if needle:
+                if needle in rest.casefold():
+                    matches.append(f)
+            elif "/" in rest:
+                counts = subfolders[rest.split("/", 1)[0]]
+                counts[0] += 1
+                counts[1] += f["size"]
+            else:
+                matches.append(f)
+        folders = [
+            {"name": name, "path": prefix + name, "files": n, "bytes": size}
+            for name, (n, size) in sorted(subfolders.items())
+        ]
+        return {
+            "folder": prefix.rstrip("/"),
+            "search": search,
+            "folders": folders,
+            "files": paginate(matches, page, per_page).view(),
+        }
+
+    def duplicates(self, keep: str, page: int = 1, per_page: int = 20) -> dict[str, Any]:
+        """Groups of identical files, most wasted space first; in each, the copy `keep` keeps
+        and the others preselected for the quarantine."""
+        order = keep_order(keep if keep in KEEP_RULES else "shortest")
+        shown = paginate(self.groups, page, per_page)
+        groups = []
+        for group in shown.items:
+            kept, *copies = sorted(group["files"], key=order)
+            groups.append(
+                {
+                    "sha256": group["sha256"],
+                    "size": group["size"],
+                    "wasted": group["size"] * len(copies),
+                    "keep": kept,
+                    "copies": copies,
+                }
+            )
+        return {
+            "keep": keep,
+            "groups": groups,
+            "total_groups": shown.total,
+            "wasted_bytes": self.wasted_bytes,
+            "page": shown.page,
+            "pages": shown.pages,
+        }
+
+    def cleanup(self, keep: str = "shortest") -> list[dict[str, Any]]:
+        """Each kind of clutter with its files, the reason and the space it frees."""
+        order = keep_order(keep if keep in KEEP_RULES else "shortest")
+        copies = [
+            {**f, "reason": f"same content as {kept['path']}"}
+            for group in self.groups
+            for kept, *others in [sorted(group["files"], key=order)]
+            for f in others
+        ]
+        empty = [{**f, "reason": "empty file (0 bytes)"} for f in self.files if f["size"] == 0]
+        temporary = [
+            {**f, "reason": "temporary or system file"}
+            for f in self.files
+            if f["size"] > 0 and TEMPORARY.match(_name(f["path"]))
+        ]
+        big = sorted(
+            ({**f, "reason": "over 100 MB"} for f in self.files if f["size"] >= BIG_FILE_BYTES),
+            key=lambda f: -f["size"],
+        )
+        kinds = [
+            ("duplicates", "Duplicate copies", copies),
+            ("empty", "Empty files", empty),
+            ("temporary", "Temporary and system files", temporary),
+            ("big", "Big files", big),
+        ]
+        return [
+            {
+                "kind": kind,
+                "title": title,
+                "files": files,
+                "count": len(files),
+                "bytes": sum(f["size"] for f in files),
+            }
+            for kind, title, files in kinds
+        ]

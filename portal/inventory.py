@@ -1,0 +1,107 @@
+"""What is in the agent's folder, as far as the ledger tells: the newest whole-folder listing,
+with every change executed since applied (quarantined, renamed, moved, restored files).
+
+Events are walked newest first, so what a newer event says of a path wins over older ones: a
+file deleted after a listing is gone from it; a file listed again after a restore is back.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+Report = Callable[[dict[str, Any]], dict[str, Any]]  # a job.executed payload -> its report
+Whole = Callable[[dict[str, Any]], bool]  # is this listing the whole folder?
+CHANGES = ("delete", "quarantine_files", "rename", "move")
+
+
+@dataclass
+class Inventory:
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    listed_at: str | None = None  # when the newest listing it holds ran
+    whole: bool = False  # a whole-folder listing was reached
+
+
+def fold(events: Iterable[dict[str, Any]], report_of: Report, is_whole: Whole) -> Inventory:
+    """The inventory from `job.executed` events, newest first."""
+    inventory = Inventory()
+    gone: set[str] = set()
+
+    def add(item: dict[str, Any]) -> None:
+        if item["path"] not in gone:
+            inventory.files.setdefault(item["path"], item)
+
+    for event in events:
+        payload = event["payload"]
+        action = payload.get("action")
+        if action not in (*CHANGES, "list_files", "restore"):
+            continue
+        report = report_of(payload)
+        if "error" in report and "files" not in report:
+            continue  # refused or failed: nothing changed
+        if action == "list_files":
+            inventory.listed_at = inventory.listed_at or event["ts"]
+            for item in report.get("files", []):
+                add(item)
+            if is_whole(payload):
+                inventory.whole = True
+                break  # older listings only say older things
+        elif action == "restore" and report.get("restored"):
+            add({"path": report["restored"], "sha256": report["sha256"], "size": report["size"]})
+        elif action in CHANGES:
+            for touched in report.get("files", []):
+                if touched.get("status") == "refused":
+                    continue
+                if action in ("rename", "move") and touched.get("new_path"):
+                    add(
+                        {
+                            "path": touched["new_path"],
+                            "sha256": touched["sha256_after"],
+                            "size": touched["size_after"],
+                        }
+                    )
+                gone.add(touched["path"])
+    return inventory
+
+
+def quarantined(
+    events: Iterable[dict[str, Any]], report_of: Report, approvals: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """What is in the quarantine now, newest first: every file a delete or a quarantine_files
+    moved there, less those restored or purged since; with who approved it and when."""
+    closed: set[str] = set()
+    entries: list[dict[str, Any]] = []
+    for event in events:  # newest first
+        payload = event["payload"]
+        action = payload.get("action")
+        if action not in ("delete", "quarantine_files", "restore", "purge"):
+            continue
+        report = report_of(payload)
+        if action == "restore" and report.get("quarantine_id"):
+            closed.add(report["quarantine_id"])
+        elif action == "purge":
+            closed.update(
+                f["quarantine_id"] for f in report.get("files", []) if f.get("status") == "purged"
+            )
+        else:
+            approval = approvals.get(payload["job_id"], {})
+            for touched in report.get("files", []):
+                where = touched.get("new_path") or ""
+                parts = where.split("/")
+                if touched.get("status") == "refused" or len(parts) < 3:
+                    continue
+                if parts[1] in closed:
+                    continue
+                entries.append(
+                    {
+                        "quarantine_id": parts[1],
+                        "quarantine_path": where,
+                        "original_path": touched["path"],
+                        "sha256": touched["sha256_before"],
+                        "size": touched["size_before"],
+                        "quarantined_at": event["ts"],
+                        "approved_by": approval.get("by"),
+                        "approved_at": approval.get("at"),
+                        "job_id": payload["job_id"],
+                    }
+                )
+    return entries
