@@ -3,6 +3,7 @@
 import logging
 import os
 import signal
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ class ClockSettings:
     backup_minutes: float = 60
     backup_keep: int = 14
     open_tenants: int = DEFAULT_MAX_OPEN
+    retention_check_seconds: float = 3600
 
     @classmethod
     def from_env(cls) -> "ClockSettings":
@@ -40,6 +42,7 @@ class ClockSettings:
             backup_minutes=float(os.environ.get("CLOCK_BACKUP_MINUTES", "60")),
             backup_keep=int(os.environ.get("LIBERVIA_BACKUP_KEEP", "14")),
             open_tenants=int(os.environ.get("ENGINE_OPEN_TENANTS", DEFAULT_MAX_OPEN)),
+            retention_check_seconds=float(os.environ.get("CLOCK_RETENTION_SECONDS", "3600")),
         )
 
 
@@ -50,11 +53,19 @@ class Clock:
         self.registry = Registry(data_dir.registry_path)
         self.tenants = Tenants(data_dir, settings.open_tenants)
         self.peers = PeerBus(settings.data_dir)  # re-queued jobs wake the engine's long-polls
+        self._retention_at = -float("inf")
 
     def sweep(self) -> None:
-        counts = sweep(self.registry, self.tenants, on_requeued=self.peers.publish)
+        now = time.monotonic()
+        retention = now - self._retention_at >= self.settings.retention_check_seconds
+        if retention:
+            self._retention_at = now
+        counts = sweep(
+            self.registry, self.tenants, on_requeued=self.peers.publish, retention=retention
+        )
         if (
-            counts.approvals_expired
+            counts.purges_proposed
+            or counts.approvals_expired
             or counts.leases_requeued
             or counts.jobs_expired
             or counts.unavailable

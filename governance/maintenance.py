@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from governance.approvals import any_expired, expire_due
 from governance.jobs import LEASE_LAPSED, WINDOW_CLOSED, any_due, settle_due
+from governance.retention import propose_due_purge
 from ledger.store import utc_now
 from tenants import TenantError
 from tenants.database import Tx
@@ -24,6 +25,7 @@ class SweepCounts:
     approvals_expired: int = 0
     leases_requeued: int = 0
     jobs_expired: int = 0
+    purges_proposed: int = 0
 
 
 def settle_deadlines(tenant: Tenant) -> tuple[int, int, int]:
@@ -54,9 +56,11 @@ def sweep(
     tenants: Tenants,
     page: int = PAGE,
     on_requeued: Callable[[str], None] | None = None,
+    retention: bool = True,
 ) -> SweepCounts:
     """Expire pending approvals and stale jobs, re-queue jobs whose lease ran out (and tell
-    `on_requeued` which institutions have jobs to hand out again)."""
+    `on_requeued` which institutions have jobs to hand out again); with `retention`, propose
+    purging quarantined files past the contract's retention period."""
     counts = SweepCounts()
     after = ""
     while institutions := registry.page(after, page):
@@ -64,6 +68,8 @@ def sweep(
             try:
                 tenant = tenants.get(institution.id)
                 expired, requeued, stale = settle_deadlines(tenant)
+                if retention and propose_due_purge(tenant) is not None:
+                    counts.purges_proposed += 1
             except TenantError as exc:
                 counts.unavailable += 1
                 log.error(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from idl.compiler import builtin_source, compile_source
 from portal import credentials, follow, lookup
 from portal.accounts import institution_of
 from portal.db import Database
@@ -17,6 +18,7 @@ from portal.errors import ConsoleError
 from portal.findings import Findings
 from portal.intent import parse
 from portal.inventory import Inventory, fold, quarantined
+from portal.onboarding import plan_of
 from portal.secret_box import SecretBox
 
 AGENT_ONLINE_SECONDS = 60
@@ -42,6 +44,7 @@ class Workspace:
     owner_token: str
     agent_token: str
     admin_key: str
+    plan: dict[str, Any]
 
     @classmethod
     def open(cls, db: Database, box: SecretBox, engine: EngineClient, user_id: str) -> "Workspace":
@@ -61,6 +64,7 @@ class Workspace:
             secrets["owner"],
             secrets["organizational_agent"],
             secrets["admin_key"],
+            plan_of(db, institution["plan_code"]),
         )
 
     def _get(self, path: str, **params: Any) -> Any:
@@ -85,6 +89,49 @@ class Workspace:
             "released_at": contract["released_at"],
             "rules": rules,
         }
+
+    def contract_offer(self) -> dict[str, Any] | None:
+        """The plan's contract, when it is newer than the one in force: what it adds, and the
+        manifest the owner approves (registered on the engine, not released)."""
+        current = self._get("/contract")
+        name, version = self.plan["contract_ref"].split("@v", 1)
+        if _version(version) <= _version(current["version"]) or name != current["name"]:
+            return None
+        registered = {
+            b["ref"]: b
+            for b in self.engine.get(self.engine_id, "/bundles", self.admin_key)["bundles"]
+        }
+        bundle = registered.get(self.plan["contract_ref"]) or self.engine.post(
+            self.engine_id, "/bundles", self.admin_key, {"builtin": self.plan["contract_ref"]}
+        )
+        offered = compile_source(builtin_source(name, version)).contract
+        return {
+            "from": current["ref"],
+            "to": bundle["ref"],
+            "manifest_sha256": bundle["manifest_sha256"],
+            "description": offered.contract.description,
+            "adds": sorted(set(offered.actions) - set(current["manifest"]["actions"])),
+            "departments": offered.contract.departments,
+        }
+
+    def approve_contract(self, manifest_sha256: Any) -> dict[str, Any]:
+        """The owner approves moving to the plan's contract (the engine records it), then the
+        plan's default department is activated when that contract declares it."""
+        offer = self.contract_offer()
+        if offer is None:
+            raise ConsoleError(409, "no_contract_offer", "your contract is already the newest")
+        name, version = offer["to"].split("@v", 1)
+        released = self.engine.call(
+            "POST",
+            self.engine.inst(self.engine_id, f"/bundles/{name}/v{version}/release"),
+            self.owner_token,
+            json={"manifest_sha256": manifest_sha256},
+        ).json()
+        if self.plan["default_department"] in offer["departments"]:
+            self.engine.activate_department(
+                self.engine_id, self.admin_key, self.plan["default_department"]
+            )
+        return dict(released)
 
     def agent_presence(self) -> dict[str, Any]:
         agent = next(a for a in self._actors() if a["role"] == "organizational_agent")
@@ -251,6 +298,7 @@ class Workspace:
             "institution": {"name": self.name, "engine_institution_id": self.engine_id},
             "agent": self.agent_presence(),
             "pending_approvals": self.pending(),
+            "contract_offer": self.contract_offer(),
             "last_actions": [summarize(e) for e in events],
         }
 
@@ -392,6 +440,10 @@ class Workspace:
         agent = self.agent_presence() if job and job["status"] == "queued" else None
         proposal["state"] = follow.describe(proposal, job, agent).view()
         return proposal
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
 
 
 def _day(value: str, name: str, next_day: bool = False) -> str:

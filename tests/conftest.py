@@ -29,13 +29,17 @@ def inst(engine) -> Institution:
 
 
 @pytest.fixture
-def console(engine, tmp_path) -> Iterator[str]:
-    """A real console process on its own PostgreSQL schema, wired to the shared engine."""
+def console_database_url() -> Iterator[str]:
+    """The console's accounts store: a PostgreSQL schema of its own."""
     require_postgres()
-    with (
-        postgres_schema_url() as database_url,
-        console_process(tmp_path / "console", engine, database_url) as base,
-    ):
+    with postgres_schema_url() as database_url:
+        yield database_url
+
+
+@pytest.fixture
+def console(engine, tmp_path, console_database_url) -> Iterator[str]:
+    """A real console process on its own PostgreSQL schema, wired to the shared engine."""
+    with console_process(tmp_path / "console", engine, console_database_url) as base:
         yield base
 
 

@@ -224,3 +224,7 @@ async def purge(request: Request) -> JSONResponse:
 
 async def scan(request: Request) -> JSONResponse:
     return await _act(request, lambda ws, body: ws.scan())
+
+
+async def approve_contract(request: Request) -> JSONResponse:
+    return await _act(request, lambda ws, body: ws.approve_contract(body.get("manifest_sha256")))

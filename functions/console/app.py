@@ -50,6 +50,7 @@ ROUTES = [
     Route("/api/logout-everywhere", auth.signout_everywhere, methods=["POST"]),
     Route("/api/onboarding", api.onboarding, methods=["POST"]),
     Route("/api/contract", api.contract),
+    Route("/api/contract/approve", api.approve_contract, methods=["POST"]),
     Route("/api/dashboard", api.dashboard),
     Route("/api/approvals", api.approvals),
     Route("/api/approvals/{proposal_id}/{verdict:str}", api.decide, methods=["POST"]),

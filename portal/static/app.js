@@ -280,3 +280,17 @@ document.querySelectorAll("form.purge").forEach((form) => {
     askAndFollow("/api/purge", { quarantine_ids: ids }, document.getElementById("purge-state"));
   });
 });
+
+document.querySelectorAll("[data-action=approve-contract]").forEach((button) => {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const released = await api("/api/contract/approve", { manifest_sha256: button.dataset.manifest });
+      flash(`Your contract is now ${released.ref}.`, "ok");
+      button.closest("section").remove();
+    } catch (error) {
+      flash(error.message, "error");
+      button.disabled = false;
+    }
+  });
+});

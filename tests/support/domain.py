@@ -33,7 +33,9 @@ class Domain:
         self.ctx.close()
 
 
-def open_domain(data_dir: Path, external_id: str = "ext-ana", **open_args: Any) -> Domain:
+def open_domain(
+    data_dir: Path, external_id: str = "ext-ana", version: str = "1.0.0", **open_args: Any
+) -> Domain:
     ctx = EngineContext.open(data_dir, **open_args)
     institution, _ = create_institution(ctx, external_id, "Ana")
     institution_id = institution["institution_id"]
@@ -43,6 +45,6 @@ def open_domain(data_dir: Path, external_id: str = "ext-ana", **open_args: Any) 
     for who, role in ROLES.items():
         token = create_actor(tenant, who, role)["token"]
         domain.actors[who] = authenticate_actor(ctx, institution_id, token)[1]
-    register_bundle(tenant, builtin_source("personal_ops", "1.0.0"))
-    release_bundle(ctx, tenant, "personal_ops", "1.0.0")
+    register_bundle(tenant, builtin_source("personal_ops", version))
+    release_bundle(ctx, tenant, "personal_ops", version)
     return domain
