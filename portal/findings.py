@@ -154,6 +154,19 @@ class Findings:
             "pages": shown.pages,
         }
 
+    def copies_in(self, folder: str, keep: str = "shortest") -> list[str]:
+        """The duplicate copies under `folder` to quarantine, keeping at least one copy of
+        each content: one outside the folder, or else the one `keep` keeps inside it."""
+        prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
+        order = keep_order(keep if keep in KEEP_RULES else "shortest")
+        chosen: list[str] = []
+        for group in self.groups:
+            inside = [f for f in group["files"] if f["path"].startswith(prefix)]
+            if len(inside) == len(group["files"]):
+                inside = sorted(inside, key=order)[1:]
+            chosen.extend(f["path"] for f in inside)
+        return sorted(chosen)
+
     def cleanup(self, keep: str = "shortest") -> list[dict[str, Any]]:
         """Each kind of clutter with its files, the reason and the space it frees."""
         order = keep_order(keep if keep in KEEP_RULES else "shortest")

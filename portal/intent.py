@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 NAME = r"""(?:"(?P<{0}q>[^"]+)"|'(?P<{0}s>[^']+)'|(?P<{0}w>\S+))"""
+# A name that may hold spaces unquoted: the rest of the sentence (only where nothing follows it).
+REST = r"""(?:"(?P<{0}q>[^"]+)"|'(?P<{0}s>[^']+)'|(?P<{0}w>.+))"""
 FILE_WORD = r"(?:(?:o |the )?(?:arquivo|ficheiro|file)\s+)?"
 FOLDER_WORD = r"(?:(?:a |the |para a |to the )?(?:pasta|folder|diret[oó]rio|directory)\s+)?"
 
@@ -15,6 +17,49 @@ FOLDER_WORD = r"(?:(?:a |the |para a |to the )?(?:pasta|folder|diret[oó]rio|dir
 def _name(key: str) -> str:
     return NAME.format(key)
 
+
+DELETE_VERB = (
+    r"(?:apagar|apague|apaga|excluir|exclua|deletar|delete|remover|remova|remove|limpar|limpe)"
+)
+KINDS = {
+    "duplicates": r"duplicados|duplicadas|duplicatas|c[oó]pias|duplicates|copies|duplicate files",
+    "empty": r"(?:arquivos|ficheiros)\s+vazios|empty\s+files",
+    "temporary": r"(?:arquivos|ficheiros)\s+tempor[aá]rios|temporary\s+files|temp\s+files",
+}
+# Requests about many files or about the engine's records: the console answers them itself
+# (a bulk request becomes one quarantine_files proposal), never a guess.
+QUERIES: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "bulk",
+        re.compile(
+            rf"^{DELETE_VERB}\s+(?:todos\s+os\s+|todas\s+as\s+|os\s+|as\s+|all\s+(?:the\s+)?"
+            r"|the\s+)?(?P<kind>"
+            + "|".join(f"(?P<{k}>{v})" for k, v in KINDS.items())
+            + r")(?:\s+(?:em|na|no|da|do|de|dentro\s+de|in|from|inside)\s+"
+            + FOLDER_WORD
+            + _name("path")
+            + r")?$",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "pending",
+        re.compile(
+            r"^(?:(?:o\s+)?que\s+(?:est[aá]|est[aã]o|ficou|falta)\s+pendentes?"
+            r"|what(?:'s|\s+is|\s+are)\s+(?:pending|waiting)(?:\s+for\s+me)?"
+            r"|pend[eê]ncias|pendentes?|pending|aprova[cç][oõ]es\s+pendentes|pending\s+approvals)$",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "history",
+        re.compile(
+            rf"^(?:(?:o\s+)?que\s+aconteceu\s+(?:com|ao|[aà])\s+|what\s+happened\s+to\s+)"
+            rf"{FILE_WORD}{REST.format('path')}$",
+            re.IGNORECASE,
+        ),
+    ),
+]
 
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
@@ -75,7 +120,10 @@ HELP = (
     '"listar arquivos" / "list files in docs", "encontrar duplicados" / "find duplicates", '
     '"sugerir limpeza" / "suggest cleanup", "apagar arquivo notas.txt" / '
     '"delete file notes.txt", "renomear a.txt para b.txt" / "rename a.txt to b.txt", '
-    '"mover a.txt para arquivo" / "move a.txt to archive". Put names with spaces in quotes. '
+    '"mover a.txt para arquivo" / "move a.txt to archive", "apagar todos os duplicados em '
+    'Downloads" / "delete all duplicates in Downloads", "apagar arquivos vazios" / "delete '
+    'empty files", "o que está pendente?" / "what is pending?", "o que aconteceu com '
+    'notas.txt?" / "what happened to notes.txt?". Put names with spaces in quotes. '
     "The Engine decides whether each request is allowed."
 )
 
@@ -85,6 +133,7 @@ class Intent:
     action: str | None
     params: dict[str, Any] = field(default_factory=dict)
     help: str | None = None
+    query: str | None = None  # bulk, pending or history: answered by the console
 
 
 def _value(match: re.Match[str], key: str) -> str | None:
@@ -97,6 +146,14 @@ def _value(match: re.Match[str], key: str) -> str | None:
 
 def parse(text: str) -> Intent:
     cleaned = " ".join(text.strip().split()).rstrip(".!?")
+    for query, pattern in QUERIES:
+        match = pattern.match(cleaned)
+        if not match:
+            continue
+        params = {key: value for key in ("path",) if (value := _value(match, key))}
+        if query == "bulk":
+            params["kind"] = next(k for k in KINDS if match.group(k))
+        return Intent(None, params, query=query)
     for action, pattern in PATTERNS:
         match = pattern.match(cleaned)
         if not match:

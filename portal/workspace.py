@@ -359,6 +359,9 @@ class Workspace:
         if not isinstance(text, str) or not text.strip() or len(text) > 500:
             raise ConsoleError(400, "bad_text", "write a request of 1 to 500 characters")
         intent = parse(text)
+        if intent.query is not None:
+            queried = self._query(intent.query, intent.params, inspected)
+            return {"understood": True, "intent": {"query": intent.query}, **queried}
         if intent.action is None:
             return {"understood": False, "reply": intent.help}
         params = dict(intent.params)
@@ -378,6 +381,81 @@ class Workspace:
             "job_id": proposal["job_id"],
             "reply": reply(proposal),
         }
+
+    def _query(self, query: str, params: dict[str, Any], inspected: str | None) -> dict[str, Any]:
+        if query == "pending":
+            return self._pending_reply()
+        if query == "history":
+            return self._history_reply(params["path"])
+        return self._bulk_reply(params["kind"], params.get("path", ""), inspected)
+
+    def _pending_reply(self) -> dict[str, Any]:
+        pending = self.pending()
+        if not pending:
+            return {"reply": "Nothing is waiting for your approval."}
+        shown = "; ".join(p["impact"]["summary"] for p in pending[:5])
+        more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
+        return {
+            "pending": [p["proposal_id"] for p in pending],
+            "reply": f"{len(pending)} waiting for your approval: {shown}{more}. Review them in"
+            " Approvals.",
+        }
+
+    def _history_reply(self, named: str) -> dict[str, Any]:
+        """The newest request about `named` (a path, or a bare name) and where it stands."""
+        proposals = self._get("/proposals", limit=1000)["proposals"]
+        leaf = named.strip("/").rsplit("/", 1)[-1].casefold()
+
+        def about(proposal: dict[str, Any]) -> bool:
+            params = proposal["params"]
+            paths = [params.get("path") or ""] + [f["path"] for f in params.get("files", [])]
+            return any(
+                p == named.strip("/")
+                or ("/" not in named and p.rsplit("/", 1)[-1].casefold() == leaf)
+                for p in paths
+            )
+
+        for proposal in proposals:  # newest first
+            if proposal["action"] in ("list_files", "detect_duplicates", "suggest_cleanup"):
+                continue
+            if about(proposal):
+                state = self.proposal(proposal["proposal_id"])["state"]
+                asked = proposal["created_at"][:16].replace("T", " ")
+                what = f"{named}: {proposal['action']} asked {asked} UTC"
+                return {
+                    "proposal_id": proposal["proposal_id"],
+                    "state": state,
+                    "reply": f"{what}; {state['message']}.",
+                }
+        return {"reply": f"Nothing was asked about {named} yet."}
+
+    def _bulk_reply(self, kind: str, folder: str, inspected: str | None) -> dict[str, Any]:
+        """Every duplicate copy, empty or temporary file under `folder`, in one proposal."""
+        found, inventory = self.findings()
+        if not inventory.whole and inspected is None:
+            scan = self.scan()
+            return {
+                "inspecting": scan["proposal_id"],
+                "reply": "First your agent looks at your whole folder; the proposal follows.",
+            }
+        prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
+        where = f"in {folder.strip('/')}" if prefix else "in your folder"
+        if prefix and not any(p.startswith(prefix) for p in inventory.files):
+            return {"not_found": True, "reply": f"There is no folder {folder} in your folder."}
+        if kind == "duplicates":
+            paths = found.copies_in(folder)
+        else:
+            kinds = {k["kind"]: k["files"] for k in found.cleanup()}
+            paths = [f["path"] for f in kinds[kind] if f["path"].startswith(prefix)]
+        label = {"duplicates": "duplicate copies", "empty": "empty files"}.get(
+            kind, "temporary files"
+        )
+        if not paths:
+            return {"reply": f"There are no {label} {where}."}
+        answer = self.propose_quarantine(paths[:MAX_SELECTION])
+        if len(paths) > MAX_SELECTION:
+            answer["reply"] += f" (the first {MAX_SELECTION} of {len(paths)}; ask again after)"
+        return {**answer, "count": min(len(paths), MAX_SELECTION)}
 
     def _propose(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         return self.engine.post(

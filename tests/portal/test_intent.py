@@ -45,3 +45,31 @@ def test_unknown_text_gets_help_never_a_guess(text):
     intent = parse(text)
     assert intent.action is None and intent.params == {}
     assert "listar arquivos" in intent.help and "delete file" in intent.help
+
+
+@pytest.mark.parametrize(
+    ("text", "query", "params"),
+    [
+        (
+            "apagar todos os duplicados em Downloads",
+            "bulk",
+            {"kind": "duplicates", "path": "Downloads"},
+        ),
+        ('delete all duplicates in "My Docs"', "bulk", {"kind": "duplicates", "path": "My Docs"}),
+        ("remover as cópias da pasta Fotos", "bulk", {"kind": "duplicates", "path": "Fotos"}),
+        ("apagar arquivos vazios", "bulk", {"kind": "empty"}),
+        (
+            "delete temporary files from Downloads",
+            "bulk",
+            {"kind": "temporary", "path": "Downloads"},
+        ),
+        ("o que está pendente?", "pending", {}),
+        ("What is pending?", "pending", {}),
+        ("pendências", "pending", {}),
+        ("o que aconteceu com notas.txt?", "history", {"path": "notas.txt"}),
+        ("what happened to the file docs/a.txt", "history", {"path": "docs/a.txt"}),
+    ],
+)
+def test_requests_about_many_files_or_the_records_are_queries(text, query, params):
+    intent = parse(text)
+    assert (intent.query, intent.params, intent.action) == (query, params, None)

@@ -133,3 +133,44 @@ def test_without_an_agent_the_chat_says_it_is_waiting_for_it(make_user):
     assert again["inspecting"] == first["inspecting"] and "waiting for your agent" in again["reply"]
     bad = user.post("/api/chat", {"text": "apagar x", "inspected": "../etc"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_inspected"
+
+
+def test_bulk_requests_make_one_proposal_and_always_keep_one_copy(make_user, engine, tmp_path):
+    root = tmp_path / "root"
+    for path, data in {
+        "Fotos/praia.jpg": b"sea",
+        "Downloads/praia.jpg": b"sea",
+        "Downloads/praia (1).jpg": b"sea",
+        "Downloads/only-here.jpg": b"sun",
+        "Downloads/only-here (1).jpg": b"sun",
+        "Docs/vazio.txt": b"",
+    }.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    user = make_user().sign_up()
+    package = user.onboard()
+    with agent_for(package, engine, root, tmp_path):
+        answer = chat_until_proposed(user, "apagar todos os duplicados em Downloads")
+        assert answer["decision"] == "pending_approval" and answer["count"] == 3
+        [card] = user.get("/api/approvals").json()["pending"]
+        assert sorted(f["path"] for f in card["impact"]["files"]) == [
+            "Downloads/only-here (1).jpg",
+            "Downloads/praia (1).jpg",
+            "Downloads/praia.jpg",
+        ], "Fotos/praia.jpg and one of the two only-here copies stay"
+        pending = user.post("/api/chat", {"text": "o que está pendente?"}).json()
+        assert pending["pending"] == [card["proposal_id"]]
+        assert pending["reply"].startswith("1 waiting for your approval: quarantine 3 files")
+        empty = user.post("/api/chat", {"text": "delete empty files"}).json()
+        assert empty["decision"] == "pending_approval" and empty["count"] == 1
+        none = user.post("/api/chat", {"text": "apagar arquivos temporários"}).json()
+        assert none["reply"] == "There are no temporary files in your folder."
+        nowhere = user.post("/api/chat", {"text": "delete all duplicates in Nowhere"}).json()
+        assert nowhere["not_found"] is True
+        user.post(f"/api/approvals/{card['proposal_id']}/approve", {"digest": card["digest"]})
+        settled(user, card["proposal_id"])
+        history = user.post("/api/chat", {"text": "o que aconteceu com praia (1).jpg?"})
+        assert "quarantine_files asked" in history.json()["reply"]
+        assert history.json()["state"]["state"] == "done"
+        never = user.post("/api/chat", {"text": "what happened to notes.md?"}).json()
+        assert never["reply"] == "Nothing was asked about notes.md yet."
