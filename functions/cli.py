@@ -5,6 +5,7 @@ import os
 import sys
 from pathlib import Path
 
+from functions import smoke
 from ledger import cli as ledger_cli
 from tenants import TenantError
 
@@ -172,6 +173,7 @@ def parser() -> argparse.ArgumentParser:
     migrating.add_argument("--data-dir", default=data_dir)
     migrating.set_defaults(handler=storage_migrate)
 
+    smoke.add_command(commands)
     commands.add_parser("clock", help="run the scheduler (sweeps, backups)").set_defaults(
         handler=clock
     )

@@ -341,3 +341,20 @@ def test_caddy_lets_large_results_through_and_nothing_else(stack):
     assert result.status_code == 400 and result.json()["error"]["code"] == "invalid_json"
     # Caddy cuts the upload at 2 MB; the reverse proxy then answers 502 or the engine's 413.
     assert other.status_code in (413, 502)
+
+
+def test_libervia_smoke_walks_the_deployed_stack_through_caddy(stack):
+    agent = ROOT / "dist" / "agent" / stack_agent_name()
+    done = libervia(
+        "smoke",
+        "--console-url",
+        stack.caddy.portal_url,
+        "--ca-bundle",
+        str(stack.caddy.ca_cert),
+        "--agent-command",
+        str(agent),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ledger exported and verified offline" in done.stdout
+    assert "smoke passed" in done.stdout
