@@ -17,6 +17,7 @@ BENCHMARKS = [
     "proposal_latency",
     "tenants_scale",
     "detect_duplicates",
+    "portal_views",
 ]
 
 

@@ -2,6 +2,7 @@
 space they waste, and cleanup kinds (the ones Czkawka and fclones users know). Built once per
 inventory and kept: paging through 100,000 files only slices lists already sorted."""
 
+import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -60,9 +61,21 @@ class Findings:
         self.files = sorted(files.values(), key=lambda f: f["path"])
         self.total_bytes = sum(f["size"] for f in self.files)
         groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+        # Each folder's own files, and the file count and size of each of its subfolders.
+        self.children: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for f in self.files:
             if f["size"] > 0:
                 groups[(f["sha256"], f["size"])].append(f)
+            self.children[f["path"].rpartition("/")[0]].append(f)
+        # Each folder's subfolders with the file count and size below each of them.
+        self.subfolders: dict[str, dict[str, list[int]]] = defaultdict(dict)
+        for name, own in self.children.items():
+            count, size = len(own), sum(f["size"] for f in own)
+            parts = name.split("/") if name else []
+            for depth in range(len(parts)):
+                below = self.subfolders["/".join(parts[:depth])].setdefault(parts[depth], [0, 0])
+                below[0] += count
+                below[1] += size
         self.groups: list[dict[str, Any]] = sorted(
             (
                 _group(sha, size, members)
@@ -72,21 +85,56 @@ class Findings:
             key=lambda g: (-g["size"] * (len(g["files"]) - 1), g["files"][0]["path"]),
         )
         self.wasted_bytes = sum(g["size"] * (len(g["files"]) - 1) for g in self.groups)
-        self._sorted: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+        # Every path, folded, in one string: a search is str.find over it, not a Python loop.
+        self._paths = [f["path"] for f in self.files]
+        folded = [path.casefold() for path in self._paths]
+        self._starts: list[int] = []
+        offset = 0
+        for path in folded:
+            self._starts.append(offset)
+            offset += len(path) + 1
+        self._haystack = "\n".join(folded)
+        self._sorted: dict[tuple[str, str, bool], list[dict[str, Any]]] = {}
+        self._cleanup: dict[str, list[dict[str, Any]]] = {}
 
-    def _order(self, sort: str, descending: bool) -> list[dict[str, Any]]:
-        key = (sort, descending)
-        if key not in self._sorted:
-            if sort == "size":
-                order = sorted(self.files, key=lambda f: (f["size"], f["path"]), reverse=descending)
-            elif sort == "date":
-                order = sorted(
-                    self.files, key=lambda f: (f.get("mtime") or 0, f["path"]), reverse=descending
-                )
+    def _order(
+        self, key: str, items: list[dict[str, Any]], sort: str, descending: bool
+    ) -> list[dict[str, Any]]:
+        """`items` (in path order) sorted by `sort`, kept for the next page."""
+        cached = self._sorted.get((key, sort, descending))
+        if cached is not None:
+            return cached
+        if sort == "size":
+            order = sorted(items, key=lambda f: (f["size"], f["path"]), reverse=descending)
+        elif sort == "date":
+            order = sorted(
+                items, key=lambda f: (f.get("mtime") or 0, f["path"]), reverse=descending
+            )
+        else:
+            order = items[::-1] if descending else items
+        if len(self._sorted) > 64:
+            self._sorted.pop(next(iter(self._sorted)))
+        self._sorted[(key, sort, descending)] = order
+        return order
+
+    def _search(self, prefix: str, needle: str) -> list[int]:
+        """Indexes of the files under `prefix` whose path below it holds `needle` (folded)."""
+        lo = bisect.bisect_left(self._paths, prefix)
+        hi = bisect.bisect_left(self._paths, prefix + "\U0010ffff") if prefix else len(self._paths)
+        if lo >= hi or "\n" in needle:
+            return []
+        end = self._starts[hi] - 1 if hi < len(self._paths) else len(self._haystack)
+        found: list[int] = []
+        at = self._starts[lo]
+        while (hit := self._haystack.find(needle, at, end)) >= 0:
+            index = bisect.bisect_right(self._starts, hit, lo, hi) - 1
+            line_end = self._starts[index + 1] - 1 if index + 1 < len(self._starts) else end
+            if hit >= self._starts[index] + len(prefix.casefold()):
+                found.append(index)
+                at = line_end + 1
             else:
-                order = self.files[::-1] if descending else self.files
-            self._sorted[key] = order
-        return self._sorted[key]
+                at = hit + 1
+        return found
 
     def folder(
         self,
@@ -99,33 +147,25 @@ class Findings:
     ) -> dict[str, Any]:
         """The files under `folder` (all of them when searching, else those directly in it),
         its subfolders with their file counts and sizes, a page at a time."""
-        prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
+        name = folder.strip("/")
+        prefix = f"{name}/" if name else ""
         needle = search.casefold().strip()
-        subfolders: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        matches = []
-        for f in self._order(sort if sort in SORTS else "path", descending):
-            path = f["path"]
-            if not path.startswith(prefix):
-                continue
-            rest = path[len(prefix) :]
-            if needle:
-                if needle in rest.casefold():
-                    matches.append(f)
-            elif "/" in rest:
-                counts = subfolders[rest.split("/", 1)[0]]
-                counts[0] += 1
-                counts[1] += f["size"]
-            else:
-                matches.append(f)
-        folders = [
-            {"name": name, "path": prefix + name, "files": n, "bytes": size}
-            for name, (n, size) in sorted(subfolders.items())
-        ]
+        sort = sort if sort in SORTS else "path"
+        if needle:
+            matches = [self.files[i] for i in self._search(prefix, needle)]
+            listed = self._order(f"search:{prefix}:{needle}", matches, sort, descending)
+            folders = []
+        else:
+            listed = self._order(f"folder:{name}", self.children.get(name, []), sort, descending)
+            folders = [
+                {"name": sub, "path": prefix + sub, "files": n, "bytes": size}
+                for sub, (n, size) in sorted(self.subfolders.get(name, {}).items())
+            ]
         return {
-            "folder": prefix.rstrip("/"),
+            "folder": name,
             "search": search,
             "folders": folders,
-            "files": paginate(matches, page, per_page).view(),
+            "files": paginate(listed, page, per_page).view(),
         }
 
     def duplicates(self, keep: str, page: int = 1, per_page: int = 20) -> dict[str, Any]:
@@ -167,9 +207,19 @@ class Findings:
             chosen.extend(f["path"] for f in inside)
         return sorted(chosen)
 
-    def cleanup(self, keep: str = "shortest") -> list[dict[str, Any]]:
-        """Each kind of clutter with its files, the reason and the space it frees."""
-        order = keep_order(keep if keep in KEEP_RULES else "shortest")
+    def cleanup(self, keep: str = "shortest", shown: int | None = None) -> list[dict[str, Any]]:
+        """Each kind of clutter with its files (the first `shown` of them), the reason and the
+        space it frees. Computed once per keep rule."""
+        keep = keep if keep in KEEP_RULES else "shortest"
+        if keep not in self._cleanup:
+            self._cleanup[keep] = self._kinds(keep)
+        return [
+            {**kind, "files": kind["files"][:shown] if shown is not None else kind["files"]}
+            for kind in self._cleanup[keep]
+        ]
+
+    def _kinds(self, keep: str) -> list[dict[str, Any]]:
+        order = keep_order(keep)
         copies = [
             {**f, "reason": f"same content as {kept['path']}"}
             for group in self.groups

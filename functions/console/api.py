@@ -16,6 +16,7 @@ from portal.onboarding import onboard
 from portal.security import check_csrf, current_user_id
 
 PROPOSAL_ID = re.compile(r"prop_[0-9a-f]{24}")
+SHOWN = 200  # files of each cleanup kind in one answer (the counts and sizes cover them all)
 
 
 async def onboarding(request: Request) -> JSONResponse:
@@ -194,7 +195,7 @@ async def cleanup(request: Request) -> JSONResponse:
 
     def work():
         found, inventory = workspace(request).findings()
-        return {"kinds": found.cleanup(keep), "listed_at": inventory.listed_at}
+        return {"kinds": found.cleanup(keep, shown=SHOWN), "listed_at": inventory.listed_at}
 
     return JSONResponse(await run_in_threadpool(work))
 

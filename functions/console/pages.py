@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from functions.console.api import folder_query
+from functions.console.api import SHOWN, folder_query
 from functions.console.services import services, workspace
 from portal.accounts import get_user, institution_of
 from portal.errors import ConsoleError
@@ -143,7 +143,9 @@ async def duplicates_page(request: Request) -> Response:
 async def cleanup_page(request: Request) -> Response:
     keep = request.query_params.get("keep", "shortest")
     return await _page(
-        request, "cleanup.html", _found(request, lambda f: {"kinds": f.cleanup(keep), "keep": keep})
+        request,
+        "cleanup.html",
+        _found(request, lambda f: {"kinds": f.cleanup(keep, shown=SHOWN), "keep": keep}),
     )
 
 

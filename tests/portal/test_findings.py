@@ -65,3 +65,21 @@ def test_paging_through_100000_files_stays_in_bounds():
     last = found.folder("F", "", page=10**6, per_page=200)["files"]
     assert last["page"] == 500 and len(last["items"]) == 200
     assert last["items"][-1]["path"] == "F/099999.jpg"
+
+
+def test_search_ignores_case_in_any_script_and_stays_below_the_folder():
+    files = {
+        p: f(p, sha=p)
+        for p in ("Straße/Fuß.txt", "Straße/notas.TXT", "Zeta/fuss.md", "Ärger/ÖL.pdf", "a.txt")
+    }
+    found = Findings(files)
+    assert [x["path"] for x in found.folder("", "FUSS")["files"]["items"]] == [
+        "Straße/Fuß.txt",
+        "Zeta/fuss.md",
+    ]
+    assert [x["path"] for x in found.folder("Straße", "txt")["files"]["items"]] == [
+        "Straße/Fuß.txt",
+        "Straße/notas.TXT",
+    ]
+    assert [x["path"] for x in found.folder("", "öl")["files"]["items"]] == ["Ärger/ÖL.pdf"]
+    assert found.folder("Zeta", "straße")["files"]["total"] == 0, "not above the folder"
