@@ -56,8 +56,15 @@ def keep_order(rule: str) -> Any:
 
 
 class Findings:
-    def __init__(self, files: dict[str, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        files: dict[str, dict[str, Any]],
+        empty_folders: list[str] | None = None,
+        broken_links: list[str] | None = None,
+    ) -> None:
         self.by_path = files
+        self.empty_folders = empty_folders or []
+        self.broken_links = broken_links or []
         self.files = sorted(files.values(), key=lambda f: f["path"])
         self.total_bytes = sum(f["size"] for f in self.files)
         groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
@@ -236,11 +243,18 @@ class Findings:
             ({**f, "reason": "over 100 MB"} for f in self.files if f["size"] >= BIG_FILE_BYTES),
             key=lambda f: -f["size"],
         )
+        folders = [{"path": p, "size": 0, "reason": "empty folder"} for p in self.empty_folders]
+        links = [
+            {"path": p, "size": 0, "reason": "link to something that is not there"}
+            for p in self.broken_links
+        ]
         kinds = [
-            ("duplicates", "Duplicate copies", copies),
-            ("empty", "Empty files", empty),
-            ("temporary", "Temporary and system files", temporary),
-            ("big", "Big files", big),
+            ("duplicates", "Duplicate copies", copies, True),
+            ("empty", "Empty files", empty, True),
+            ("temporary", "Temporary and system files", temporary, True),
+            ("big", "Big files", big, True),
+            ("empty_folders", "Empty folders", folders, False),
+            ("broken_links", "Broken links", links, False),
         ]
         return [
             {
@@ -249,6 +263,7 @@ class Findings:
                 "files": files,
                 "count": len(files),
                 "bytes": sum(f["size"] for f in files),
+                "actionable": actionable,  # the agent can quarantine these
             }
-            for kind, title, files in kinds
+            for kind, title, files, actionable in kinds
         ]

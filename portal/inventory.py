@@ -19,6 +19,8 @@ class Inventory:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     listed_at: str | None = None  # when the newest listing it holds ran
     whole: bool = False  # a whole-folder listing was reached
+    empty_folders: list[str] = field(default_factory=list)  # as that whole listing saw them
+    broken_links: list[str] = field(default_factory=list)
 
 
 def fold(events: Iterable[dict[str, Any]], report_of: Report, is_whole: Whole) -> Inventory:
@@ -44,6 +46,8 @@ def fold(events: Iterable[dict[str, Any]], report_of: Report, is_whole: Whole) -
                 add(item)
             if is_whole(payload):
                 inventory.whole = True
+                inventory.empty_folders = list(report.get("empty_folders", []))
+                inventory.broken_links = list(report.get("broken_links", []))
                 break  # older listings only say older things
         elif action == "restore" and report.get("restored"):
             add({"path": report["restored"], "sha256": report["sha256"], "size": report["size"]})

@@ -166,7 +166,8 @@ class Workspace:
             return params.get("path", ".") in (".", "") and params.get("recursive", True)
 
         inventory = fold(events["events"], self._report_of, is_whole)
-        state = (inventory, Findings(inventory.files))
+        found = Findings(inventory.files, inventory.empty_folders, inventory.broken_links)
+        state = (inventory, found)
         with _REPORTS_LOCK:
             _FOLDERS[key] = state
             while len(_FOLDERS) > REPORTS_KEPT:

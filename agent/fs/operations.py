@@ -15,7 +15,7 @@ from agent.fs.safe_root import (
     regular_file,
     split_relative,
 )
-from agent.fs.scan import ProgressFn, scan
+from agent.fs.scan import Oddities, ProgressFn, scan
 
 JUNK = re.compile(
     r"^(\.DS_Store|Thumbs\.db|desktop\.ini|~\$.*|.*\.(tmp|crdownload|part))$", re.IGNORECASE
@@ -30,12 +30,14 @@ FOLDERS_BY_EXTENSION = {
 
 
 def list_files(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
+    oddities = Oddities()
     entries = sorted(
         scan(
             root,
             params.get("path", "."),
             recursive=params.get("recursive", True),
             progress=progress,
+            oddities=oddities,
         ),
         key=lambda e: e.path,
     )
@@ -51,7 +53,13 @@ def list_files(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | No
                 continue  # vanished or replaced while listing
         hashed += size
         files.append({"path": entry.path, "size": size, "sha256": sha256, "mtime": entry.mtime})
-    return {"files": files, "count": len(files), "total_bytes": sum(f["size"] for f in files)}
+    return {
+        "files": files,
+        "count": len(files),
+        "total_bytes": sum(f["size"] for f in files),
+        "empty_folders": sorted(oddities.empty_folders),
+        "broken_links": sorted(oddities.broken_links),
+    }
 
 
 def detect_duplicates(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:

@@ -3,12 +3,21 @@
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.fs.safe_root import QUARANTINE, SafeRoot, split_relative
 
 ProgressFn = Callable[[dict], None]
 PROGRESS_EVERY = 1000
+
+
+@dataclass
+class Oddities:
+    """What a scan passes over, for a person to tidy: folders with nothing in them, and
+    symbolic links whose target does not exist (never followed, only looked at)."""
+
+    empty_folders: list[str] = field(default_factory=list)
+    broken_links: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -21,9 +30,15 @@ class Entry:
 
 
 def scan(
-    root: SafeRoot, path: object, *, recursive: bool = True, progress: ProgressFn | None = None
+    root: SafeRoot,
+    path: object,
+    *,
+    recursive: bool = True,
+    progress: ProgressFn | None = None,
+    oddities: Oddities | None = None,
 ) -> Iterator[Entry]:
-    """Regular files under `path`; symlinks are skipped, the quarantine folder too."""
+    """Regular files under `path`; symlinks are skipped, the quarantine folder too. With
+    `oddities`, empty folders and broken links are noted in it on the way."""
     parts = split_relative(path, allow_root=True)
     start = root.open_dir(parts)
     prefix = "/".join(parts)
@@ -36,6 +51,8 @@ def scan(
             relative_dir = "/".join(part for part in (prefix, below) if part)
             if not relative_dir and QUARANTINE in dirnames:
                 dirnames.remove(QUARANTINE)
+            if oddities is not None:
+                _note(oddities, relative_dir, dirnames, filenames, dirfd)
             if not recursive:
                 dirnames.clear()
             for name in filenames:
@@ -58,3 +75,19 @@ def scan(
                 )
     finally:
         os.close(start)
+
+
+def _note(
+    oddities: Oddities, folder: str, dirnames: list[str], filenames: list[str], dirfd: int
+) -> None:
+    if not dirnames and not filenames and folder:
+        oddities.empty_folders.append(folder)
+    for name in [*dirnames, *filenames]:
+        try:
+            if not stat.S_ISLNK(os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode):
+                continue
+            os.stat(name, dir_fd=dirfd)  # where it points: only whether something is there
+        except FileNotFoundError:
+            oddities.broken_links.append(f"{folder}/{name}" if folder else name)
+        except OSError:
+            continue

@@ -137,3 +137,14 @@ def test_hardlinks_are_not_duplicates(root):
     (root / "b-copy.txt").write_bytes(b"beta")
     groups = run(root, "detect_duplicates", {"path": "."})["groups"]
     assert len(groups) == 1 and len(groups[0]["paths"]) == 2
+
+
+def test_a_listing_names_empty_folders_and_broken_links_without_following_them(root, tmp_path):
+    (root / "empty" / "inner").mkdir(parents=True)
+    (root / "gone.lnk").symlink_to(root / "nowhere")
+    (root / "docs" / "outside.lnk").symlink_to(tmp_path / "not-there-either")
+    (root / "fine.lnk").symlink_to(root / "docs")
+    report = run(root, "list_files", {"path": "."})
+    assert report["empty_folders"] == ["empty/inner"]
+    assert report["broken_links"] == ["docs/outside.lnk", "gone.lnk"]
+    assert all(not f["path"].endswith(".lnk") for f in report["files"])

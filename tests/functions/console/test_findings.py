@@ -30,6 +30,8 @@ def scanned(make_user, engine, tmp_path):
     for path, data in FOLDER.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_bytes(data)
+    (root / "Vazia").mkdir()
+    (root / "Docs" / "atalho").symlink_to(root / "apagado.txt")
     user = make_user().sign_up()
     package = user.onboard()
     with agent_for(package, engine, root, tmp_path):
@@ -79,6 +81,9 @@ def test_duplicates_keep_the_chosen_copy_and_cleanup_names_each_kind(scanned):
     assert [f["path"] for f in kinds["empty"]["files"]] == ["Docs/vazio.txt"]
     assert [f["path"] for f in kinds["temporary"]["files"]] == ["Docs/~$rascunho.docx"]
     assert kinds["big"]["count"] == 0
+    assert [f["path"] for f in kinds["empty_folders"]["files"]] == ["Vazia"]
+    assert [f["path"] for f in kinds["broken_links"]["files"]] == ["Docs/atalho"]
+    assert not kinds["broken_links"]["actionable"] and kinds["empty"]["actionable"]
 
 
 def test_one_approval_quarantines_the_selection_then_restore_and_purge(scanned):
