@@ -82,7 +82,8 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "move",
         re.compile(
             rf"^(?:mover|mova|move)\s+{FILE_WORD}{_name('path')}\s+(?:para|to|into|pra)\s+"
-            rf"{FOLDER_WORD}{_name('destination')}$",
+            rf"{FOLDER_WORD}{_name('destination')}(?:\s+(?:como|chamado|as|named|renamed\s+to)"
+            rf"\s+{_name('new_name')})?$",
             re.IGNORECASE,
         ),
     ),

@@ -365,15 +365,15 @@ class Workspace:
             return {"understood": True, "intent": {"query": intent.query}, **queried}
         if intent.action is None:
             return {"understood": False, "reply": intent.help}
-        params = dict(intent.params)
-        if intent.action in DESTRUCTIVE:
-            answer = self._name_the_content(intent.action, params, inspected)
+        action, params = retarget(intent.action, dict(intent.params))
+        if action in DESTRUCTIVE:
+            answer = self._name_the_content(action, params, inspected)
             if answer is not None:
-                return {"understood": True, "intent": {"action": intent.action}, **answer}
-        proposal = self._propose(intent.action, params)
+                return {"understood": True, "intent": {"action": action}, **answer}
+        proposal = self._propose(action, params)
         return {
             "understood": True,
-            "intent": {"action": intent.action, "params": proposal["params"]},
+            "intent": {"action": action, "params": proposal["params"]},
             "decision": proposal["decision"],
             "reason": proposal["reason"],
             "rule": proposal["rule"],
@@ -468,14 +468,6 @@ class Workspace:
     ) -> dict[str, Any] | None:
         """Fill in the path and sha256 the agent observed, or say what stands in the way."""
         named = params["path"]
-        if action == "rename" and "/" in params.get("new_name", ""):
-            folder, _, leaf = params["new_name"].rpartition("/")
-            if folder.strip("/") != named.rpartition("/")[0]:
-                return {
-                    "reply": "A rename keeps the file in its folder; to change folders, say "
-                    f'"move {named} to {folder}" first, then rename it there.'
-                }
-            params["new_name"] = leaf
         found = lookup.find(self.inventory(), named)
         if found.ambiguous:
             shown = found.choices[: lookup.MAX_CHOICES]
@@ -521,6 +513,19 @@ class Workspace:
         return proposal
 
 
+def retarget(action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`rename "Misc/a" to "Misc/b"` is a rename to "b"; to another folder it is one move
+    that also renames."""
+    new_name = params.get("new_name", "")
+    if action != "rename" or "/" not in new_name:
+        return action, params
+    folder, _, leaf = new_name.rpartition("/")
+    params["new_name"] = leaf
+    if folder.strip("/") == params["path"].strip("/").rpartition("/")[0]:
+        return action, params
+    return "move", {**params, "destination": folder.strip("/") or "."}
+
+
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
@@ -555,7 +560,8 @@ def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> di
     summary = {
         "delete": f"delete {path} (moved to quarantine, restorable)",
         "rename": f"rename {path} to {params.get('new_name')}",
-        "move": f"move {path} into {params.get('destination')}/",
+        "move": f"move {path} into {params.get('destination')}/"
+        + (f" as {params['new_name']}" if params.get("new_name") else ""),
     }.get(action, action)
     files = [{"path": path, "size": size, "sha256": params.get("sha256")}]
     return {"summary": summary, "files": files, "count": 1, "total_bytes": size}

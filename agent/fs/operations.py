@@ -158,15 +158,19 @@ def move(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) ->
     destination = split_relative(params["destination"], allow_root=True)
     if destination and destination[0] == QUARANTINE:
         raise FsError("path_refused", f"{QUARANTINE} is managed by the agent")
+    new_name = params.get("new_name")
+    if new_name is not None and (split_relative(new_name) != [new_name] or new_name == QUARANTINE):
+        raise FsError("path_refused", f"{new_name!r} must be a plain file name")
     with root.parent(params["path"]) as (dir_fd, name):
         before = _checked_target(dir_fd, name, params.get("sha256"))
         target_fd = root.open_dir(destination, create=True)
+        placed = new_name or name
         try:
-            place_without_overwrite(dir_fd, name, target_fd, name)
-            after = hash_file(target_fd, name)
+            place_without_overwrite(dir_fd, name, target_fd, placed)
+            after = hash_file(target_fd, placed)
         finally:
             os.close(target_fd)
-    new_path = "/".join([*destination, name])
+    new_path = "/".join([*destination, placed])
     return {"files": [_touched(params["path"], new_path, before, after)]}
 
 

@@ -21,6 +21,16 @@ from portal.intent import parse
         ("rename file a.txt to b.txt", "rename", {"path": "a.txt", "new_name": "b.txt"}),
         ("mover a.txt para a pasta Arquivo", "move", {"path": "a.txt", "destination": "Arquivo"}),
         ("move report.pdf to archive", "move", {"path": "report.pdf", "destination": "archive"}),
+        (
+            "mover a.txt para a pasta Docs como b.txt",
+            "move",
+            {"path": "a.txt", "destination": "Docs", "new_name": "b.txt"},
+        ),
+        (
+            'move "old.pdf" to archive as "2024 report.pdf"',
+            "move",
+            {"path": "old.pdf", "destination": "archive", "new_name": "2024 report.pdf"},
+        ),
     ],
 )
 def test_known_sentences_map_to_one_action(text, action, params):

@@ -148,3 +148,17 @@ def test_a_listing_names_empty_folders_and_broken_links_without_following_them(r
     assert report["empty_folders"] == ["empty/inner"]
     assert report["broken_links"] == ["docs/outside.lnk", "gone.lnk"]
     assert all(not f["path"].endswith(".lnk") for f in report["files"])
+
+
+def test_a_move_may_rename_on_the_way_and_never_overwrites(root):
+    (root / "docs" / "taken.txt").write_bytes(b"keep me")
+    params = {"path": "b.txt", "destination": "docs", "sha256": sha(b"beta")}
+    with pytest.raises(FsError, match="target_exists"):
+        run(root, "move", {**params, "new_name": "taken.txt"})
+    for bad in ("../x", "a/b", ".libervia-quarantine"):
+        with pytest.raises(FsError, match="path_refused"):
+            run(root, "move", {**params, "new_name": bad})
+    report = run(root, "move", {**params, "new_name": "beta.txt"})
+    assert report["files"][0]["new_path"] == "docs/beta.txt"
+    assert (root / "docs" / "beta.txt").read_bytes() == b"beta" and not (root / "b.txt").exists()
+    assert (root / "docs" / "taken.txt").read_bytes() == b"keep me"

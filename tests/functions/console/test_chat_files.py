@@ -109,10 +109,20 @@ def test_a_file_changed_after_approval_fails_in_plain_words(user_with_agent, fol
     assert (folder / "notas.txt").read_bytes() == b"changed since"
 
 
-def test_moving_to_another_folder_is_not_a_rename(user_with_agent):
-    answer = user_with_agent.post("/api/chat", {"text": 'rename "Misc/a.txt" to "docs/a.txt"'})
-    assert "move Misc/a.txt to docs" in answer.json()["reply"]
-    assert user_with_agent.get("/api/approvals").json()["pending"] == []
+def test_a_rename_into_another_folder_is_one_move_that_renames(user_with_agent, folder):
+    asked = user_with_agent.post("/api/chat", {"text": 'rename "Misc/a.txt" to "docs/c.txt"'})
+    proposal = asked.json()
+    assert proposal["intent"]["action"] == "move", proposal
+    assert proposal["intent"]["params"]["destination"] == "docs"
+    assert proposal["intent"]["params"]["new_name"] == "c.txt"
+    [card] = user_with_agent.get("/api/approvals").json()["pending"]
+    assert card["impact"]["summary"] == "move Misc/a.txt into docs/ as c.txt"
+    user_with_agent.post(
+        f"/api/approvals/{card['proposal_id']}/approve", {"digest": card["digest"]}
+    )
+    assert settled(user_with_agent, proposal["proposal_id"])["message"] == "done: now at docs/c.txt"
+    assert (folder / "docs" / "c.txt").read_bytes() == b"alpha"
+    assert not (folder / "Misc" / "a.txt").exists()
 
 
 def test_without_an_agent_the_chat_says_it_is_waiting_for_it(make_user):
