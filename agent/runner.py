@@ -14,6 +14,7 @@ from agent.fs import FsError
 from agent.fs.executor import execute
 from agent.journal import Journal
 from agent.logs import log
+from agent.progress import ProgressReporter
 from agent.witness import Witness
 from idl import DESTRUCTIVE_ACTIONS
 from ledger.canonical import canonical_json
@@ -153,31 +154,28 @@ class Runner:
         if refusal is not None:
             code, message = refusal
             return "refused", {"error": {"code": code, "message": message}, "duration_ms": 0}
-        last = [0.0]
 
-        def progress(data: dict[str, Any]) -> None:
-            now = time.monotonic()
-            if now - last[0] >= PROGRESS_EVERY:
-                last[0] = now
-                self.journal.set_progress(job["job_id"], data)
-                self.client.progress(job["job_id"], data)
-                log(
-                    "info",
-                    "progress",
-                    job_id=job["job_id"],
-                    case_id=job["case_id"],
-                    request_id=job.get("request_id"),
-                    **data,
-                )
+        def tell(data: dict[str, Any]) -> None:
+            self.journal.set_progress(job["job_id"], data)
+            self.client.progress(job["job_id"], data)
+            log(
+                "info",
+                "progress",
+                job_id=job["job_id"],
+                case_id=job["case_id"],
+                request_id=job.get("request_id"),
+                **data,
+            )
 
         try:
-            report = execute(
-                Path(self.config.root_dir),
-                job["action"],
-                job["params"],
-                job.get("options") or {},
-                progress,
-            )
+            with ProgressReporter(tell, PROGRESS_EVERY) as progress:
+                report = execute(
+                    Path(self.config.root_dir),
+                    job["action"],
+                    job["params"],
+                    job.get("options") or {},
+                    progress.update,
+                )
             status = "succeeded"
         except FsError as exc:
             report, status = {"error": {"code": exc.code, "message": exc.message}}, "refused"

@@ -9,6 +9,7 @@ from tests.support.browser import chromium, screenshot
 from tests.support.portal_agent import agent_for
 
 PHONE = {"width": 390, "height": 844}
+BIG_VIDEO = 1_000_000_000
 DESKTOP = {"width": 1280, "height": 900}
 
 
@@ -145,6 +146,9 @@ def a_folder_of_personal_files(root, count: int) -> None:
     for n in range(5):
         (root / "Documentos" / f"vazio {n}.txt").write_bytes(b"")
         (root / "Downloads" / f"video {n}.mp4.crdownload").write_bytes(b"partial")
+    (root / "Vídeos").mkdir()
+    with (root / "Vídeos" / "video.mp4").open("wb") as video:
+        video.truncate(BIG_VIDEO)  # sparse: a second or more to hash, little disk
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
@@ -158,6 +162,10 @@ def test_the_whole_loop_on_a_folder_of_10000_files(browser, console, engine, vie
         page.goto("/files")
         assert "has not looked at your folder yet" in page.inner_text("#listed")
         page.click("[data-action=scan]")
+        bar = page.locator("p.state[data-state=running] progress")
+        bar.wait_for(timeout=60_000)  # while the agent hashes the big video
+        assert "running on your agent" in page.inner_text("p.state[data-state=running]")
+        screenshot(page, f"09-scan-progress-{suffix}")
         page.locator("#folders").wait_for(timeout=120_000)  # the page reloads once it is done
         assert "Fotos/" in page.inner_text("#folders")
         screenshot(page, f"10-files-{suffix}")
@@ -167,6 +175,11 @@ def test_the_whole_loop_on_a_folder_of_10000_files(browser, console, engine, vie
         page.fill("#q", "IMG_00100")
         page.click("form[role=search] button")
         assert "IMG_00100.jpg" in page.inner_text("#file-list")
+
+        page.goto("/cleanup")
+        assert "video.mp4" in page.inner_text("#kind-big")
+        assert "vazio 0.txt" in page.inner_text("#kind-empty")
+        screenshot(page, f"10b-cleanup-{suffix}", full_page=False)
 
         page.goto("/duplicates")
         summary = page.inner_text("#duplicates-summary")
