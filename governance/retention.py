@@ -20,14 +20,16 @@ def _iso(moment: datetime) -> str:
 
 def held(reader: Reader) -> list[dict[str, Any]]:
     """Files in the quarantine per the engine's own records (executed jobs), oldest first:
-    placed by a delete or quarantine_files, not restored or purged since."""
+    placed by a delete or quarantine_files, not restored or purged since; with who approved
+    placing them and when."""
     placed: dict[str, dict[str, Any]] = {}
     closed: set[str] = set()
     rows = reader.conn.execute(
-        "SELECT action, result, updated_at FROM jobs WHERE result_status='succeeded'"
-        " AND action IN ('delete', 'quarantine_files', 'restore', 'purge') ORDER BY updated_at"
+        "SELECT j.id, j.action, j.result, j.updated_at, p.decided_by, p.decided_at"
+        " FROM jobs j JOIN proposals p ON p.id = j.proposal_id WHERE j.result_status='succeeded'"
+        " AND j.action IN ('delete', 'quarantine_files', 'restore', 'purge') ORDER BY j.updated_at"
     )
-    for action, result, updated_at in rows:
+    for job_id, action, result, updated_at, decided_by, decided_at in rows:
         report = json.loads(result) if result else {}
         if action == "restore" and report.get("quarantine_id"):
             closed.add(report["quarantine_id"])
@@ -41,10 +43,15 @@ def held(reader: Reader) -> list[dict[str, Any]]:
                 if touched.get("status") == "refused" or len(parts) < 3:
                     continue
                 placed[parts[1]] = {
+                    "quarantine_id": parts[1],
                     "path": touched["new_path"],
+                    "original_path": touched["path"],
                     "sha256": touched["sha256_before"],
                     "size": touched["size_before"],
                     "placed_at": updated_at,
+                    "job_id": job_id,
+                    "approved_by": decided_by,
+                    "approved_at": decided_at,
                 }
     return [entry for qid, entry in placed.items() if qid not in closed]
 

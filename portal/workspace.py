@@ -17,7 +17,7 @@ from portal.engine_client import EngineClient
 from portal.errors import ConsoleError
 from portal.findings import Findings
 from portal.intent import parse
-from portal.inventory import Inventory, fold, quarantined
+from portal.inventory import Inventory, fold
 from portal.onboarding import plan_of
 from portal.secret_box import SecretBox
 
@@ -180,15 +180,18 @@ class Workspace:
         return self.stored_report(payload["job_id"], payload["report_sha256"])
 
     def quarantine(self) -> dict[str, Any]:
-        """The files in the quarantine, with who approved each and when."""
-        executed = self._get("/ledger/events", type="job.executed", order="desc", limit=5000)
-        granted = self._get("/ledger/events", type="approval.granted", order="desc", limit=5000)
-        names = {a["actor_id"]: a["name"] for a in self._actors()}
-        approvals = {
-            e["payload"]["job_id"]: {"by": names.get(e["actor"], e["actor"]), "at": e["ts"]}
-            for e in granted["events"]
-        }
-        entries = quarantined(executed["events"], self._report_of, approvals)
+        """The files in the quarantine, with who approved each and when (the engine's records)."""
+        held = self._get("/quarantine")["files"]
+        names = {a["actor_id"]: a["name"] for a in self._actors()} if held else {}
+        entries = [
+            {
+                **entry,
+                "quarantine_path": entry["path"],
+                "quarantined_at": entry["placed_at"],
+                "approved_by": names.get(entry["approved_by"], entry["approved_by"]),
+            }
+            for entry in held
+        ]
         return {"files": entries, "bytes": sum(e["size"] for e in entries)}
 
     def _actors(self) -> list[dict[str, Any]]:

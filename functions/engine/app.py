@@ -37,6 +37,7 @@ ROUTES = [
     Route(f"{INST}/runtime/jobs/{{job_id}}/progress", runtime.progress, methods=["POST"]),
     Route(f"{INST}/runtime/jobs/{{job_id}}/report", runtime.report),
     Route(f"{INST}/runtime/witness", runtime.witness, methods=["POST"]),
+    Route(f"{INST}/quarantine", runtime.quarantine),
     Route("/healthz", admin.health),
     Route("/v1/public-key", admin.public_key),
     Route("/v1/admin/institutions", admin.create, methods=["POST"]),

@@ -29,6 +29,7 @@ from governance.jobs import (
     stored_report,
     touch_actor,
 )
+from governance.retention import held
 
 RECHECK_SECONDS = 1.0
 
@@ -151,3 +152,14 @@ async def witness(request: Request) -> JSONResponse:
         return record_witness_alarm(tenant, actor, body)
 
     return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def quarantine(request: Request) -> JSONResponse:
+    """What the engine's records say is in the agent's quarantine, newest first."""
+
+    def work():
+        tenant, _ = auth.human_or_admin(request)
+        with tenant.db.reader() as reader:
+            return held(reader)[::-1]
+
+    return JSONResponse({"files": await run_in_threadpool(work)})

@@ -1,6 +1,6 @@
 """The folder's state from the ledger's job.executed events, newest first."""
 
-from portal.inventory import fold, quarantined
+from portal.inventory import fold
 
 
 def event(seq, action, report, ts="2026-12-01T10:00:00Z"):
@@ -61,44 +61,3 @@ def test_a_partial_listing_adds_to_the_whole_one_below_it():
     events = [listing(5, "docs/new.txt"), listing(4, "docs/a.txt", "b.txt")]
     inventory = fold(events, report_of, lambda payload: payload["job_id"] == "job_4")
     assert sorted(inventory.files) == ["b.txt", "docs/a.txt", "docs/new.txt"]
-
-
-def test_the_quarantine_holds_what_went_in_less_what_was_restored_or_purged():
-    events = [
-        event(
-            9,
-            "purge",
-            {
-                "files": [
-                    {
-                        "path": ".libervia-quarantine/q3/c.txt",
-                        "quarantine_id": "q3",
-                        "status": "purged",
-                    }
-                ]
-            },
-        ),
-        event(8, "restore", {"restored": "b.txt", "quarantine_id": "q2", "sha256": "b", "size": 1}),
-        event(
-            7,
-            "quarantine_files",
-            {
-                "files": [
-                    touched("b.txt", ".libervia-quarantine/q2/b.txt", "quarantined"),
-                    touched("c.txt", ".libervia-quarantine/q3/c.txt", "quarantined"),
-                ]
-            },
-        ),
-        event(
-            6,
-            "delete",
-            {
-                "files": [touched("a.txt", ".libervia-quarantine/q1/a.txt")],
-                "quarantine_path": ".libervia-quarantine/q1/a.txt",
-            },
-        ),
-    ]
-    held = quarantined(events, report_of, {"job_6": {"by": "Owner", "at": "t"}})
-    assert [(e["quarantine_id"], e["original_path"], e["approved_by"]) for e in held] == [
-        ("q1", "a.txt", "Owner")
-    ]
