@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench agent clean
+.PHONY: run test lint bench agent clean messages
 
 AGENT_BIN := libervia-agent-$(shell uname -s | tr A-Z a-z)-$(shell uname -m)
 
@@ -33,6 +33,14 @@ agent: $(VENV)/.installed
 		agent/__main__.py
 	cd dist/agent && sha256sum $(AGENT_BIN) > SHA256SUMS
 	@echo "built dist/agent/$(AGENT_BIN) and dist/agent/SHA256SUMS"
+
+# The portal's message catalog: extract every message, merge new ones into each language's .po
+# (then translate them there; tests/portal/test_i18n.py fails on any left untranslated).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k N_ --no-location \
+		--omit-header --sort-output -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d portal/locale -D messages --no-location \
+		--omit-header --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) var .pytest_cache build dist

@@ -113,3 +113,14 @@ def ensure_institution(db: Database, user_id: str, name: str) -> dict[str, Any]:
     institution = institution_of(db, user_id)
     assert institution is not None  # created above, or there already
     return institution
+
+
+def set_locale(db: Database, user_id: str, locale: str) -> None:
+    with db.transaction() as tx:
+        tx.execute("UPDATE users SET locale=? WHERE id=?", (locale, user_id))
+
+
+def locale_of(db: Database, user_id: str) -> str | None:
+    with db.transaction() as tx:
+        row = tx.one("SELECT locale FROM users WHERE id=?", (user_id,))
+    return row["locale"] if row else None

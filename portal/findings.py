@@ -1,12 +1,15 @@
 """What the agent found, as a person browses it: files by folder, duplicate groups with the
 space they waste, and cleanup kinds (the ones Czkawka and fclones users know). Built once per
-inventory and kept: paging through 100,000 files only slices lists already sorted."""
+inventory and kept: paging through 100,000 files only slices lists already sorted. Titles and
+reasons are catalog messages, translated where they are shown (`localized`)."""
 
 import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+
+from portal.i18n import N_, _
 
 BIG_FILE_BYTES = 100 * 1000 * 1000
 TEMPORARY = re.compile(
@@ -228,33 +231,33 @@ class Findings:
     def _kinds(self, keep: str) -> list[dict[str, Any]]:
         order = keep_order(keep)
         copies = [
-            {**f, "reason": f"same content as {kept['path']}"}
+            {**f, "reason": N_("same content as %(path)s"), "about": kept["path"]}
             for group in self.groups
             for kept, *others in [sorted(group["files"], key=order)]
             for f in others
         ]
-        empty = [{**f, "reason": "empty file (0 bytes)"} for f in self.files if f["size"] == 0]
+        empty = [{**f, "reason": N_("empty file (0 bytes)")} for f in self.files if f["size"] == 0]
         temporary = [
-            {**f, "reason": "temporary or system file"}
+            {**f, "reason": N_("temporary or system file")}
             for f in self.files
             if f["size"] > 0 and TEMPORARY.match(_name(f["path"]))
         ]
         big = sorted(
-            ({**f, "reason": "over 100 MB"} for f in self.files if f["size"] >= BIG_FILE_BYTES),
+            ({**f, "reason": N_("over 100 MB")} for f in self.files if f["size"] >= BIG_FILE_BYTES),
             key=lambda f: -f["size"],
         )
-        folders = [{"path": p, "size": 0, "reason": "empty folder"} for p in self.empty_folders]
+        folders = [{"path": p, "size": 0, "reason": N_("empty folder")} for p in self.empty_folders]
         links = [
-            {"path": p, "size": 0, "reason": "link to something that is not there"}
+            {"path": p, "size": 0, "reason": N_("link to something that is not there")}
             for p in self.broken_links
         ]
         kinds = [
-            ("duplicates", "Duplicate copies", copies, True),
-            ("empty", "Empty files", empty, True),
-            ("temporary", "Temporary and system files", temporary, True),
-            ("big", "Big files", big, True),
-            ("empty_folders", "Empty folders", folders, False),
-            ("broken_links", "Broken links", links, False),
+            ("duplicates", N_("Duplicate copies"), copies, True),
+            ("empty", N_("Empty files"), empty, True),
+            ("temporary", N_("Temporary and system files"), temporary, True),
+            ("big", N_("Big files"), big, True),
+            ("empty_folders", N_("Empty folders"), folders, False),
+            ("broken_links", N_("Broken links"), links, False),
         ]
         return [
             {
@@ -267,3 +270,17 @@ class Findings:
             }
             for kind, title, files, actionable in kinds
         ]
+
+
+def localized(kinds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cleanup kinds with their titles and reasons in the reader's language."""
+    return [
+        {
+            **kind,
+            "title": _(kind["title"]),
+            "files": [
+                {**f, "reason": _(f["reason"], path=f.get("about", ""))} for f in kind["files"]
+            ],
+        }
+        for kind in kinds
+    ]

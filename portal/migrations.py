@@ -87,6 +87,7 @@ ALTER TABLE plans ADD COLUMN contract_ref TEXT NOT NULL DEFAULT 'personal_ops@v1
 ALTER TABLE plans ADD COLUMN default_department TEXT NOT NULL DEFAULT 'personal_ops'
 """,
     ),
+    (5, "user language", "ALTER TABLE users ADD COLUMN locale TEXT"),
 ]
 
 

@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from idl.compiler import builtin_source, compile_source
-from portal import credentials, follow, lookup
+from portal import credentials, follow, i18n, lookup
 from portal.accounts import institution_of
 from portal.db import Database
 from portal.engine_client import EngineClient
 from portal.errors import ConsoleError
 from portal.findings import Findings
+from portal.i18n import _
 from portal.intent import parse
 from portal.inventory import Inventory, fold
 from portal.onboarding import plan_of
@@ -396,13 +397,17 @@ class Workspace:
     def _pending_reply(self) -> dict[str, Any]:
         pending = self.pending()
         if not pending:
-            return {"reply": "Nothing is waiting for your approval."}
+            return {"reply": _("Nothing is waiting for your approval.")}
         shown = "; ".join(p["impact"]["summary"] for p in pending[:5])
-        more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
+        more = _(" and %(num)s more", num=len(pending) - 5) if len(pending) > 5 else ""
         return {
             "pending": [p["proposal_id"] for p in pending],
-            "reply": f"{len(pending)} waiting for your approval: {shown}{more}. Review them in"
-            " Approvals.",
+            "reply": _(
+                "%(num)s waiting for your approval: %(shown)s%(more)s. Review them in Approvals.",
+                num=len(pending),
+                shown=shown,
+                more=more,
+            ),
         }
 
     def _history_reply(self, named: str) -> dict[str, Any]:
@@ -424,14 +429,18 @@ class Workspace:
                 continue
             if about(proposal):
                 state = self.proposal(proposal["proposal_id"])["state"]
-                asked = proposal["created_at"][:16].replace("T", " ")
-                what = f"{named}: {proposal['action']} asked {asked} UTC"
                 return {
                     "proposal_id": proposal["proposal_id"],
                     "state": state,
-                    "reply": f"{what}; {state['message']}.",
+                    "reply": _(
+                        "%(name)s: %(action)s asked %(when)s; %(state)s.",
+                        name=named,
+                        action=proposal["action"],
+                        when=i18n.when(proposal["created_at"]),
+                        state=state["message"],
+                    ),
                 }
-        return {"reply": f"Nothing was asked about {named} yet."}
+        return {"reply": _("Nothing was asked about %(name)s yet.", name=named)}
 
     def _bulk_reply(self, kind: str, folder: str, inspected: str | None) -> dict[str, Any]:
         """Every duplicate copy, empty or temporary file under `folder`, in one proposal."""
@@ -440,25 +449,33 @@ class Workspace:
             scan = self.scan()
             return {
                 "inspecting": scan["proposal_id"],
-                "reply": "First your agent looks at your whole folder; the proposal follows.",
+                "reply": _("First your agent looks at your whole folder; the proposal follows."),
             }
         prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
-        where = f"in {folder.strip('/')}" if prefix else "in your folder"
         if prefix and not any(p.startswith(prefix) for p in inventory.files):
-            return {"not_found": True, "reply": f"There is no folder {folder} in your folder."}
+            return {
+                "not_found": True,
+                "reply": _("There is no folder %(folder)s in your folder.", folder=folder),
+            }
         if kind == "duplicates":
             paths = found.copies_in(folder)
         else:
             kinds = {k["kind"]: k["files"] for k in found.cleanup()}
             paths = [f["path"] for f in kinds[kind] if f["path"].startswith(prefix)]
-        label = {"duplicates": "duplicate copies", "empty": "empty files"}.get(
-            kind, "temporary files"
-        )
         if not paths:
-            return {"reply": f"There are no {label} {where}."}
+            none = {
+                "duplicates": _("There are no duplicate copies in %(where)s."),
+                "empty": _("There are no empty files in %(where)s."),
+                "temporary": _("There are no temporary files in %(where)s."),
+            }[kind]
+            return {"reply": none % {"where": folder.strip("/") if prefix else _("your folder")}}
         answer = self.propose_quarantine(paths[:MAX_SELECTION])
         if len(paths) > MAX_SELECTION:
-            answer["reply"] += f" (the first {MAX_SELECTION} of {len(paths)}; ask again after)"
+            answer["reply"] += _(
+                " (the first %(first)s of %(all)s; ask again after)",
+                first=MAX_SELECTION,
+                all=len(paths),
+            )
         return {**answer, "count": min(len(paths), MAX_SELECTION)}
 
     def _propose(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -477,10 +494,14 @@ class Workspace:
             more = len(found.choices) - len(shown)
             return {
                 "choices": found.choices,
-                "reply": f"{len(found.choices)} files are called {named}: "
-                + ", ".join(shown)
-                + (f" and {more} more" if more else "")
-                + ". Which one? Say it with its folder.",
+                "reply": _(
+                    "%(num)s files are called %(name)s: %(paths)s%(more)s. Which one? Say it"
+                    " with its folder.",
+                    num=len(found.choices),
+                    name=named,
+                    paths=", ".join(shown),
+                    more=_(" and %(num)s more", num=more) if more else "",
+                ),
             }
         if found.file is not None:
             params["path"], params["sha256"] = found.file["path"], found.file["sha256"]
@@ -490,19 +511,32 @@ class Workspace:
             if not state["final"]:
                 return {"inspecting": inspected, "state": state, "reply": state["message"]}
             if state["state"] == "done" or state["code"] == "not_found":
-                return {"not_found": True, "reply": f"{named} was not found in your folder."}
-            return {"reply": f"Your agent could not look for {named}: {state['message']}"}
+                return {
+                    "not_found": True,
+                    "reply": _("%(name)s was not found in your folder.", name=named),
+                }
+            return {
+                "reply": _(
+                    "Your agent could not look for %(name)s: %(state)s",
+                    name=named,
+                    state=state["message"],
+                )
+            }
         folder, recursive = lookup.folder_to_inspect(named)
         look = self._propose("list_files", {"path": folder, "recursive": recursive})
         if look["decision"] != "allowed":
             return {key: look[key] for key in ("decision", "rule", "reason")} | {
                 "reply": reply(look)
             }
-        where = "your folder" if folder == "." else f"{folder}/"
+        where = _("your folder") if folder == "." else f"{folder}/"
         return {
             "inspecting": look["proposal_id"],
-            "reply": f"First your agent looks at {where} to see {named} as it is now; "
-            "the proposal follows.",
+            "reply": _(
+                "First your agent looks at %(where)s to see %(name)s as it is now; the proposal"
+                " follows.",
+                where=where,
+                name=named,
+            ),
         }
 
     def proposal(self, proposal_id: str) -> dict[str, Any]:
@@ -551,21 +585,40 @@ def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> di
         files = [{k: f[k] for k in ("path", "size", "sha256")} for f in params.get("files", [])]
         total = sum(f["size"] for f in files)
         summary = (
-            f"quarantine {len(files)} files, {follow.size_text(total)} (restorable)"
+            i18n.ngettext(
+                "quarantine %(num)s file, %(size)s (restorable)",
+                "quarantine %(num)s files, %(size)s (restorable)",
+                len(files),
+                size=i18n.size(total),
+            )
             if action == "quarantine_files"
-            else f"erase {len(files)} quarantined files for good, {follow.size_text(total)}"
+            else i18n.ngettext(
+                "erase %(num)s quarantined file for good, %(size)s",
+                "erase %(num)s quarantined files for good, %(size)s",
+                len(files),
+                size=i18n.size(total),
+            )
         )
         return {"summary": summary, "files": files, "count": len(files), "total_bytes": total}
     path = params.get("path")
     known = inventory.get(path or "", {})
     seen = known.get("sha256") == params.get("sha256")
     size = known.get("size") if seen else None
-    summary = {
-        "delete": f"delete {path} (moved to quarantine, restorable)",
-        "rename": f"rename {path} to {params.get('new_name')}",
-        "move": f"move {path} into {params.get('destination')}/"
-        + (f" as {params['new_name']}" if params.get("new_name") else ""),
-    }.get(action, action)
+    if action == "delete":
+        summary = _("delete %(path)s (moved to quarantine, restorable)", path=path)
+    elif action == "rename":
+        summary = _("rename %(path)s to %(name)s", path=path, name=params.get("new_name"))
+    elif action == "move" and params.get("new_name"):
+        summary = _(
+            "move %(path)s into %(folder)s/ as %(name)s",
+            path=path,
+            folder=params.get("destination"),
+            name=params["new_name"],
+        )
+    elif action == "move":
+        summary = _("move %(path)s into %(folder)s/", path=path, folder=params.get("destination"))
+    else:
+        summary = action
     files = [{"path": path, "size": size, "sha256": params.get("sha256")}]
     return {"summary": summary, "files": files, "count": 1, "total_bytes": size}
 
@@ -583,9 +636,19 @@ def summarize(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def reply(proposal: dict[str, Any]) -> str:
-    decision = proposal["decision"]
+    """The engine's decision in the reader's language; a denial keeps the engine's reason and
+    rule (its words name the contract's own terms)."""
+    decision, action = proposal["decision"], proposal["action"]
     if decision == "allowed":
-        return f"Allowed by the Engine: {proposal['reason']}. The agent will run it."
+        return _(
+            "Allowed by the Engine: %(action)s only reads or restores, so it runs without"
+            " approval. Your agent will run it.",
+            action=action,
+        )
     if decision == "pending_approval":
-        return f"Needs approval: {proposal['reason']}. Review it in Approvals."
-    return f"Denied by the Engine: {proposal['reason']}"
+        return _(
+            "Needs approval: %(action)s changes your files, so owner or executive_admin must"
+            " approve it. Review it in Approvals.",
+            action=action,
+        )
+    return _("Denied by the Engine: %(reason)s", reason=proposal["reason"])

@@ -12,6 +12,7 @@ from functions.http import read_json
 from portal import witness
 from portal.accounts import get_user
 from portal.errors import ConsoleError
+from portal.findings import localized
 from portal.onboarding import onboard
 from portal.security import check_csrf, current_user_id
 
@@ -195,7 +196,8 @@ async def cleanup(request: Request) -> JSONResponse:
 
     def work():
         found, inventory = workspace(request).findings()
-        return {"kinds": found.cleanup(keep, shown=SHOWN), "listed_at": inventory.listed_at}
+        kinds = localized(found.cleanup(keep, shown=SHOWN))
+        return {"kinds": kinds, "listed_at": inventory.listed_at}
 
     return JSONResponse(await run_in_threadpool(work))
 

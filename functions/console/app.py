@@ -22,6 +22,7 @@ from functions.http import EXCEPTION_HANDLERS, error_response
 from portal.db import open_database
 from portal.engine_client import EngineClient
 from portal.errors import ConsoleError
+from portal.i18n import LocaleMiddleware
 from portal.migrations import migrate
 from portal.secret_box import SecretBox
 from portal.security import LoginThrottle
@@ -42,6 +43,7 @@ ROUTES = [
     Route("/duplicates", pages.duplicates_page),
     Route("/cleanup", pages.cleanup_page),
     Route("/quarantine", pages.quarantine_page),
+    Route("/language", pages.language),
     Route("/healthz", lambda request: JSONResponse({"status": "ok"})),
     Route("/api/session", auth.session),
     Route("/api/signup", auth.signup, methods=["POST"]),
@@ -127,6 +129,7 @@ def build_app(settings: ConsoleSettings) -> Starlette:
                 burst=settings.rate_limit_burst,
                 max_bytes=MAX_BODY_BYTES,
             ),
+            Middleware(LocaleMiddleware),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.session_secret,

@@ -6,8 +6,9 @@ from starlette.responses import JSONResponse
 
 from functions.console.services import services
 from functions.http import read_json
-from portal.accounts import authenticate, get_user, institution_of, sign_up
+from portal.accounts import authenticate, get_user, institution_of, locale_of, sign_up
 from portal.errors import ConsoleError
+from portal.i18n import LANG_COOKIE, LOCALES
 from portal.security import check_csrf, csrf_token, current_user_id, login, signed_in_user
 from portal.sessions import open_session, revoke, revoke_all
 
@@ -50,7 +51,11 @@ async def signin(request: Request) -> JSONResponse:
         raise
     s.throttle.succeeded(key)
     login(request, await run_in_threadpool(open_session, s.db, user["id"]))
-    return JSONResponse({"user": user, "csrf_token": request.session["csrf"]})
+    response = JSONResponse({"user": user, "csrf_token": request.session["csrf"]})
+    chosen = await run_in_threadpool(locale_of, s.db, user["id"])
+    if chosen in LOCALES:  # the language this person picked, on any computer
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax")
+    return response
 
 
 async def signout(request: Request) -> JSONResponse:

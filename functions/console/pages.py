@@ -1,6 +1,5 @@
 """Server-rendered pages. They show what the APIs return; actions go through the APIs."""
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +10,23 @@ from starlette.templating import Jinja2Templates
 
 from functions.console.api import SHOWN, folder_query
 from functions.console.services import services, workspace
-from portal.accounts import get_user, institution_of
+from portal import i18n
+from portal.accounts import get_user, institution_of, set_locale
 from portal.errors import ConsoleError
-from portal.follow import size_text
+from portal.findings import localized
 from portal.security import csrf_token, signed_in_user
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parents[2] / "portal" / "templates"))
-TEMPLATES.env.filters["size"] = size_text
-TEMPLATES.env.filters["day"] = lambda mtime: (
-    datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M") if mtime else ""
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
 )
+TEMPLATES.env.filters["size"] = i18n.size
+TEMPLATES.env.filters["day"] = i18n.when
+TEMPLATES.env.filters["number"] = i18n.number
+TEMPLATES.env.globals["html_lang"] = i18n.html_lang
+TEMPLATES.env.globals["locale"] = i18n.current
+TEMPLATES.env.globals["js_strings"] = i18n.js_strings
 
 
 def render(request: Request, name: str, **context) -> Response:
@@ -145,9 +151,26 @@ async def cleanup_page(request: Request) -> Response:
     return await _page(
         request,
         "cleanup.html",
-        _found(request, lambda f: {"kinds": f.cleanup(keep, shown=SHOWN), "keep": keep}),
+        _found(request, lambda f: {"kinds": localized(f.cleanup(keep, shown=SHOWN)), "keep": keep}),
     )
 
 
 async def quarantine_page(request: Request) -> Response:
     return await _page(request, "quarantine.html", lambda w: w.quarantine())
+
+
+async def language(request: Request) -> Response:
+    """Switch the portal's language (remembered in a cookie, and for a signed-in person in
+    their account), then go back where they were."""
+    chosen = request.query_params.get("to", "")
+    back = request.query_params.get("next", "/")
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = "/"
+    if chosen not in i18n.LOCALES:
+        chosen = i18n.DEFAULT
+    user_id = signed_in_user(request)
+    if user_id:
+        await run_in_threadpool(set_locale, services(request).db, user_id, chosen)
+    response = RedirectResponse(back, status_code=303)
+    response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax")
+    return response

@@ -1,6 +1,17 @@
 "use strict";
 
 const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+const I18N = JSON.parse(document.getElementById("i18n").textContent);
+
+// A message of the page's catalog (see portal/i18n.py JS_MESSAGES), with its %(name)s filled.
+function t(key, params) {
+  return (I18N.messages[key] || key).replace(/%\((\w+)\)s/g, (_, name) => String((params || {})[name]));
+}
+
+const number = (n) => new Intl.NumberFormat(I18N.locale).format(n);
+
+// The browser's time zone, for dates the console writes.
+document.cookie = `tz=${encodeURIComponent(Intl.DateTimeFormat().resolvedOptions().timeZone)}; path=/; max-age=31536000; samesite=lax`;
 
 async function api(path, body) {
   const response = await fetch(path, {
@@ -11,7 +22,7 @@ async function api(path, body) {
   });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw new Error((data.error && data.error.message) || `request failed (${response.status})`);
+    throw new Error((data.error && data.error.message) || t("request_failed", { status: response.status }));
   }
   return data;
 }
@@ -59,12 +70,12 @@ onSubmit("onboarding-form", async (form) => {
   const pkg = result.runtime_package;
   const box = document.getElementById("runtime-package");
   box.replaceChildren();
-  box.append(element("p", "Save this now: the agent token is shown only once."));
+  box.append(element("p", t("token_once")));
   const command = `libervia-agent configure --institution-id ${pkg.institution_id} ` +
     `--actor-token ${pkg.agent_token} --engine-base-url ${pkg.engine_base_url} --root-dir ~/Organize`;
   box.append(element("pre", command, "command"));
-  form.replaceWith(element("p", `Done: ${result.institution.name} is active (${result.contract.ref}).`));
-  flash("Institution created and contract released.", "ok");
+  form.replaceWith(element("p", t("onboarded", { name: result.institution.name, ref: result.contract.ref })));
+  flash(t("institution_created"), "ok");
 });
 
 const FOLLOW_EVERY_MS = 1000;
@@ -104,7 +115,7 @@ document.querySelectorAll("form.decision").forEach((form) => {
       await api(`/api/approvals/${form.dataset.proposal}/${verdict}`, {
         digest: form.dataset.digest, reason: form.reason.value,
       });
-      const line = element("p", verdict === "approve" ? "Approved." : "Rejected.", "state");
+      const line = element("p", verdict === "approve" ? t("approved") : t("rejected"), "state");
       form.replaceWith(line);
       follow(form.dataset.proposal, line);
     } catch (error) {
@@ -156,7 +167,7 @@ if (downloads) {
   api("/api/downloads").then((data) => {
     downloads.replaceChildren();
     if (!data.files.length) {
-      downloads.append(element("p", "No agent build is published yet (the operator runs `make agent`)."));
+      downloads.append(element("p", t("no_build")));
       return;
     }
     const list = element("ul");
@@ -182,25 +193,25 @@ const chainStatus = document.querySelector("[data-load=chain-status]");
 if (chainStatus) {
   api("/api/audit/verify").then((data) => {
     chainStatus.textContent = data.ok
-      ? `verified: ${data.events} events, head ${data.head_hash.slice(0, 16)}…`
-      : `BROKEN at event #${data.first_bad_seq}: ${data.reason}`;
+      ? t("chain_ok", { events: number(data.events), head: data.head_hash.slice(0, 16) })
+      : t("chain_broken", { seq: data.first_bad_seq, reason: data.reason });
     chainStatus.className = data.ok ? "ok" : "error";
     const witness = document.getElementById("witness-status");
     if (witness && data.witness) {
       witness.textContent = data.witness.status === "ok"
-        ? `this console saw the ledger grow to ${data.witness.size} events without any rewrite`
-        : `ALARM: ${data.witness.problem}`;
+        ? t("witness_ok", { size: number(data.witness.size) })
+        : t("witness_alarm", { problem: data.witness.problem });
       witness.className = data.witness.status === "ok" ? "ok" : "error";
     }
   }).catch((error) => { chainStatus.textContent = error.message; });
 }
 
 function sizeText(n) {
-  if (n < 1000) return `${n} bytes`;
+  if (n < 1000) return t("bytes", { num: n });
   let value = n;
   for (const unit of ["kB", "MB", "GB", "TB"]) {
     value /= 1000;
-    if (value < 1000) return `${value.toFixed(1)} ${unit}`;
+    if (value < 1000) return `${new Intl.NumberFormat(I18N.locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(value)} ${unit}`;
   }
   return `${(value / 1000).toFixed(1)} PB`;
 }
@@ -217,7 +228,7 @@ async function askAndFollow(path, body, line, then) {
     const result = await api(path, body);
     show(line, result);
     if (result.decision === "pending_approval") {
-      const link = element("a", " Review it in Approvals");
+      const link = element("a", ` ${t("review")}`);
       link.href = "/approvals";
       line.append(link);
     }
@@ -247,7 +258,7 @@ document.querySelectorAll("form.selection").forEach((form) => {
   const count = () => {
     const boxes = [...form.querySelectorAll("input[name=path]:checked")];
     const bytes = boxes.reduce((sum, box) => sum + Number(box.dataset.size || 0), 0);
-    if (counter) counter.textContent = `${boxes.length} selected, ${sizeText(bytes)}`;
+    if (counter) counter.textContent = t("selected", { count: number(boxes.length), size: sizeText(bytes) });
     return boxes.map((box) => box.value);
   };
   count();
@@ -255,7 +266,7 @@ document.querySelectorAll("form.selection").forEach((form) => {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const paths = count();
-    if (!paths.length) return flash("Select at least one file.", "error");
+    if (!paths.length) return flash(t("select_one"), "error");
     event.submitter.disabled = true;
     askAndFollow("/api/quarantine-files", { paths }, document.getElementById("selection-state"));
   });
@@ -276,7 +287,7 @@ document.querySelectorAll("form.purge").forEach((form) => {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const ids = [...form.querySelectorAll("input[name=quarantine_id]:checked")].map((b) => b.value);
-    if (!ids.length) return flash("Select at least one file.", "error");
+    if (!ids.length) return flash(t("select_one"), "error");
     askAndFollow("/api/purge", { quarantine_ids: ids }, document.getElementById("purge-state"));
   });
 });
@@ -286,7 +297,7 @@ document.querySelectorAll("[data-action=approve-contract]").forEach((button) => 
     button.disabled = true;
     try {
       const released = await api("/api/contract/approve", { manifest_sha256: button.dataset.manifest });
-      flash(`Your contract is now ${released.ref}.`, "ok");
+      flash(t("contract_now", { ref: released.ref }), "ok");
       button.closest("section").remove();
     } catch (error) {
       flash(error.message, "error");

@@ -151,20 +151,49 @@ def a_folder_of_personal_files(root, count: int) -> None:
         video.truncate(BIG_VIDEO)  # sparse: a second or more to hash, little disk
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_the_whole_loop_on_a_folder_of_10000_files(browser, console, engine, viewport, tmp_path):
-    suffix = "phone" if viewport is PHONE else "desktop"
-    page = browser.new_page(viewport=viewport, base_url=console)
+# What the loop reads on the pages, in each language (the rest goes by element, not words).
+SAYS = {
+    "en-US": {
+        "not_yet": "has not looked at your folder yet",
+        "running": "running on your agent",
+        "groups": "401 groups of identical files",
+        "batch": "quarantine {n} files",
+        "erase": "erase 1 quarantined file for good",
+    },
+    "pt-BR": {
+        "not_yet": "ainda não olhou sua pasta",
+        "running": "rodando no seu agente",
+        "groups": "401 grupos de arquivos idênticos",
+        "batch": "pôr {n} arquivos em quarentena",
+        "erase": "eliminar de vez 1 arquivo da quarentena",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("viewport", "language"),
+    [(DESKTOP, "en-US"), (PHONE, "en-US"), (DESKTOP, "pt-BR"), (PHONE, "pt-BR")],
+    ids=["desktop-en", "phone-en", "desktop-pt", "phone-pt"],
+)
+def test_the_whole_loop_on_a_folder_of_10000_files(
+    browser, console, engine, viewport, language, tmp_path
+):
+    width = "phone" if viewport is PHONE else "desktop"
+    suffix = f"{width}-{language[:2]}"
+    says = SAYS[language]
+    context = browser.new_context(viewport=viewport, base_url=console, locale=language)
+    page = context.new_page()
     package = signed_up_and_onboarded(page, f"loop-{suffix}@example.org")
     root = tmp_path / "Organize"
     a_folder_of_personal_files(root, 10_000)
     with agent_for(package, engine, root, tmp_path):
         page.goto("/files")
-        assert "has not looked at your folder yet" in page.inner_text("#listed")
+        assert page.locator("html").get_attribute("lang") == language.replace("en-US", "en")
+        assert says["not_yet"] in page.inner_text("#listed")
         page.click("[data-action=scan]")
         bar = page.locator("p.state[data-state=running] progress")
         bar.wait_for(timeout=60_000)  # while the agent hashes the big video
-        assert "running on your agent" in page.inner_text("p.state[data-state=running]")
+        assert says["running"] in page.inner_text("p.state[data-state=running]")
         screenshot(page, f"09-scan-progress-{suffix}")
         page.locator("#folders").wait_for(timeout=120_000)  # the page reloads once it is done
         assert "Fotos/" in page.inner_text("#folders")
@@ -183,17 +212,17 @@ def test_the_whole_loop_on_a_folder_of_10000_files(browser, console, engine, vie
 
         page.goto("/duplicates")
         summary = page.inner_text("#duplicates-summary")
-        assert summary.startswith("401 groups of identical files")
+        assert summary.startswith(says["groups"])
         screenshot(page, f"11-duplicates-{suffix}", full_page=False)
         boxes = page.locator("form.selection input[name=path]:checked")
         selected = boxes.count()
         assert selected == 40  # 20 groups on the page, two copies each
-        page.click("text=Quarantine the selected copies")
+        page.click("form.selection .actions button[type=submit]")
         page.locator("#selection-state a[href='/approvals']").wait_for()
 
         page.goto("/approvals")
         card = page.locator("article.proposal")
-        assert f"quarantine {selected} files" in card.locator("h2").inner_text()
+        assert says["batch"].format(n=selected) in card.locator("h2").inner_text()
         assert card.locator("tbody tr").count() == selected
         screenshot(page, f"12-approval-batch-{suffix}", full_page=False)
         first = card.locator("tbody tr td").first.inner_text()
@@ -214,17 +243,17 @@ def test_the_whole_loop_on_a_folder_of_10000_files(browser, console, engine, vie
         page.reload()
         assert page.locator("#quarantined tbody tr").count() == selected - 1
         page.locator("#quarantined tbody input[type=checkbox]").first.check()
-        page.click("text=Purge the selected for good")
+        page.click("form.purge .actions button[type=submit]")
         page.locator("#purge-state a[href='/approvals']").wait_for()
         page.goto("/approvals")
-        assert "erase 1 quarantined files for good" in page.inner_text("article.proposal h2")
+        assert says["erase"] in page.inner_text("article.proposal h2")
         page.click("button[value=approve]")
         page.locator("article.proposal p.state[data-state=done]").wait_for(timeout=60_000)
         page.goto("/quarantine")
         assert page.locator("#quarantined tbody tr").count() == selected - 2
-        if suffix == "phone":
+        if width == "phone":
             for path in ("/files", "/duplicates", "/quarantine"):
                 page.goto(path)
                 width = page.evaluate("document.documentElement.scrollWidth")
                 assert width <= PHONE["width"], f"no horizontal scrolling on {path}"
-    page.close()
+    context.close()

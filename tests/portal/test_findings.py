@@ -1,4 +1,4 @@
-from portal.findings import Findings
+from portal.findings import Findings, localized
 
 
 def f(path, size=10, sha="x", mtime=0.0):
@@ -48,7 +48,7 @@ def test_each_keep_rule_keeps_a_different_copy_and_empty_files_are_not_duplicate
 
 
 def test_cleanup_kinds_give_their_reason_and_the_space_they_free():
-    kinds = {k["kind"]: k for k in Findings(FILES).cleanup()}
+    kinds = {k["kind"]: k for k in localized(Findings(FILES).cleanup())}
     assert kinds["duplicates"]["bytes"] == 20
     assert [x["reason"] for x in kinds["duplicates"]["files"]] == [
         "same content as Fotos/a.jpg"

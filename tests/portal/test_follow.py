@@ -36,7 +36,7 @@ ONLINE = {"online": True, "last_seen_at": "2026-12-01T08:00:00Z"}
         (proposal("denied"), None, None, "denied", "denied by the engine: r"),
         (proposal("rejected", decision_reason="keep"), None, None, "rejected", "rejected: keep"),
         (proposal("expired"), None, None, "expired", "nobody approved it in time"),
-        (proposal(), job("queued"), OFFLINE, "waiting_agent", "offline since 2026-12-01T08:00"),
+        (proposal(), job("queued"), OFFLINE, "waiting_agent", "offline since 12/1/26"),
         (proposal(), job("queued"), ONLINE, "queued", "your agent will pick it up"),
         (proposal(), job("leased"), None, "running", "running on your agent"),
         (proposal(), job("expired"), None, "expired", "did not run it in time"),
@@ -66,7 +66,7 @@ ONLINE = {"online": True, "last_seen_at": "2026-12-01T08:00:00Z"}
             job("done", "succeeded", None, "list_files", 2_000_000),
             None,
             "done",
-            "done: 2000000 bytes of results kept by the engine",
+            "done: 2.0 MB of results kept by the engine",
         ),
         (
             proposal("authorized"),
@@ -90,7 +90,7 @@ def test_a_running_scan_shows_how_far_it_got():
         "progress": {"phase": "hashing", "done": 4000, "total": 10000, "bytes": 1_234_567_890},
     }
     state = describe(proposal("authorized"), hashing, None)
-    assert state.message == "running on your agent: hashing 4000 of 10000 files (1.2 GB so far)"
+    assert state.message == "running on your agent: hashing 4,000 of 10,000 files (1.2 GB so far)"
     assert state.progress == {
         "phase": "hashing",
         "done": 4000,
@@ -100,5 +100,5 @@ def test_a_running_scan_shows_how_far_it_got():
     scanning = {**hashing, "progress": {"phase": "scanning", "done": 1000}}
     assert (
         describe(proposal(), scanning, None).message
-        == "running on your agent: looking through your folder, 1000 files found"
+        == "running on your agent: looking through your folder, 1,000 files found"
     )

@@ -1,0 +1,42 @@
+"""The console answers in the reader's language: from the browser's Accept-Language, or the
+language the person picked (a cookie, and their account, so it follows them on any computer)."""
+
+from tests.support.console_api import ConsoleUser
+
+
+def test_a_portuguese_browser_gets_portuguese_pages_and_replies(make_user):
+    user = make_user()
+    user.http.headers["Accept-Language"] = "pt-BR,pt;q=0.9"
+    user.sign_up()
+    user.onboard()
+    page = user.get("/chat")
+    assert '<html lang="pt-BR">' in page.text and "Seu pedido" in page.text
+    unseen = user.post("/api/chat", {"text": "apagar arquivo notas.txt"}).json()
+    assert unseen["reply"].startswith("Primeiro seu agente olha sua pasta para ver notas.txt")
+    state = user.get(f"/api/proposals/{unseen['inspecting']}").json()["state"]
+    assert state["message"] == "aguardando seu agente (ele ainda não se conectou)"
+    english = make_user()
+    english.http.headers["Accept-Language"] = "en-US"
+    assert '<html lang="en">' in english.get("/login").text
+
+
+def test_the_chosen_language_is_remembered_for_the_person(make_user, console):
+    user = make_user().sign_up()
+    user.onboard()
+    assert "Sign out" in user.get("/dashboard").text
+    switched = user.http.get(
+        "/language", params={"to": "pt_BR", "next": "/dashboard"}, follow_redirects=True
+    )
+    assert switched.url.path == "/dashboard"
+    assert "Sair de todos os lugares" in switched.text and "Painel" in switched.text
+    away = user.http.get("/language", params={"to": "pt_BR", "next": "//evil.example"})
+    assert away.status_code == 303 and away.headers["location"] == "/"
+
+    elsewhere = ConsoleUser(console)  # another computer: no cookie yet
+    try:
+        assert "Sign in" in elsewhere.get("/login").text
+        login = elsewhere.post("/api/login", {"email": user.email, "password": user.password})
+        assert login.status_code == 200 and login.cookies.get("lang") == "pt_BR"
+        assert "Arquivos" in elsewhere.http.get("/files", follow_redirects=True).text
+    finally:
+        elsewhere.http.close()
