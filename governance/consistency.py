@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from governance.departments import active_departments
 from ledger import store as ledger_store
 from ledger.verify import VerifyResult
 from tenants import InstitutionMissing, TenantError
@@ -130,9 +131,8 @@ def check(reader: Reader) -> CheckReport:
         records += 1
         expect("actor.created", actor_id, f"actor {actor_id}")
 
-    for (key,) in conn.execute("SELECT key FROM meta WHERE key LIKE 'department:%'"):
+    for department in active_departments(reader):
         records += 1
-        department = key.removeprefix("department:")
         expect("department.activated", department, f"department {department}")
 
     for name, version, released_at in conn.execute(

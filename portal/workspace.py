@@ -1,6 +1,7 @@
 """What a signed-in user sees and does, always through the Engine's API."""
 
 import contextlib
+import functools
 import hashlib
 import json
 import re
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from idl.compiler import builtin_source, compile_source
+from idl.model import Contract
 from portal import credentials, follow, i18n, lookup
 from portal.accounts import institution_of
 from portal.db import Database
@@ -105,7 +107,7 @@ class Workspace:
         bundle = registered.get(self.plan["contract_ref"]) or self.engine.post(
             self.engine_id, "/bundles", self.admin_key, {"builtin": self.plan["contract_ref"]}
         )
-        offered = compile_source(builtin_source(name, version)).contract
+        offered = _builtin(name, version)
         return {
             "from": current["ref"],
             "to": bundle["ref"],
@@ -155,12 +157,13 @@ class Workspace:
         """The newest whole-folder listing with every change executed since applied, from the
         ledger (small reports are in their events, large ones are fetched from their jobs),
         and what it holds for a person to browse."""
-        events = self._get("/ledger/events", type="job.executed", order="desc", limit=500)
-        newest = events["events"][0]["seq"] if events["events"] else 0
+        head = self._get("/ledger/events", type="job.executed", order="desc", limit=1)
+        newest = head["events"][0]["seq"] if head["events"] else 0
         key = (self.engine_id, newest)
         cached = _FOLDERS.get(key)
         if cached is not None:
             return cached
+        events = self._get("/ledger/events", type="job.executed", order="desc", limit=500)
 
         def is_whole(payload: dict[str, Any]) -> bool:
             params = self._get(f"/runtime/jobs/{payload['job_id']}")["params"]
@@ -556,11 +559,17 @@ def retarget(action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     new_name = params.get("new_name", "")
     if action != "rename" or "/" not in new_name:
         return action, params
-    folder, _, leaf = new_name.rpartition("/")
+    folder, _sep, leaf = new_name.rpartition("/")
     params["new_name"] = leaf
     if folder.strip("/") == params["path"].strip("/").rpartition("/")[0]:
         return action, params
     return "move", {**params, "destination": folder.strip("/") or "."}
+
+
+@functools.cache
+def _builtin(name: str, version: str) -> Contract:
+    """A built-in contract, to describe an offer (compiled once per process)."""
+    return compile_source(builtin_source(name, version)).contract
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from agent.fs import FsError
 from agent.fs.duplicates import find_duplicates
-from agent.fs.quarantine import purge_in, quarantine, restore_in
+from agent.fs.quarantine import purge_in, quarantine, restore_in, split_quarantine_path
 from agent.fs.safe_root import (
     QUARANTINE,
     SafeRoot,
@@ -189,7 +189,7 @@ def delete(
     return {
         "files": [_touched(params["path"], where, before, before)],
         "quarantine_path": where,
-        "quarantine_id": where.split("/")[1],
+        "quarantine_id": split_quarantine_path(where)[0],
     }
 
 
@@ -233,7 +233,7 @@ def quarantine_files(root: SafeRoot, params: dict[str, Any], progress: ProgressF
         return {
             **_touched(item["path"], where, before, before),
             "quarantine_path": where,
-            "quarantine_id": where.split("/")[1],
+            "quarantine_id": split_quarantine_path(where)[0],
         }
 
     return _each(params["files"], progress, one, "quarantined")

@@ -51,8 +51,8 @@ def scan(
             relative_dir = "/".join(part for part in (prefix, below) if part)
             if not relative_dir and QUARANTINE in dirnames:
                 dirnames.remove(QUARANTINE)
-            if oddities is not None:
-                _note(oddities, relative_dir, dirnames, filenames, dirfd)
+            if oddities is not None and not dirnames and not filenames and relative_dir:
+                oddities.empty_folders.append(relative_dir)
             if not recursive:
                 dirnames.clear()
             for name in filenames:
@@ -61,6 +61,8 @@ def scan(
                 except FileNotFoundError:
                     continue
                 if not stat.S_ISREG(st.st_mode):
+                    if oddities is not None and stat.S_ISLNK(st.st_mode):
+                        _note_link(oddities, relative_dir, name, dirfd)
                     continue
                 seen += 1
                 seen_bytes += st.st_size
@@ -77,17 +79,12 @@ def scan(
         os.close(start)
 
 
-def _note(
-    oddities: Oddities, folder: str, dirnames: list[str], filenames: list[str], dirfd: int
-) -> None:
-    if not dirnames and not filenames and folder:
-        oddities.empty_folders.append(folder)
-    for name in [*dirnames, *filenames]:
-        try:
-            if not stat.S_ISLNK(os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode):
-                continue
-            os.stat(name, dir_fd=dirfd)  # where it points: only whether something is there
-        except FileNotFoundError:
-            oddities.broken_links.append(f"{folder}/{name}" if folder else name)
-        except OSError:
-            continue
+def _note_link(oddities: Oddities, folder: str, name: str, dirfd: int) -> None:
+    """A link among the files (fwalk files a link to a folder among the folders, and one to
+    nothing among the files): broken when nothing is where it points."""
+    try:
+        os.stat(name, dir_fd=dirfd)  # where it points: only whether something is there
+    except FileNotFoundError:
+        oddities.broken_links.append(f"{folder}/{name}" if folder else name)
+    except OSError:
+        pass
