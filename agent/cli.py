@@ -6,7 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
-from agent import AgentError
+from agent import AgentError, __version__
 from agent.client import EngineClient
 from agent.config import AgentConfig, default_config_path, load, save, validate
 from agent.journal import Journal
@@ -72,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="libervia-agent", description="Runs Engine-authorized jobs inside one folder."
     )
+    root.add_argument("--version", action="version", version=f"libervia-agent {__version__}")
     root.add_argument(
         "--config",
         type=Path,

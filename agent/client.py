@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from agent import AgentError
+from agent import AgentError, __version__
 from agent.config import AgentConfig
 from ledger.canonical import canonical_json
 
@@ -44,7 +44,7 @@ class EngineClient:
             base_url=f"{config.engine_base_url}/v1/institutions/{config.institution_id}",
             headers={
                 "Authorization": f"Bearer {config.actor_token}",
-                "User-Agent": "libervia-agent",
+                "User-Agent": f"libervia-agent/{__version__}",
             },
             verify=trust(config.ca_bundle),
             timeout=httpx.Timeout(10, read=config.poll_wait_seconds + 15),

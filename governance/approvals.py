@@ -93,6 +93,16 @@ def _check_decider(tx: Tx, actor: dict[str, Any], proposal: dict[str, Any]) -> N
             "self_approval",
             "the proposer cannot decide their own destructive proposal",
         )
+    if actor["id"] == proposal.get("requested_by") and actor["role"] != "owner":
+        # The owner may approve what they asked for themselves (a person alone acts on their
+        # own folder); anyone else needs another approver for what they asked.
+        raise _refusal(
+            tx,
+            actor,
+            proposal,
+            "self_approval",
+            "you asked for this proposal, so another approver must decide it",
+        )
 
 
 def _check_open(tx: Tx, proposal: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@ its record. Decisions and their events commit in one transaction, so on a health
 finds nothing; anything it finds is damage (or tampering) to look at.
 
 What each record must have:
-- actor: one `actor.created`;  activated department: one `department.activated`;
+- actor: one `actor.created`, one `actor.revoked` once revoked, any `actor.token_reissued`;
+  activated department: one `department.activated`;
   bundle: one `contract.registered`, and `contract.released` once released;
   admin key: one `institution.admin_key_bootstrapped`;
 - proposal: one `proposal.<decision>`; approved: one `approval.granted` naming its job;
@@ -35,7 +36,7 @@ _SUBJECT = """
 CASE
   WHEN type LIKE 'job.%' THEN json_extract(payload, '$.job_id')
   WHEN type LIKE 'proposal.%' OR type LIKE 'approval.%' THEN json_extract(payload, '$.proposal_id')
-  WHEN type = 'actor.created' THEN json_extract(payload, '$.actor_id')
+  WHEN type LIKE 'actor.%' THEN json_extract(payload, '$.actor_id')
   WHEN type LIKE 'contract.%' THEN json_extract(payload, '$.ref')
   WHEN type = 'department.activated' THEN json_extract(payload, '$.department')
 END
@@ -44,6 +45,8 @@ KNOWN_TYPES = {
     "institution.created",
     "institution.admin_key_bootstrapped",
     "actor.created",
+    "actor.revoked",
+    "actor.token_reissued",
     "contract.registered",
     "contract.released",
     "contract.release_approved",
@@ -127,9 +130,11 @@ def check(reader: Reader) -> CheckReport:
     else:
         expect("institution.admin_key_bootstrapped", None, "admin key", 0)
 
-    for (actor_id,) in conn.execute("SELECT id FROM actors"):
+    for actor_id, revoked_at in conn.execute("SELECT id, revoked_at FROM actors"):
         records += 1
         expect("actor.created", actor_id, f"actor {actor_id}")
+        expect("actor.revoked", actor_id, f"actor {actor_id}", 1 if revoked_at else 0)
+        seen.add(("actor.token_reissued", actor_id))
 
     for department in active_departments(reader):
         records += 1

@@ -11,7 +11,14 @@ from tenants.layout import new_institution_id
 from tenants.registry import Institution
 from tenants.tenant import Tenant
 
-ROLES = {"owner": False, "executive_admin": False, "organizational_agent": True}
+# Role -> is an agent. An auditor is a person who reads the records; no contract lets them
+# propose or approve.
+ROLES = {
+    "owner": False,
+    "executive_admin": False,
+    "auditor": False,
+    "organizational_agent": True,
+}
 
 
 def _institution_view(institution: Institution, tenant: Tenant) -> dict[str, Any]:
@@ -89,11 +96,14 @@ def identify(reader: Reader, token: str | None) -> dict[str, Any]:
     if not token:
         raise Unauthorized("an actor token is required", code="missing_token")
     actor = reader.one(
-        "SELECT id, name, role, is_agent, last_seen_at FROM actors WHERE token_hash=?",
+        "SELECT id, name, role, is_agent, last_seen_at, agent_version, revoked_at FROM actors"
+        " WHERE token_hash=?",
         (hash_secret(token),),
     )
     if actor is None:
         raise Unauthorized("actor token is not valid for this institution", code="bad_token")
+    if actor.pop("revoked_at") is not None:
+        raise Unauthorized("this actor was revoked", code="actor_revoked")
     actor["is_agent"] = bool(actor["is_agent"])
     return actor
 
@@ -137,10 +147,53 @@ def create_actor(tenant: Tenant, name: str, role: str) -> dict[str, Any]:
     return {**actor, "token": token}
 
 
+def _live_actor(tx: Tx, actor_id: str) -> dict[str, Any]:
+    actor = tx.one("SELECT id, role, revoked_at FROM actors WHERE id=?", (actor_id,))
+    if actor is None:
+        raise NotFound(f"no actor {actor_id}", code="actor_not_found")
+    if actor["revoked_at"] is not None:
+        raise Conflict(f"actor {actor_id} was revoked at {actor['revoked_at']}", code="revoked")
+    return actor
+
+
+def revoke_actor(tenant: Tenant, actor_id: str, reason: str) -> dict[str, Any]:
+    """The actor's token opens nothing from now on (a removed person, a lost laptop)."""
+    revoked_at = utc_now()
+
+    def store(tx: Tx) -> None:
+        actor = _live_actor(tx, actor_id)
+        tx.execute("UPDATE actors SET revoked_at=? WHERE id=?", (revoked_at, actor_id))
+        tx.record(
+            "actor.revoked",
+            "institution_admin",
+            {"actor_id": actor_id, "role": actor["role"], "reason": reason},
+        )
+
+    tenant.db.write(store)
+    return {"actor_id": actor_id, "revoked_at": revoked_at}
+
+
+def reissue_token(tenant: Tenant, actor_id: str, reason: str) -> dict[str, Any]:
+    """A new token for the actor; the old one gets 401 from the same commit on."""
+    token = new_secret("lat")
+
+    def store(tx: Tx) -> None:
+        actor = _live_actor(tx, actor_id)
+        tx.execute("UPDATE actors SET token_hash=? WHERE id=?", (hash_secret(token), actor_id))
+        tx.record(
+            "actor.token_reissued",
+            "institution_admin",
+            {"actor_id": actor_id, "role": actor["role"], "reason": reason},
+        )
+
+    tenant.db.write(store)
+    return {"actor_id": actor_id, "token": token}
+
+
 def list_actors(tenant: Tenant) -> list[dict]:
     rows = tenant.db.all(
-        "SELECT id AS actor_id, name, role, is_agent, created_at, last_seen_at FROM actors"
-        " ORDER BY created_at"
+        "SELECT id AS actor_id, name, role, is_agent, created_at, last_seen_at, revoked_at,"
+        " agent_version FROM actors ORDER BY created_at"
     )
     for row in rows:
         row["is_agent"] = bool(row["is_agent"])

@@ -176,13 +176,16 @@ def _is_due(job: dict[str, Any], now: str) -> bool:
     return job["not_after"] is not None and job["not_after"] < now
 
 
-def touch_actor(tenant: Tenant, actor: dict[str, Any]) -> None:
-    """Record that the agent was seen, at most every LAST_SEEN_EVERY seconds."""
-    if actor["last_seen_at"] and actor["last_seen_at"] > iso_in(-LAST_SEEN_EVERY):
+def touch_actor(tenant: Tenant, actor: dict[str, Any], version: str | None = None) -> None:
+    """Record that the agent was seen, at most every LAST_SEEN_EVERY seconds, and the build it
+    runs (`version`, from its User-Agent) as soon as that changes."""
+    recent = actor["last_seen_at"] and actor["last_seen_at"] > iso_in(-LAST_SEEN_EVERY)
+    if recent and (version is None or version == actor.get("agent_version")):
         return
     tenant.db.write(
         lambda tx: tx.execute(
-            "UPDATE actors SET last_seen_at=? WHERE id=?", (utc_now(), actor["id"])
+            "UPDATE actors SET last_seen_at=?, agent_version=coalesce(?, agent_version) WHERE id=?",
+            (utc_now(), version, actor["id"]),
         )
     )
 

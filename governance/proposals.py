@@ -45,7 +45,12 @@ class Decision:
 
 
 def _judge(
-    reader: Reader, actor: dict[str, Any], action_name: str, params: Any, department: str | None
+    reader: Reader,
+    actor: dict[str, Any],
+    action_name: str,
+    params: Any,
+    department: str | None,
+    requester: dict[str, Any] | None = None,
 ) -> tuple[Decision, dict[str, Any], Any, str | None, str | None]:
     active = active_contract(reader)
     if active is None:
@@ -99,6 +104,19 @@ def _judge(
                 "denied",
                 f"{where}.roles",
                 f"role {actor['role']!r} may not propose {action_name!r}"
+                f" (allowed: {', '.join(spec.roles)})",
+            ),
+            raw,
+            spec,
+            ref,
+            manifest_sha256,
+        )
+    if requester is not None and requester["role"] not in spec.roles:
+        return (
+            Decision(
+                "denied",
+                f"{where}.roles",
+                f"role {requester['role']!r} may not ask for {action_name!r}"
                 f" (allowed: {', '.join(spec.roles)})",
             ),
             raw,
@@ -180,14 +198,21 @@ def parse_submission(body: dict[str, Any]) -> Submission:
 
 
 def decide(
-    tx: Tx, actor: dict[str, Any], submission: Submission, request_id: str | None = None
+    tx: Tx,
+    actor: dict[str, Any],
+    submission: Submission,
+    request_id: str | None = None,
+    requester: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Judge a proposal against the released contract and record it (with its job when it is
-    allowed), in `tx`. Returns the proposal's view and whether a job was created."""
+    allowed), in `tx`. Returns the proposal's view and whether a job was created. `requester`
+    is the person who asked the submitting actor for it (authenticated by their own token):
+    their role must be allowed too, and the ledger names them."""
     action, department, case_id = submission.action, submission.department, submission.case_id
     decision, params, spec, ref, manifest_sha256 = _judge(
-        tx, actor, action, submission.params, department
+        tx, actor, action, submission.params, department, requester
     )
+    requested_by = requester["id"] if requester is not None else None
     proposal_id = new_id("prop")
     job_id = new_id("job") if decision.decision == "allowed" else None
     now = utc_now()
@@ -215,11 +240,12 @@ def decide(
         "digest": digest,
         "created_at": now,
         "expires_at": expires_at,
+        "requested_by": requested_by,
     }
     tx.execute(
         "INSERT INTO proposals (id, case_id, actor_id, action, params, department,"
         " contract_ref, manifest_sha256, decision, status, rule, reason, digest, created_at,"
-        " expires_at, job_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " expires_at, job_id, requested_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             proposal_id,
             case_id,
@@ -237,23 +263,22 @@ def decide(
             now,
             expires_at,
             job_id,
+            requested_by,
         ),
     )
-    tx.record(
-        f"proposal.{decision.decision}",
-        actor["id"],
-        {
-            "proposal_id": proposal_id,
-            "action": action,
-            "params": params,
-            "role": actor["role"],
-            "contract_ref": ref,
-            "rule": decision.rule,
-            "reason": decision.reason,
-            "digest": digest,
-        },
-        case_id,
-    )
+    recorded = {
+        "proposal_id": proposal_id,
+        "action": action,
+        "params": params,
+        "role": actor["role"],
+        "contract_ref": ref,
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "digest": digest,
+    }
+    if requester is not None:
+        recorded |= {"requested_by": requester["id"], "requester_role": requester["role"]}
+    tx.record(f"proposal.{decision.decision}", actor["id"], recorded, case_id)
     if job_id is not None:
         record_job_created(tx, insert_job(tx, proposal, spec, None, None, request_id, job_id))
     return proposal_view({**proposal, "job_id": job_id}), job_id is not None
@@ -294,6 +319,7 @@ def proposal_view(row: dict[str, Any]) -> dict[str, Any]:
         "decided_at": row.get("decided_at"),
         "decision_reason": row.get("decision_reason"),
         "job_id": row.get("job_id"),
+        "requested_by": row.get("requested_by"),
     }
 
 

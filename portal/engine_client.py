@@ -27,13 +27,24 @@ class EngineClient:
         self.http = httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
 
     def call(
-        self, method: str, path: str, token: str, *, ok: tuple[int, ...] = (200, 201), **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        ok: tuple[int, ...] = (200, 201),
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         try:
             response = self.http.request(
                 method,
                 path,
-                headers={"Authorization": f"Bearer {token}", **self.trace_headers()},
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    **self.trace_headers(),
+                    **(headers or {}),
+                },
                 **kwargs,
             )
         except httpx.InvalidURL as exc:

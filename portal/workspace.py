@@ -143,7 +143,7 @@ class Workspace:
         if last_seen:
             seen = datetime.fromisoformat(last_seen.replace("Z", "+00:00"))
             online = datetime.now(UTC) - seen < timedelta(seconds=AGENT_ONLINE_SECONDS)
-        return {"online": online, "last_seen_at": last_seen}
+        return {"online": online, "last_seen_at": last_seen, "version": agent["agent_version"]}
 
     def inventory(self) -> dict[str, dict[str, Any]]:
         """The latest file facts the agent reported (path -> size, sha256, mtime)."""
@@ -482,8 +482,16 @@ class Workspace:
         return {**answer, "count": min(len(paths), MAX_SELECTION)}
 
     def _propose(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        return self.engine.post(
-            self.engine_id, "/proposals", self.agent_token, {"action": action, "params": params}
+        """The agent proposes what the person asked for; the person's own token tells the
+        engine who asked (the ledger records both)."""
+        return dict(
+            self.engine.call(
+                "POST",
+                self.engine.inst(self.engine_id, "/proposals"),
+                self.agent_token,
+                json={"action": action, "params": params},
+                headers={"X-Libervia-Requester": self.owner_token},
+            ).json()
         )
 
     def _name_the_content(

@@ -3,6 +3,9 @@
 `PRAGMA user_version` holds SCHEMA_VERSION. An older file is upgraded in place when it is opened
 (UPGRADES, one transaction); the engine refuses a newer one (InstitutionDB.open).
 Version 2 added `jobs.progress` (what a running job has done so far, as its agent reports it).
+Version 3 added `actors.revoked_at` and `actors.agent_version` (a removed person's actor, a
+lost laptop's token; the build an agent last reported) and `proposals.requested_by` (the person
+who asked the agent for a proposal).
 """
 
 import sqlite3
@@ -10,7 +13,7 @@ import sqlite3
 from ledger import store as ledger_store
 from ledger.sqlite_conn import statements
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FILENAME = "institution.db"
 
 STATE_SCHEMA = """
@@ -22,7 +25,9 @@ CREATE TABLE IF NOT EXISTS actors (
     is_agent INTEGER NOT NULL,
     token_hash TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL,
-    last_seen_at TEXT
+    last_seen_at TEXT,
+    revoked_at TEXT,
+    agent_version TEXT
 );
 CREATE TABLE IF NOT EXISTS bundles (
     name TEXT NOT NULL,
@@ -55,7 +60,8 @@ CREATE TABLE IF NOT EXISTS proposals (
     decided_by TEXT,
     decided_at TEXT,
     decision_reason TEXT,
-    job_id TEXT
+    job_id TEXT,
+    requested_by TEXT
 );
 CREATE INDEX IF NOT EXISTS proposals_status ON proposals(status, expires_at);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -85,6 +91,11 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created_at);
 # From version N to N+1: the statements that bring a file written at N to N+1.
 UPGRADES: dict[int, tuple[str, ...]] = {
     1: ("ALTER TABLE jobs ADD COLUMN progress TEXT",),
+    2: (
+        "ALTER TABLE actors ADD COLUMN revoked_at TEXT",
+        "ALTER TABLE actors ADD COLUMN agent_version TEXT",
+        "ALTER TABLE proposals ADD COLUMN requested_by TEXT",
+    ),
 }
 
 STATE_TABLES = ("meta", "actors", "bundles", "proposals", "jobs")

@@ -5,8 +5,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from functions.engine import auth
-from functions.http import read_json, required_str
-from governance.institutions import create_actor, list_actors
+from functions.http import HTTPError, read_json, required_str
+from governance.institutions import create_actor, list_actors, reissue_token, revoke_actor
+
+MAX_REASON = 200
 
 
 async def create(request: Request) -> JSONResponse:
@@ -21,3 +23,28 @@ async def create(request: Request) -> JSONResponse:
 async def index(request: Request) -> JSONResponse:
     actors = await run_in_threadpool(lambda: list_actors(auth.institution_admin(request)))
     return JSONResponse({"actors": actors})
+
+
+def _reason(body: dict) -> str:
+    reason = body.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+        raise HTTPError(
+            400, "bad_reason", f"'reason' must be a string of at most {MAX_REASON} characters"
+        )
+    return reason.strip()
+
+
+async def revoke(request: Request) -> JSONResponse:
+    reason, actor_id = _reason(await read_json(request)), request.path_params["actor_id"]
+    revoked = await run_in_threadpool(
+        lambda: revoke_actor(auth.institution_admin(request), actor_id, reason)
+    )
+    return JSONResponse(revoked)
+
+
+async def reissue(request: Request) -> JSONResponse:
+    reason, actor_id = _reason(await read_json(request)), request.path_params["actor_id"]
+    issued = await run_in_threadpool(
+        lambda: reissue_token(auth.institution_admin(request), actor_id, reason)
+    )
+    return JSONResponse(issued, status_code=201)

@@ -44,6 +44,8 @@ ROUTES = [
     Route("/v1/admin/institutions/{institution_id}/admin-key", admin.bootstrap, methods=["POST"]),
     Route(f"{INST}/actors", actors.create, methods=["POST"]),
     Route(f"{INST}/actors", actors.index),
+    Route(f"{INST}/actors/{{actor_id}}/revoke", actors.revoke, methods=["POST"]),
+    Route(f"{INST}/actors/{{actor_id}}/token", actors.reissue, methods=["POST"]),
     Route(f"{INST}/bundles", bundles.register, methods=["POST"]),
     Route(f"{INST}/bundles", bundles.index),
     Route(f"{INST}/bundles/{{name}}/{{version}}/release", bundles.release, methods=["POST"]),

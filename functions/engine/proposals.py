@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse
 from functions import logs
 from functions.engine import auth
 from functions.http import HTTPError, bearer_token, int_query, read_json
+from governance import Forbidden
 from governance.institutions import identify
 from governance.proposals import (
     decide,
@@ -15,18 +16,33 @@ from governance.proposals import (
     parse_submission,
     proposal_view,
 )
+from tenants.database import Reader
 
 STATUSES = {"authorized", "denied", "pending_approval", "approved", "rejected", "expired"}
+REQUESTER_HEADER = "x-libervia-requester"
+
+
+def _requester(reader: Reader, token: str | None) -> dict | None:
+    """The person who asked for the proposal, by their own token: a person, never an agent."""
+    if token is None:
+        return None
+    person = identify(reader, token)
+    if person["is_agent"]:
+        raise Forbidden("a requester is a person, not an agent", code="requester_not_a_person")
+    return person
 
 
 async def submit(request: Request) -> JSONResponse:
     body = await read_json(request)
     tenant, token, request_id = await auth.tenant(request), bearer_token(request), logs.request_id()
+    asked_by = request.headers.get(REQUESTER_HEADER)
     proposal, job_created = await tenant.db.write_async(
         # Authenticated twice: by a plain read first (a stranger never takes the write lock),
         # then inside the transaction that decides (the token is still good at that moment).
-        lambda tx: decide(tx, identify(tx, token), parse_submission(body), request_id),
-        check=lambda reader: identify(reader, token),
+        lambda tx: decide(
+            tx, identify(tx, token), parse_submission(body), request_id, _requester(tx, asked_by)
+        ),
+        check=lambda reader: (identify(reader, token), _requester(reader, asked_by)),
     )
     if job_created:
         auth.context(request).notifier.notify(tenant.institution_id)

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import re
 import time
 
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +33,13 @@ from governance.jobs import (
 from governance.retention import held
 
 RECHECK_SECONDS = 1.0
+AGENT_UA = re.compile(r"libervia-agent/(\d{1,4}\.\d{1,4}\.\d{1,4}(?:-[0-9A-Za-z.-]{1,32})?)")
+
+
+def agent_version(user_agent: str) -> str | None:
+    """`libervia-agent/1.2.3` -> "1.2.3" (a SemVer build name), else None."""
+    match = AGENT_UA.fullmatch(user_agent.strip())
+    return match.group(1) if match else None
 
 
 async def poll(request: Request) -> JSONResponse:
@@ -40,12 +48,13 @@ async def poll(request: Request) -> JSONResponse:
     wait = int_query(request, "wait", 0, 0, max_wait)
     limit = int_query(request, "limit", 10, 1, 100)
     iid = request.path_params["institution_id"]
+    version = agent_version(request.headers.get("user-agent", ""))
 
     def check():
         tenant, actor = auth.actor(request)
         if not actor["is_agent"]:
             raise Forbidden("only the institution's agent polls for jobs", code="not_an_agent")
-        touch_actor(tenant, actor)
+        touch_actor(tenant, actor, version)
         return available_jobs(tenant, limit)
 
     jobs = await run_in_threadpool(check)

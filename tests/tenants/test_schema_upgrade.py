@@ -44,12 +44,14 @@ def test_opening_a_version_1_file_upgrades_it_once_and_keeps_every_row(schema1):
     before = {table: rows(path, table) for table in ("proposals", "jobs", "events")}
     db = InstitutionDB.open(path, institution_id)
     db.close()
-    assert user_version(path) == schema.SCHEMA_VERSION == 2
-    assert rows(path, "proposals") == before["proposals"]
+    assert user_version(path) == schema.SCHEMA_VERSION == 3
+    # New columns are empty: no progress yet, nobody revoked, no requester recorded.
+    assert [row + (None,) for row in before["proposals"]] == rows(path, "proposals")
     assert rows(path, "events") == before["events"]
-    assert [row + (None,) for row in before["jobs"]] == rows(path, "jobs")  # progress: none yet
+    assert [row + (None,) for row in before["jobs"]] == rows(path, "jobs")
+    assert {row[-2:] for row in rows(path, "actors")} == {(None, None)}
     InstitutionDB.open(path, institution_id).close()  # already current: nothing to do
-    assert user_version(path) == 2
+    assert user_version(path) == 3
 
 
 def test_the_engine_serves_upgraded_institutions_and_check_finds_nothing(schema1, tmp_path):
@@ -73,6 +75,6 @@ def test_the_engine_serves_upgraded_institutions_and_check_finds_nothing(schema1
             assert httpx.post(f"{jobs}/progress", json=sent, headers=agent).status_code == 200
             assert httpx.get(jobs, headers=owner).json()["progress"] == sent
     for institution_id in credentials:
-        assert user_version(data / "institutions" / institution_id / schema.FILENAME) == 2
+        assert user_version(data / "institutions" / institution_id / schema.FILENAME) == 3
     checked = libervia("check", "--data-dir", str(data))
     assert checked.returncode == 0, checked.stdout

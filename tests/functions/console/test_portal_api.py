@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from agent import __version__ as agent_version
 from tests.support.cli import verify_offline
 from tests.support.portal_agent import agent_for, settled
 
@@ -68,6 +69,13 @@ def test_approve_through_the_portal(with_agent):
     assert settled(user, proposal_id)["message"].startswith("done: moved to .libervia-quarantine/")
     dashboard = user.get("/api/dashboard").json()
     assert dashboard["pending_approvals"] == []
+    assert dashboard["agent"]["version"] == agent_version  # from the agent's User-Agent
+    # The agent proposed what the person asked; the ledger names the person, who also approved.
+    events = user.get("/api/audit").json()["events"]
+    asked = next(e for e in events if e["type"] == "proposal.pending_approval")
+    granted = next(e for e in events if e["type"] == "approval.granted")
+    assert asked["payload"]["requested_by"] == granted["actor"] != asked["actor"]
+    assert asked["payload"]["requester_role"] == "owner"
     assert dashboard["agent"]["online"] is True
     types = [a["type"] for a in dashboard["last_actions"]]
     assert "job.executed" in types and "job.created" in types
