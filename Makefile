@@ -39,7 +39,7 @@ agent: $(VENV)/.installed
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k N_ --no-location \
 		--omit-header --sort-output -o build/messages.pot .
-	$(BIN)/pybabel update -i build/messages.pot -d portal/locale -D messages --width 100 \
+	$(BIN)/pybabel update -i build/messages.pot -d portal/locale -D messages --width 100 --no-fuzzy-matching \
 		--ignore-obsolete
 
 clean:

@@ -36,3 +36,23 @@ def load(tx: Tx, box: SecretBox, institution_id: str, kind: str) -> str:
 def stored_kinds(tx: Tx, institution_id: str) -> set[str]:
     rows = tx.all("SELECT kind FROM engine_credentials WHERE institution_id=?", (institution_id,))
     return {row["kind"] for row in rows}
+
+
+def replace(tx: Tx, box: SecretBox, institution_id: str, kind: str, secret: str) -> None:
+    """A re-issued secret in place of the stored one (same kind, same actor)."""
+    nonce, sealed = box.seal(secret, _context(institution_id, kind))
+    tx.execute(
+        "UPDATE engine_credentials SET nonce=?, ciphertext=?, created_at=?"
+        " WHERE institution_id=? AND kind=?",
+        (nonce, sealed, now(), institution_id, kind),
+    )
+
+
+def actor_of(tx: Tx, institution_id: str, kind: str) -> str:
+    row = tx.one(
+        "SELECT actor_id FROM engine_credentials WHERE institution_id=? AND kind=?",
+        (institution_id, kind),
+    )
+    if row is None or row["actor_id"] is None:
+        raise ConsoleError(409, "not_onboarded", f"no {kind} actor yet; finish onboarding")
+    return str(row["actor_id"])

@@ -189,6 +189,7 @@ JS_MESSAGES = {
     "select_one": N_("Select at least one file."),
     "contract_now": N_("Your contract is now %(ref)s."),
     "bytes": N_("%(num)s bytes"),
+    "token_reissued": N_("New token issued; the old one no longer works. It is shown only once."),
 }
 
 

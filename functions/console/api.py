@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from functions import logs
 from functions.console.services import services, workspace
 from functions.http import read_json
-from portal import witness
+from portal import agent_token, witness
 from portal.accounts import get_user
 from portal.errors import ConsoleError
 from portal.findings import localized
@@ -231,3 +231,14 @@ async def scan(request: Request) -> JSONResponse:
 
 async def approve_contract(request: Request) -> JSONResponse:
     return await _act(request, lambda ws, body: ws.approve_contract(body.get("manifest_sha256")))
+
+
+async def reissue_agent_token(request: Request) -> JSONResponse:
+    """The owner's new agent token (the old one stops working at once), shown this once."""
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    user_id, s = current_user_id(request), services(request)
+    issued = await run_in_threadpool(
+        agent_token.reissue, s.db, s.box, s.engine, user_id, s.settings.engine_public_url
+    )
+    return JSONResponse(issued, status_code=201)

@@ -71,6 +71,7 @@ ROUTES = [
     Route("/api/restore", api.restore, methods=["POST"]),
     Route("/api/purge", api.purge, methods=["POST"]),
     Route("/api/scan", api.scan, methods=["POST"]),
+    Route("/api/agent-token", api.reissue_agent_token, methods=["POST"]),
     Route("/api/downloads", downloads.index),
     Route("/downloads/{name}", downloads.download),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -305,3 +305,20 @@ document.querySelectorAll("[data-action=approve-contract]").forEach((button) => 
     }
   });
 });
+
+document.querySelectorAll("[data-action=reissue-token]").forEach((button) => {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const issued = await api("/api/agent-token", {});
+      const shown = document.getElementById("new-token");
+      shown.textContent = `libervia-agent configure --institution-id ${issued.institution_id} \\\n` +
+        `  --actor-token ${issued.agent_token} --engine-base-url ${issued.engine_base_url} --root-dir ~/Organize`;
+      shown.hidden = false;
+      flash(t("token_reissued"), "ok");
+    } catch (error) {
+      flash(error.message, "error");
+      button.disabled = false;
+    }
+  });
+});
