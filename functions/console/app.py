@@ -4,10 +4,11 @@ from pathlib import Path
 
 import psycopg
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -85,6 +86,32 @@ async def accounts_store_error(request: Request, exc: Exception) -> JSONResponse
     return error_response(503, "storage_unavailable", "the accounts store is unavailable; retry")
 
 
+def wants_page(request: Request) -> bool:
+    """A person's browser asking for a page (not the APIs, files or a script)."""
+    path = request.url.path
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and not path.startswith(("/api/", "/static/", "/downloads/", "/healthz"))
+    )
+
+
+def page_or_json(json_handler):
+    """Unknown pages and failures a person meets in a browser get a page in their language;
+    every other caller keeps the JSON error."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 500)
+        if wants_page(request) and status in (404, 405, 500):
+            shown = 404 if status == 405 else status
+            return pages.TEMPLATES.TemplateResponse(
+                request, "error.html", {"status": shown, "csrf_token": ""}, status_code=shown
+            )
+        return await json_handler(request, exc)
+
+    return handle
+
+
 async def console_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ConsoleError)
     return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
@@ -119,6 +146,8 @@ def build_app(settings: ConsoleSettings) -> Starlette:
         routes=ROUTES,
         exception_handlers={
             **EXCEPTION_HANDLERS,
+            HTTPException: page_or_json(EXCEPTION_HANDLERS[HTTPException]),
+            Exception: page_or_json(EXCEPTION_HANDLERS[Exception]),
             ConsoleError: console_error,
             psycopg.Error: accounts_store_error,
         },

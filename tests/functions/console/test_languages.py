@@ -1,6 +1,9 @@
 """The console answers in the reader's language: from the browser's Accept-Language, or the
 language the person picked (a cookie, and their account, so it follows them on any computer)."""
 
+import httpx
+import pytest
+
 from tests.support.console_api import ConsoleUser
 
 
@@ -40,3 +43,20 @@ def test_the_chosen_language_is_remembered_for_the_person(make_user, console):
         assert "Arquivos" in elsewhere.http.get("/files", follow_redirects=True).text
     finally:
         elsewhere.http.close()
+
+
+@pytest.mark.parametrize(
+    ("language", "title"), [("en", "Page not found"), ("pt-BR", "Página não encontrada")]
+)
+def test_an_unknown_page_is_a_page_in_the_readers_language(console, language, title):
+    with httpx.Client(base_url=console) as browser:
+        page = browser.get(
+            "/nowhere", headers={"Accept": "text/html,*/*", "Accept-Language": language}
+        )
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+        assert title in page.text and f'lang="{language}"' in page.text
+        api = browser.get("/api/nowhere", headers={"Accept": "text/html"})
+        assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+        script = browser.get("/nowhere")  # no browser: the JSON error, as before
+        assert script.status_code == 404 and script.json()["error"]["code"] == "not_found"
