@@ -112,6 +112,11 @@ def run_chat_and_approval(page, suffix, folder):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], "no horizontal scrolling at phone width"
 
+    missing = page.goto("/no-such-page")
+    assert missing is not None and missing.status == 404
+    assert page.locator("#error-page h1").inner_text() == "Page not found"
+    screenshot(page, f"08-not-found-{suffix}")
+
 
 def signed_up_and_onboarded(page, email: str) -> dict:
     """Sign up and onboard through the console's API, in the page's own session."""
