@@ -121,11 +121,12 @@ def _check_open(tx: Tx, proposal: dict[str, Any]) -> None:
         )
 
 
-def _reason(body: dict[str, Any], required: bool) -> str:
+def read_reason(body: dict[str, Any], required: bool, limit: int = MAX_REASON) -> str:
+    """A request's `reason`: a string of at most `limit` characters (stripped)."""
     reason = body.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+    if not isinstance(reason, str) or len(reason) > limit:
         raise BadRequest(
-            f"'reason' must be a string of at most {MAX_REASON} characters", code="bad_reason"
+            f"'reason' must be a string of at most {limit} characters", code="bad_reason"
         )
     if required and not reason.strip():
         raise BadRequest("a rejection needs a 'reason'", code="missing_reason")
@@ -151,7 +152,7 @@ def approve(
     body: dict[str, Any],
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    reason = _reason(body, required=False)
+    reason = read_reason(body, required=False)
     digest = body.get("digest")
     if not isinstance(digest, str):
         raise BadRequest(
@@ -217,7 +218,7 @@ def _grant(
 def reject(
     tenant: Tenant, actor: dict[str, Any], proposal_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    reason = _reason(body, required=True)
+    reason = read_reason(body, required=True)
 
     def decide(tx: Tx) -> dict[str, Any]:
         proposal = get_proposal(tx, proposal_id)

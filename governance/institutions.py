@@ -156,37 +156,36 @@ def _live_actor(tx: Tx, actor_id: str) -> dict[str, Any]:
     return actor
 
 
-def revoke_actor(tenant: Tenant, actor_id: str, reason: str) -> dict[str, Any]:
-    """The actor's token opens nothing from now on (a removed person, a lost laptop)."""
-    revoked_at = utc_now()
+def _change_live_actor(
+    tenant: Tenant, actor_id: str, column: str, value: str, event: str, reason: str
+) -> None:
+    """Set one column of a live actor and record why, in one transaction."""
 
     def store(tx: Tx) -> None:
         actor = _live_actor(tx, actor_id)
-        tx.execute("UPDATE actors SET revoked_at=? WHERE id=?", (revoked_at, actor_id))
+        tx.execute(f"UPDATE actors SET {column}=? WHERE id=?", (value, actor_id))
         tx.record(
-            "actor.revoked",
+            event,
             "institution_admin",
             {"actor_id": actor_id, "role": actor["role"], "reason": reason},
         )
 
     tenant.db.write(store)
+
+
+def revoke_actor(tenant: Tenant, actor_id: str, reason: str) -> dict[str, Any]:
+    """The actor's token opens nothing from now on (a removed person, a lost laptop)."""
+    revoked_at = utc_now()
+    _change_live_actor(tenant, actor_id, "revoked_at", revoked_at, "actor.revoked", reason)
     return {"actor_id": actor_id, "revoked_at": revoked_at}
 
 
 def reissue_token(tenant: Tenant, actor_id: str, reason: str) -> dict[str, Any]:
     """A new token for the actor; the old one gets 401 from the same commit on."""
     token = new_secret("lat")
-
-    def store(tx: Tx) -> None:
-        actor = _live_actor(tx, actor_id)
-        tx.execute("UPDATE actors SET token_hash=? WHERE id=?", (hash_secret(token), actor_id))
-        tx.record(
-            "actor.token_reissued",
-            "institution_admin",
-            {"actor_id": actor_id, "role": actor["role"], "reason": reason},
-        )
-
-    tenant.db.write(store)
+    _change_live_actor(
+        tenant, actor_id, "token_hash", hash_secret(token), "actor.token_reissued", reason
+    )
     return {"actor_id": actor_id, "token": token}
 
 

@@ -180,7 +180,7 @@ def touch_actor(tenant: Tenant, actor: dict[str, Any], version: str | None = Non
     """Record that the agent was seen, at most every LAST_SEEN_EVERY seconds, and the build it
     runs (`version`, from its User-Agent) as soon as that changes."""
     recent = actor["last_seen_at"] and actor["last_seen_at"] > iso_in(-LAST_SEEN_EVERY)
-    if recent and (version is None or version == actor.get("agent_version")):
+    if recent and (version is None or version == actor["agent_version"]):
         return
     tenant.db.write(
         lambda tx: tx.execute(

@@ -5,7 +5,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from functions.engine import auth
-from functions.http import HTTPError, read_json, required_str
+from functions.http import read_json, required_str
+from governance.approvals import read_reason
 from governance.institutions import create_actor, list_actors, reissue_token, revoke_actor
 
 MAX_REASON = 200
@@ -26,12 +27,7 @@ async def index(request: Request) -> JSONResponse:
 
 
 def _reason(body: dict) -> str:
-    reason = body.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > MAX_REASON:
-        raise HTTPError(
-            400, "bad_reason", f"'reason' must be a string of at most {MAX_REASON} characters"
-        )
-    return reason.strip()
+    return read_reason(body, required=False, limit=MAX_REASON)
 
 
 async def revoke(request: Request) -> JSONResponse:

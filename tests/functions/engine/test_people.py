@@ -86,6 +86,10 @@ def test_a_requester_must_be_a_live_person(inst):
 
 def test_a_revoked_actor_opens_nothing_and_the_ledger_says_so(inst, engine_data_dir):
     add_actor(inst, "assistant", "executive_admin")
+    too_long = inst.post(
+        f"/actors/{inst.actor_ids['assistant']}/revoke", "admin", {"reason": "x" * 201}
+    )
+    assert too_long.status_code == 400 and too_long.json()["error"]["code"] == "bad_reason"
     revoked = inst.post(
         f"/actors/{inst.actor_ids['assistant']}/revoke", "admin", {"reason": "left"}
     )
