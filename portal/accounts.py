@@ -8,7 +8,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from portal.db import Database
+from portal.db import Database, Tx
 from portal.errors import ConsoleError
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -43,16 +43,35 @@ def check_password(password: Any) -> str:
 
 def sign_up(db: Database, email: Any, password: Any) -> dict[str, Any]:
     address, secret = normalize_email(email), check_password(password)
-    user = {"id": new_id("usr"), "email": address, "created_at": now()}
-    password_hash = _hasher.hash(secret)
     with db.transaction() as tx:
-        if tx.one("SELECT id FROM users WHERE email=?", (address,)):
-            raise ConsoleError(409, "email_taken", "an account with this email already exists")
-        tx.execute(
-            "INSERT INTO users (id, email, password_hash, created_at) VALUES (?,?,?,?)",
-            (user["id"], address, password_hash, user["created_at"]),
-        )
+        return create_user(tx, address, secret)
+
+
+def create_user(tx: Tx, email: str, password: Any, verified: bool = False) -> dict[str, Any]:
+    """A new account; `verified` when the address is known to be theirs (an emailed link)."""
+    address, secret = normalize_email(email), check_password(password)
+    if tx.one("SELECT id FROM users WHERE email=?", (address,)):
+        raise ConsoleError(409, "email_taken", "an account with this email already exists")
+    user = {"id": new_id("usr"), "email": address, "created_at": now()}
+    tx.execute(
+        "INSERT INTO users (id, email, password_hash, created_at, email_verified_at)"
+        " VALUES (?,?,?,?,?)",
+        (
+            user["id"],
+            address,
+            _hasher.hash(secret),
+            user["created_at"],
+            now() if verified else None,
+        ),
+    )
     return user
+
+
+def set_password(tx: Tx, user_id: str, password: Any) -> None:
+    tx.execute(
+        "UPDATE users SET password_hash=? WHERE id=?",
+        (_hasher.hash(check_password(password)), user_id),
+    )
 
 
 def authenticate(db: Database, email: Any, password: Any) -> dict[str, Any]:
@@ -75,7 +94,9 @@ def authenticate(db: Database, email: Any, password: Any) -> dict[str, Any]:
 
 def get_user(db: Database, user_id: str) -> dict[str, Any] | None:
     with db.transaction() as tx:
-        return tx.one("SELECT id, email, created_at FROM users WHERE id=?", (user_id,))
+        return tx.one(
+            "SELECT id, email, created_at, email_verified_at FROM users WHERE id=?", (user_id,)
+        )
 
 
 def institution_of(db: Database, user_id: str) -> dict[str, Any] | None:

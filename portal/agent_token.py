@@ -5,10 +5,9 @@ the new one once, with the command that configures the agent with it."""
 from typing import Any
 
 from portal import credentials
-from portal.accounts import institution_of
 from portal.db import Database
 from portal.engine_client import EngineClient
-from portal.errors import ConsoleError
+from portal.members import owned
 from portal.onboarding import lock_institution
 from portal.secret_box import SecretBox
 
@@ -18,11 +17,7 @@ AGENT = "organizational_agent"
 def reissue(
     db: Database, box: SecretBox, engine: EngineClient, user_id: str, public_engine_url: str
 ) -> dict[str, Any]:
-    institution = institution_of(db, user_id)
-    if institution is None or institution["onboarding_state"] != "active":
-        raise ConsoleError(409, "not_onboarded", "finish onboarding first")
-    if institution["membership_role"] != "owner":
-        raise ConsoleError(403, "owner_only", "only the owner can re-issue the agent's token")
+    institution = owned(db, user_id)
     iid, engine_id = institution["id"], institution["engine_institution_id"]
     with db.transaction() as tx:
         lock_institution(db, tx, iid)  # one re-issue at a time: the stored token is the newest

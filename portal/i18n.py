@@ -7,8 +7,10 @@ variable, so templates, chat replies and states in worker threads all speak it. 
 comes from the `tz` cookie the page sets from the browser (UTC until then).
 """
 
+import contextlib
 import contextvars
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -81,6 +83,16 @@ def zone_of(cookie: str | None) -> str:
 def use(locale: str, zone: str = "UTC") -> None:
     _locale.set(locale if locale in LOCALES else DEFAULT)
     _zone.set(zone)
+
+
+@contextlib.contextmanager
+def speaking(locale: str | None) -> Iterator[None]:
+    """Words for someone other than the reader (an email to an invited person), then back."""
+    token = _locale.set(locale if locale in LOCALES else DEFAULT)
+    try:
+        yield
+    finally:
+        _locale.reset(token)
 
 
 def current() -> str:
@@ -190,6 +202,8 @@ JS_MESSAGES = {
     "contract_now": N_("Your contract is now %(ref)s."),
     "bytes": N_("%(num)s bytes"),
     "token_reissued": N_("New token issued; the old one no longer works. It is shown only once."),
+    "verification_sent": N_("Sent: look in your inbox."),
+    "confirm_remove": N_("Remove %(email)s? Their access ends at once."),
 }
 
 

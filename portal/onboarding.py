@@ -79,6 +79,11 @@ def onboard(
                 continue
             actor = engine.create_actor(engine_id, admin_key, label, role)
             credentials.store(tx, box, iid, role, actor["token"], actor["actor_id"])
+            if role == "owner":
+                tx.execute(
+                    "UPDATE memberships SET actor_id=? WHERE institution_id=? AND role='owner'",
+                    (actor["actor_id"], iid),
+                )
     plan = plan_of(db, institution["plan_code"])
     release = contract_in_force(engine, engine_id, admin_key, plan["contract_ref"])
     if plan["default_department"] in release["manifest"]["contract"]["departments"]:

@@ -21,6 +21,7 @@ from portal.findings import Findings
 from portal.i18n import _
 from portal.intent import parse
 from portal.inventory import Inventory, fold
+from portal.members import member_kind
 from portal.onboarding import plan_of
 from portal.secret_box import SecretBox
 
@@ -38,13 +39,16 @@ QUARANTINE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
 
 @dataclass
 class Workspace:
-    """One user's institution with the engine credentials the console acts with."""
+    """One person's institution with the engine credentials the console acts with: the
+    person's own token (reads, decisions, and naming who asked), the agent's (proposals)."""
 
     engine: EngineClient
     institution_id: str
     engine_id: str
     name: str
-    owner_token: str
+    user_id: str
+    role: str
+    person_token: str
     agent_token: str
     admin_key: str
     plan: dict[str, Any]
@@ -54,24 +58,32 @@ class Workspace:
         institution = institution_of(db, user_id)
         if institution is None or institution["onboarding_state"] != "active":
             raise ConsoleError(409, "not_onboarded", "finish onboarding first")
+        role = institution["membership_role"]
+        person = "owner" if role == "owner" else member_kind(user_id)
         with db.transaction() as tx:
             secrets = {
                 kind: credentials.load(tx, box, institution["id"], kind)
-                for kind in ("owner", "organizational_agent", "admin_key")
+                for kind in (person, "organizational_agent", "admin_key")
             }
         return cls(
             engine,
             institution["id"],
             institution["engine_institution_id"],
             institution["name"],
-            secrets["owner"],
+            user_id,
+            role,
+            secrets[person],
             secrets["organizational_agent"],
             secrets["admin_key"],
             plan_of(db, institution["plan_code"]),
         )
 
+    def owner_only(self) -> None:
+        if self.role != "owner":
+            raise ConsoleError(403, "owner_only", "only the owner can do this")
+
     def _get(self, path: str, **params: Any) -> Any:
-        return self.engine.get(self.engine_id, path, self.owner_token, **params)
+        return self.engine.get(self.engine_id, path, self.person_token, **params)
 
     def contract(self) -> dict[str, Any]:
         contract = self._get("/contract")
@@ -120,6 +132,7 @@ class Workspace:
     def approve_contract(self, manifest_sha256: Any) -> dict[str, Any]:
         """The owner approves moving to the plan's contract (the engine records it), then the
         plan's default department is activated when that contract declares it."""
+        self.owner_only()
         offer = self.contract_offer()
         if offer is None:
             raise ConsoleError(409, "no_contract_offer", "your contract is already the newest")
@@ -127,7 +140,7 @@ class Workspace:
         released = self.engine.call(
             "POST",
             self.engine.inst(self.engine_id, f"/bundles/{name}/v{version}/release"),
-            self.owner_token,
+            self.person_token,
             json={"manifest_sha256": manifest_sha256},
         ).json()
         if self.plan["default_department"] in offer["departments"]:
@@ -271,7 +284,7 @@ class Workspace:
         response = self.engine.call(
             "GET",
             self.engine.inst(self.engine_id, f"/runtime/jobs/{job_id}/report"),
-            self.owner_token,
+            self.person_token,
         )
         if hashlib.sha256(response.content).hexdigest() != sha256:
             raise ConsoleError(
@@ -297,7 +310,7 @@ class Workspace:
         if verdict not in ("approve", "reject"):
             raise ConsoleError(404, "not_found", "unknown decision")
         return self.engine.post(
-            self.engine_id, f"/proposals/{proposal_id}/{verdict}", self.owner_token, body
+            self.engine_id, f"/proposals/{proposal_id}/{verdict}", self.person_token, body
         )
 
     def dashboard(self) -> dict[str, Any]:
@@ -306,7 +319,8 @@ class Workspace:
             "institution": {"name": self.name, "engine_institution_id": self.engine_id},
             "agent": self.agent_presence(),
             "pending_approvals": self.pending(),
-            "contract_offer": self.contract_offer(),
+            "contract_offer": self.contract_offer() if self.role == "owner" else None,
+            "role": self.role,
             "last_actions": [summarize(e) for e in events],
         }
 
@@ -329,7 +343,9 @@ class Workspace:
         return self._get("/ledger/verify")
 
     def engine_public_key(self) -> str:
-        return str(self.engine.call("GET", "/v1/public-key", self.owner_token).json()["public_key"])
+        return str(
+            self.engine.call("GET", "/v1/public-key", self.person_token).json()["public_key"]
+        )
 
     def latest_checkpoint(self) -> dict[str, Any]:
         return self._get("/ledger/checkpoint")
@@ -343,7 +359,7 @@ class Workspace:
             self.engine.post(
                 self.engine_id,
                 "/runtime/witness",
-                self.owner_token,
+                self.person_token,
                 {"problem": problem, "seen_size": seen, "shown_size": shown},
             )
 
@@ -351,14 +367,14 @@ class Workspace:
         return self.engine.call(
             "GET",
             self.engine.inst(self.engine_id, "/ledger/proofs/event"),
-            self.owner_token,
+            self.person_token,
             params={"seq": seq},
         )
 
     def export(self, fmt: str) -> Any:
         if fmt not in ("csv", "jsonl", "sqlite"):
             raise ConsoleError(400, "bad_format", "format must be csv, jsonl or sqlite")
-        return self.engine.export(self.engine_id, self.owner_token, fmt)
+        return self.engine.export(self.engine_id, self.person_token, fmt)
 
     def chat(self, text: Any, inspected: str | None = None) -> dict[str, Any]:
         """One request in words -> one proposal the engine judges. A destructive one names the
@@ -490,7 +506,7 @@ class Workspace:
                 self.engine.inst(self.engine_id, "/proposals"),
                 self.agent_token,
                 json={"action": action, "params": params},
-                headers={"X-Libervia-Requester": self.owner_token},
+                headers={"X-Libervia-Requester": self.person_token},
             ).json()
         )
 

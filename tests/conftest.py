@@ -9,6 +9,7 @@ from tests.support.console_api import ConsoleUser
 from tests.support.databases import postgres_schema_url, require_postgres
 from tests.support.engine_api import Institution, new_institution
 from tests.support.servers import ROOT, console_process, engine_process
+from tests.support.smtp import Mailbox, smtp_env, smtp_server
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +38,19 @@ def console_database_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def console(engine, tmp_path, console_database_url) -> Iterator[str]:
-    """A real console process on its own PostgreSQL schema, wired to the shared engine."""
-    with console_process(tmp_path / "console", engine, console_database_url) as base:
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server of the test's own: the console sends every email to it."""
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture
+def console(engine, tmp_path, console_database_url, mailbox) -> Iterator[str]:
+    """A real console process on its own PostgreSQL schema, wired to the shared engine, sending
+    its email to the test's SMTP server."""
+    with console_process(
+        tmp_path / "console", engine, console_database_url, None, **smtp_env(mailbox)
+    ) as base:
         yield base
 
 

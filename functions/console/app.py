@@ -1,9 +1,11 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -13,7 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from functions import logs
-from functions.console import api, auth, downloads, pages
+from functions.console import api, auth, downloads, pages, people
 from functions.console.services import Services
 from functions.console.session_check import SessionCheck
 from functions.console.settings import ConsoleSettings
@@ -24,7 +26,9 @@ from portal.db import open_database
 from portal.engine_client import EngineClient
 from portal.errors import ConsoleError
 from portal.i18n import LocaleMiddleware
+from portal.mail import Postman
 from portal.migrations import migrate
+from portal.recovery import Links
 from portal.secret_box import SecretBox
 from portal.security import LoginThrottle
 
@@ -51,6 +55,12 @@ ROUTES = [
     Route("/api/login", auth.signin, methods=["POST"]),
     Route("/api/logout", auth.signout, methods=["POST"]),
     Route("/api/logout-everywhere", auth.signout_everywhere, methods=["POST"]),
+    Route("/api/password/forgot", auth.forgot_password, methods=["POST"]),
+    Route("/api/password/reset", auth.reset_password, methods=["POST"]),
+    Route("/api/email/verify-again", auth.verify_again, methods=["POST"]),
+    Route("/forgot", pages.forgot_page),
+    Route("/reset", pages.reset_page),
+    Route("/verify", pages.verify_page),
     Route("/api/onboarding", api.onboarding, methods=["POST"]),
     Route("/api/contract", api.contract),
     Route("/api/contract/approve", api.approve_contract, methods=["POST"]),
@@ -73,6 +83,13 @@ ROUTES = [
     Route("/api/purge", api.purge, methods=["POST"]),
     Route("/api/scan", api.scan, methods=["POST"]),
     Route("/api/agent-token", api.reissue_agent_token, methods=["POST"]),
+    Route("/members", pages.members_page),
+    Route("/invite/{token}", pages.invitation_page),
+    Route("/api/members", people.roster),
+    Route("/api/members/{id}/remove", people.remove, methods=["POST"]),
+    Route("/api/invitations", people.invite, methods=["POST"]),
+    Route("/api/invitations/accept", people.accept, methods=["POST"]),
+    Route("/api/invitations/{id}/withdraw", people.withdraw, methods=["POST"]),
     Route("/api/downloads", downloads.index),
     Route("/downloads/{name}", downloads.download),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -129,16 +146,32 @@ def build_app(settings: ConsoleSettings) -> Starlette:
             ca_bundle=settings.engine_ca_bundle,
             trace_headers=logs.trace_headers,
         )
+        postman = (
+            Postman(
+                db,
+                settings.smtp,
+                settings.mail_interval_seconds,
+                timedelta(seconds=settings.mail_retry_seconds),
+            )
+            if settings.smtp
+            else None
+        )
         app.state.services = Services(
             settings=settings,
             db=db,
             box=SecretBox.from_b64(settings.encryption_key),
             engine=engine,
             throttle=LoginThrottle(settings.login_attempts, settings.login_window_seconds),
+            links=Links(settings.session_secret),
+            postman=postman,
         )
+        if postman is not None:
+            postman.start()
         try:
             yield
         finally:
+            if postman is not None:
+                await run_in_threadpool(postman.stop)
             engine.close()
             db.close()
 

@@ -6,6 +6,7 @@ from starlette.responses import JSONResponse
 
 from functions.console.services import services
 from functions.http import read_json
+from portal import recovery
 from portal.accounts import authenticate, get_user, institution_of, locale_of, sign_up
 from portal.errors import ConsoleError
 from portal.i18n import LANG_COOKIE, LOCALES
@@ -30,9 +31,13 @@ async def session(request: Request) -> JSONResponse:
 async def signup(request: Request) -> JSONResponse:
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
-    db = services(request).db
-    user = await run_in_threadpool(sign_up, db, body.get("email"), body.get("password"))
-    login(request, await run_in_threadpool(open_session, db, user["id"]))
+    s = services(request)
+    user = await run_in_threadpool(sign_up, s.db, body.get("email"), body.get("password"))
+    login(request, await run_in_threadpool(open_session, s.db, user["id"]))
+    await run_in_threadpool(
+        recovery.send_verification, s.db, s.links, user["id"], s.settings.portal_url
+    )
+    s.mail_enqueued()
     return JSONResponse({"user": user, "csrf_token": request.session["csrf"]}, status_code=201)
 
 
@@ -77,3 +82,38 @@ async def signout_everywhere(request: Request) -> JSONResponse:
     ended = await run_in_threadpool(revoke_all, services(request).db, user_id)
     request.session.clear()
     return JSONResponse({"signed_out": True, "sessions_ended": ended})
+
+
+async def forgot_password(request: Request) -> JSONResponse:
+    """The same answer whether the address has an account or not."""
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    s = services(request)
+    if await run_in_threadpool(
+        recovery.ask_for_reset, s.db, s.links, body.get("email"), s.settings.portal_url
+    ):
+        s.mail_enqueued()
+    return JSONResponse({"sent": True}, status_code=202)
+
+
+async def reset_password(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    s = services(request)
+    done = await run_in_threadpool(
+        recovery.reset_password, s.db, s.links, body.get("token"), body.get("password")
+    )
+    request.session.clear()
+    return JSONResponse(done)
+
+
+async def verify_again(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    user_id, s = current_user_id(request), services(request)
+    sent = await run_in_threadpool(
+        recovery.send_verification, s.db, s.links, user_id, s.settings.portal_url
+    )
+    if sent:
+        s.mail_enqueued()
+    return JSONResponse({"sent": sent}, status_code=202)

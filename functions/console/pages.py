@@ -10,7 +10,7 @@ from starlette.templating import Jinja2Templates
 
 from functions.console.api import SHOWN, folder_query
 from functions.console.services import services, workspace
-from portal import i18n
+from portal import i18n, letters, members, recovery
 from portal.accounts import get_user, institution_of, set_locale
 from portal.errors import ConsoleError
 from portal.findings import localized
@@ -27,6 +27,7 @@ TEMPLATES.env.filters["number"] = i18n.number
 TEMPLATES.env.globals["html_lang"] = i18n.html_lang
 TEMPLATES.env.globals["locale"] = i18n.current
 TEMPLATES.env.globals["js_strings"] = i18n.js_strings
+TEMPLATES.env.globals["role_name"] = letters.role_name
 
 
 def render(request: Request, name: str, **context) -> Response:
@@ -97,6 +98,7 @@ async def _page(request: Request, template: str, load) -> Response:
         data=data,
         error=error,
         institution=institution,
+        user=user,
         query=dict(request.query_params),
     )
 
@@ -157,6 +159,52 @@ async def cleanup_page(request: Request) -> Response:
 
 async def quarantine_page(request: Request) -> Response:
     return await _page(request, "quarantine.html", lambda w: w.quarantine())
+
+
+async def forgot_page(request: Request) -> Response:
+    return render(request, "recovery.html", mode="forgot")
+
+
+async def reset_page(request: Request) -> Response:
+    return render(request, "recovery.html", mode="reset", token=request.query_params.get("token"))
+
+
+async def verify_page(request: Request) -> Response:
+    """The emailed confirmation link (confirming twice changes nothing)."""
+    s = services(request)
+    try:
+        result = await run_in_threadpool(
+            recovery.verify_email, s.db, s.links, request.query_params.get("token")
+        )
+        error = None
+    except ConsoleError as exc:
+        result, error = None, exc.message
+    return render(request, "recovery.html", mode="verified", result=result, error=error)
+
+
+async def members_page(request: Request) -> Response:
+    db = services(request).db
+    return await _page(request, "members.html", lambda w: members.roster(db, w.user_id))
+
+
+async def invitation_page(request: Request) -> Response:
+    """The emailed link: what joining means, and the form that accepts it."""
+    s = services(request)
+    try:
+        invitation = await run_in_threadpool(members.look_up, s.db, request.path_params["token"])
+        error = None
+    except ConsoleError as exc:
+        invitation, error = None, exc.message
+    user_id = signed_in_user(request)
+    user = await run_in_threadpool(get_user, s.db, user_id) if user_id else None
+    return render(
+        request,
+        "invite.html",
+        invitation=invitation,
+        token=request.path_params["token"],
+        user=user,
+        error=error,
+    )
 
 
 async def language(request: Request) -> Response:

@@ -5,6 +5,8 @@ from starlette.requests import Request
 from functions.console.settings import ConsoleSettings
 from portal.db import Database
 from portal.engine_client import EngineClient
+from portal.mail import Postman
+from portal.recovery import Links
 from portal.secret_box import SecretBox
 from portal.security import LoginThrottle, current_user_id
 from portal.workspace import Workspace
@@ -17,6 +19,13 @@ class Services:
     box: SecretBox
     engine: EngineClient
     throttle: LoginThrottle
+    links: Links
+    postman: Postman | None = None
+
+    def mail_enqueued(self) -> None:
+        """Something was written to the outbox: the postman sends it now, not on its next round."""
+        if self.postman is not None:
+            self.postman.wake()
 
 
 def services(request: Request) -> Services:

@@ -40,21 +40,39 @@ function element(tag, text, className) {
   return node;
 }
 
-function onSubmit(id, handler) {
-  const form = document.getElementById(id);
-  if (!form) return;
+// An error shown next to the control that caused it (a phone shows it where the finger is).
+function errorAt(control, message) {
+  const form = control.closest("form") || control;
+  let line = form.querySelector("[data-role=error]");
+  if (!line) {
+    line = element("p", "", "error");
+    line.dataset.role = "error";
+    line.setAttribute("role", "alert");
+    form.append(line);
+  }
+  line.textContent = message;
+  line.hidden = !message;
+}
+
+function handleSubmit(form, handler) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = event.submitter;
+    errorAt(form, "");
     try {
-      if (button) button.disabled = true;
+      if (button) { button.disabled = true; button.setAttribute("aria-busy", "true"); }
       await handler(form, button);
     } catch (error) {
-      flash(error.message, "error");
+      errorAt(form, error.message);
     } finally {
-      if (button) button.disabled = false;
+      if (button) { button.disabled = false; button.removeAttribute("aria-busy"); }
     }
   });
+}
+
+function onSubmit(id, handler) {
+  const form = document.getElementById(id);
+  if (form) handleSubmit(form, handler);
 }
 
 onSubmit("auth-form", async (form) => {
@@ -108,19 +126,66 @@ async function follow(proposalId, line) {
 }
 
 document.querySelectorAll("form.decision").forEach((form) => {
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const verdict = event.submitter.value;
+  handleSubmit(form, async (_form, button) => {
+    const verdict = button.value;
+    await api(`/api/approvals/${form.dataset.proposal}/${verdict}`, {
+      digest: form.dataset.digest, reason: form.reason.value,
+    });
+    const line = element("p", verdict === "approve" ? t("approved") : t("rejected"), "state");
+    form.replaceWith(line);
+    follow(form.dataset.proposal, line);
+  });
+});
+
+onSubmit("forgot-form", async (form) => {
+  await api("/api/password/forgot", { email: form.email.value });
+  document.getElementById("forgot-sent").hidden = false;
+});
+
+onSubmit("reset-form", async (form) => {
+  await api("/api/password/reset", { token: form.dataset.token, password: form.password.value });
+  form.hidden = true;
+  document.getElementById("reset-done").hidden = false;
+});
+
+document.querySelectorAll("[data-action=verify-again]").forEach((button) => {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
     try {
-      await api(`/api/approvals/${form.dataset.proposal}/${verdict}`, {
-        digest: form.dataset.digest, reason: form.reason.value,
-      });
-      const line = element("p", verdict === "approve" ? t("approved") : t("rejected"), "state");
-      form.replaceWith(line);
-      follow(form.dataset.proposal, line);
+      await api("/api/email/verify-again", {});
+      errorAt(button, "");
+      button.replaceWith(element("span", t("verification_sent"), "ok"));
     } catch (error) {
-      flash(error.message, "error");
+      errorAt(button, error.message);
+      button.disabled = false;
     }
+  });
+});
+
+onSubmit("invite-form", async (form) => {
+  await api("/api/invitations", { email: form.email.value, role: form.role.value });
+  window.location.reload();
+});
+
+onSubmit("accept-form", async (form) => {
+  const body = { token: form.dataset.token };
+  if (form.password) body.password = form.password.value;
+  await api("/api/invitations/accept", body);
+  window.location = "/dashboard";
+});
+
+document.querySelectorAll("form.remove-member").forEach((form) => {
+  handleSubmit(form, async () => {
+    if (!window.confirm(t("confirm_remove", { email: form.dataset.email }))) return;
+    await api(`/api/members/${form.dataset.user}/remove`, {});
+    form.closest("li").remove();
+  });
+});
+
+document.querySelectorAll("form.withdraw-invitation").forEach((form) => {
+  handleSubmit(form, async () => {
+    await api(`/api/invitations/${form.dataset.invitation}/withdraw`, {});
+    form.closest("li").remove();
   });
 });
 

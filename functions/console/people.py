@@ -1,0 +1,78 @@
+"""Members and invitations: the owner invites and removes people; an invited person accepts."""
+
+import re
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from functions.console.services import services
+from functions.http import read_json
+from portal import members
+from portal.errors import ConsoleError
+from portal.security import check_csrf, current_user_id, login, signed_in_user
+from portal.sessions import open_session
+
+INVITATION_ID = re.compile(r"inv_[0-9a-f]{20}")
+USER_ID = re.compile(r"usr_[0-9a-f]{20}")
+
+
+def _id(request: Request, pattern: re.Pattern[str], code: str, message: str) -> str:
+    value = request.path_params["id"]
+    if not pattern.fullmatch(value):
+        raise ConsoleError(404, code, message)
+    return str(value)
+
+
+async def roster(request: Request) -> JSONResponse:
+    user_id, s = current_user_id(request), services(request)
+    return JSONResponse(await run_in_threadpool(members.roster, s.db, user_id))
+
+
+async def invite(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    user_id, s = current_user_id(request), services(request)
+    invited = await run_in_threadpool(
+        members.invite, s.db, user_id, body.get("email"), body.get("role"), s.settings.portal_url
+    )
+    s.mail_enqueued()
+    return JSONResponse(invited, status_code=201)
+
+
+async def withdraw(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    invitation_id = _id(
+        request, INVITATION_ID, "invitation_not_found", "there is no such waiting invitation"
+    )
+    user_id, s = current_user_id(request), services(request)
+    await run_in_threadpool(members.withdraw, s.db, user_id, invitation_id)
+    return JSONResponse({"withdrawn": invitation_id})
+
+
+async def accept(request: Request) -> JSONResponse:
+    """Join with the emailed link: signed in as the invited address, or with a new password."""
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    s = services(request)
+    user = await run_in_threadpool(
+        members.accept,
+        s.db,
+        s.box,
+        s.engine,
+        body.get("token"),
+        signed_in_user(request),
+        body.get("password"),
+    )
+    login(request, await run_in_threadpool(open_session, s.db, user["id"]))
+    return JSONResponse({"user": user, "csrf_token": request.session["csrf"]}, status_code=201)
+
+
+async def remove(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    member_id = _id(request, USER_ID, "member_not_found", "there is no such member")
+    user_id, s = current_user_id(request), services(request)
+    removed = await run_in_threadpool(members.remove, s.db, s.box, s.engine, user_id, member_id)
+    return JSONResponse(removed)

@@ -1,0 +1,177 @@
+"""Email through SMTP, never on a request's path: a message is written to the outbox in the same
+transaction as what it tells about, and the postman thread delivers it, retrying with backoff,
+recording when it was sent or why it finally was not."""
+
+import logging
+import smtplib
+import ssl
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid, parseaddr
+
+from portal.accounts import new_id, now
+from portal.db import Database, Tx
+
+log = logging.getLogger("libervia.mail")
+MAX_ATTEMPTS = 6
+FIRST_RETRY = timedelta(seconds=30)  # then doubled each time: 30 s, 1 min, 2 min, 4 min, 8 min
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    username: str = ""
+    password: str = ""
+    security: str = "starttls"  # starttls | tls | none
+    timeout: float = 20
+
+
+@dataclass(frozen=True)
+class Mail:
+    id: str
+    recipient: str
+    subject: str
+    body: str
+    attempts: int
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def enqueue(tx: Tx, recipient: str, kind: str, subject: str, body: str) -> str:
+    """A message to send once `tx` commits (and only if it does)."""
+    message_id = new_id("mail")
+    tx.execute(
+        "INSERT INTO outbox (id, recipient, kind, subject, body, created_at, next_attempt_at)"
+        " VALUES (?,?,?,?,?,?,?)",
+        (message_id, recipient, kind, subject, body, now(), now()),
+    )
+    return message_id
+
+
+def due(db: Database, limit: int = 20) -> list[Mail]:
+    """Messages to send now; each is claimed (its next attempt moved on) so that another
+    postman, in another console process, does not send it too."""
+    moment = datetime.now(UTC)
+    claimed = []
+    with db.transaction() as tx:
+        rows = tx.all(
+            "SELECT id, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL"
+            " AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY created_at LIMIT ?",
+            (_stamp(moment), limit),
+        )
+        for row in rows:
+            if tx.execute(
+                "UPDATE outbox SET next_attempt_at=? WHERE id=? AND next_attempt_at <= ?"
+                " AND sent_at IS NULL",
+                (_stamp(moment + timedelta(minutes=5)), row["id"], _stamp(moment)),
+            ):
+                claimed.append(Mail(**row))
+    return claimed
+
+
+def record_sent(db: Database, mail: Mail) -> None:
+    with db.transaction() as tx:
+        tx.execute(
+            "UPDATE outbox SET sent_at=?, attempts=? WHERE id=?",
+            (now(), mail.attempts + 1, mail.id),
+        )
+
+
+def record_failure(
+    db: Database, mail: Mail, error: str, first_retry: timedelta = FIRST_RETRY
+) -> None:
+    """Retried later with backoff; after MAX_ATTEMPTS it is marked failed, with the reason."""
+    attempts = mail.attempts + 1
+    retry = datetime.now(UTC) + first_retry * 2 ** (attempts - 1)
+    with db.transaction() as tx:
+        tx.execute(
+            "UPDATE outbox SET attempts=?, last_error=?, next_attempt_at=?, failed_at=? WHERE id=?",
+            (
+                attempts,
+                error[:500],
+                _stamp(retry),
+                now() if attempts >= MAX_ATTEMPTS else None,
+                mail.id,
+            ),
+        )
+
+
+def deliver(settings: SmtpSettings, mail: Mail) -> None:
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = mail.recipient
+    message["Subject"] = mail.subject
+    message["Message-ID"] = make_msgid(domain=parseaddr(settings.sender)[1].rpartition("@")[2])
+    message.set_content(mail.body)
+    if settings.security == "tls":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.host,
+            settings.port,
+            timeout=settings.timeout,
+            context=ssl.create_default_context(),
+        )
+    else:
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    with smtp:
+        if settings.security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.username:
+            smtp.login(settings.username, settings.password)
+        smtp.send_message(message)
+
+
+class Postman:
+    """A daemon thread that sends what is due, when woken (something was enqueued) or every
+    `interval` seconds (retries, and messages other processes enqueued)."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: SmtpSettings,
+        interval: float = 5,
+        first_retry: timedelta = FIRST_RETRY,
+    ) -> None:
+        self.db, self.settings, self.interval = db, settings, interval
+        self.first_retry = first_retry
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="postman", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.send_due()
+            except Exception:  # the store is down: try again on the next round
+                log.exception("postman round failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def send_due(self) -> int:
+        sent = 0
+        for mail in due(self.db):
+            try:
+                deliver(self.settings, mail)
+            except (OSError, smtplib.SMTPException) as exc:
+                log.warning("mail %s not sent: %s", mail.id, exc)
+                record_failure(self.db, mail, f"{type(exc).__name__}: {exc}", self.first_retry)
+                continue
+            record_sent(self.db, mail)
+            sent += 1
+        return sent

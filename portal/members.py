@@ -1,0 +1,324 @@
+"""More than one person per institution: the owner invites people by an emailed link, with a
+role; each person who accepts gets an engine actor of their own (so the ledger names who asked
+and who approved); removing a member revokes that actor and ends their sessions.
+
+One institution per person for now: a person who already belongs to one cannot accept another.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from portal import credentials, letters, mail
+from portal.accounts import (
+    create_user,
+    institution_of,
+    new_id,
+    normalize_email,
+    now,
+)
+from portal.db import Database, Tx
+from portal.engine_client import EngineClient
+from portal.errors import ConsoleError
+from portal.i18n import N_, _
+from portal.onboarding import lock_institution
+from portal.secret_box import SecretBox
+from portal.sessions import revoke_all
+
+INVITABLE = ("executive_admin", "auditor")
+LIFETIME = timedelta(days=7)
+MAX_PENDING = 50
+
+
+def member_kind(user_id: str) -> str:
+    """The engine credential of one member (the owner's is `owner`)."""
+    return f"member:{user_id}"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: str
+    institution_id: str
+    institution_name: str
+    email: str
+    role: str
+    invited_by: str
+    expires_at: str
+    state: str  # pending | accepted | expired | withdrawn
+
+
+def owned(db: Database, user_id: str) -> dict[str, Any]:
+    """The signed-in person's onboarded institution, which they must own."""
+    institution = institution_of(db, user_id)
+    if institution is None or institution["onboarding_state"] != "active":
+        raise ConsoleError(409, "not_onboarded", _("Finish onboarding first."))
+    if institution["membership_role"] != "owner":
+        raise ConsoleError(403, "owner_only", _("Only the owner can do this."))
+    return institution
+
+
+def invite(db: Database, owner_id: str, email: Any, role: Any, portal_url: str) -> dict[str, Any]:
+    """A single-use link, valid for 7 days, emailed to `email`. Inviting the same address again
+    withdraws the earlier link (the newest email is the one that works)."""
+    institution = owned(db, owner_id)
+    if role not in INVITABLE:
+        raise ConsoleError(400, "bad_role", _("Choose a role: assistant or auditor."))
+    address = normalize_email(email)
+    token = secrets.token_urlsafe(32)
+    moment = datetime.now(UTC)
+    invitation_id = new_id("inv")
+    with db.transaction() as tx:
+        lock_institution(db, tx, institution["id"])
+        if tx.one(
+            "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id"
+            " WHERE u.email=? AND m.institution_id=?",
+            (address, institution["id"]),
+        ):
+            raise ConsoleError(
+                409, "already_member", _("%(email)s is already a member.", email=address)
+            )
+        pending = tx.one(
+            "SELECT COUNT(*) AS n FROM invitations WHERE institution_id=? AND accepted_at IS NULL"
+            " AND withdrawn_at IS NULL AND expires_at > ?",
+            (institution["id"], _stamp(moment)),
+        )
+        if pending and pending["n"] >= MAX_PENDING:
+            raise ConsoleError(
+                409,
+                "too_many_invitations",
+                _("At most %(num)s invitations can wait at once.", num=MAX_PENDING),
+            )
+        tx.execute(
+            "UPDATE invitations SET withdrawn_at=? WHERE institution_id=? AND email=?"
+            " AND accepted_at IS NULL AND withdrawn_at IS NULL",
+            (now(), institution["id"], address),
+        )
+        tx.execute(
+            "INSERT INTO invitations (id, token_hash, institution_id, email, role, invited_by,"
+            " created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                invitation_id,
+                _digest(token),
+                institution["id"],
+                address,
+                role,
+                owner_id,
+                now(),
+                _stamp(moment + LIFETIME),
+            ),
+        )
+        inviter = tx.one("SELECT email FROM users WHERE id=?", (owner_id,))
+        known = tx.one("SELECT locale FROM users WHERE email=?", (address,))
+        letter = letters.invitation(
+            known["locale"] if known else None,
+            inviter["email"] if inviter else "",
+            institution["name"],
+            role,
+            f"{portal_url.rstrip('/')}/invite/{token}",
+        )
+        mail.enqueue(tx, address, "invitation", letter.subject, letter.body)
+    return {
+        "id": invitation_id,
+        "email": address,
+        "role": role,
+        "expires_at": _stamp(moment + LIFETIME),
+    }
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _state(row: dict[str, Any]) -> str:
+    if row["accepted_at"]:
+        return "accepted"
+    if row["withdrawn_at"]:
+        return "withdrawn"
+    if row["expires_at"] <= _stamp(datetime.now(UTC)):
+        return "expired"
+    return "pending"
+
+
+def _invitation(tx: Tx, token: Any, lock: bool = False) -> dict[str, Any]:
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        raise ConsoleError(404, "invitation_not_found", _("This invitation link is not valid."))
+    row = tx.one(
+        "SELECT v.*, i.name AS institution_name, i.engine_institution_id, u.email AS inviter"
+        " FROM invitations v JOIN institutions i ON i.id = v.institution_id"
+        " JOIN users u ON u.id = v.invited_by WHERE v.token_hash=?"
+        + (" FOR UPDATE OF v" if lock and tx.dialect == "postgres" else ""),
+        (_digest(token),),
+    )
+    if row is None:
+        raise ConsoleError(404, "invitation_not_found", _("This invitation link is not valid."))
+    return row
+
+
+def look_up(db: Database, token: Any) -> Invitation:
+    """What an invitation link offers, for the page that accepts it."""
+    with db.transaction() as tx:
+        row = _invitation(tx, token)
+    return Invitation(
+        row["id"],
+        row["institution_id"],
+        row["institution_name"],
+        row["email"],
+        row["role"],
+        row["inviter"],
+        row["expires_at"],
+        _state(row),
+    )
+
+
+_REFUSED = {
+    "accepted": ("invitation_used", N_("This invitation was already accepted.")),
+    "expired": ("invitation_expired", N_("This invitation has expired; ask for a new one.")),
+    "withdrawn": ("invitation_withdrawn", N_("This invitation was withdrawn or replaced.")),
+}
+
+
+def accept(
+    db: Database,
+    box: SecretBox,
+    engine: EngineClient,
+    token: Any,
+    signed_in: str | None,
+    password: Any,
+) -> dict[str, Any]:
+    """Join the institution: as the signed-in person the invitation names, or as a new account
+    with `password` (the link came to that address, so it is verified). Returns the user."""
+    with db.transaction() as tx:
+        row = _invitation(tx, token, lock=True)
+        lock_institution(db, tx, row["institution_id"])
+        if _state(row) != "pending":
+            code, message = _REFUSED[_state(row)]
+            raise ConsoleError(410, code, _(message))
+        user = tx.one("SELECT id, email, created_at FROM users WHERE email=?", (row["email"],))
+        if user is not None and user["id"] != signed_in:
+            raise ConsoleError(
+                409,
+                "sign_in_first",
+                _(
+                    "An account for %(email)s exists: sign in with it, then open the link again.",
+                    email=row["email"],
+                ),
+            )
+        if user is not None and tx.one(
+            "SELECT institution_id FROM memberships WHERE user_id=?", (user["id"],)
+        ):
+            raise ConsoleError(
+                409, "already_member", _("This account already belongs to an institution.")
+            )
+        if user is None:
+            user = create_user(tx, row["email"], password, verified=True)
+        admin_key = credentials.load(tx, box, row["institution_id"], "admin_key")
+        actor = engine.create_actor(
+            row["engine_institution_id"], admin_key, row["email"], row["role"]
+        )
+        tx.execute(
+            "INSERT INTO memberships (user_id, institution_id, role, created_at, actor_id)"
+            " VALUES (?,?,?,?,?)",
+            (user["id"], row["institution_id"], row["role"], now(), actor["actor_id"]),
+        )
+        credentials.store(
+            tx,
+            box,
+            row["institution_id"],
+            member_kind(user["id"]),
+            actor["token"],
+            actor["actor_id"],
+        )
+        tx.execute(
+            "UPDATE invitations SET accepted_at=?, accepted_by=? WHERE id=?",
+            (now(), user["id"], row["id"]),
+        )
+    return dict(user)
+
+
+def withdraw(db: Database, owner_id: str, invitation_id: str) -> None:
+    institution = owned(db, owner_id)
+    with db.transaction() as tx:
+        changed = tx.execute(
+            "UPDATE invitations SET withdrawn_at=? WHERE id=? AND institution_id=?"
+            " AND accepted_at IS NULL AND withdrawn_at IS NULL",
+            (now(), invitation_id, institution["id"]),
+        )
+    if not changed:
+        raise ConsoleError(404, "invitation_not_found", _("There is no such waiting invitation."))
+
+
+def remove(
+    db: Database, box: SecretBox, engine: EngineClient, owner_id: str, member_id: Any
+) -> dict[str, Any]:
+    """The member's engine actor is revoked (their token gets 401 from then on, the ledger
+    records it), their membership and credential are deleted and their sessions end."""
+    institution = owned(db, owner_id)
+    iid = institution["id"]
+    with db.transaction() as tx:
+        lock_institution(db, tx, iid)
+        member = tx.one(
+            "SELECT m.user_id, m.role, m.actor_id, u.email FROM memberships m"
+            " JOIN users u ON u.id = m.user_id WHERE m.institution_id=? AND m.user_id=?",
+            (iid, member_id if isinstance(member_id, str) else ""),
+        )
+        if member is None or member["role"] == "owner":
+            raise ConsoleError(404, "member_not_found", _("There is no such member."))
+        admin_key = credentials.load(tx, box, iid, "admin_key")
+        try:
+            engine.post(
+                institution["engine_institution_id"],
+                f"/actors/{member['actor_id']}/revoke",
+                admin_key,
+                {"reason": "removed by the owner"},
+            )
+        except ConsoleError as exc:
+            if exc.code != "actor_revoked":  # revoked before, and the removal did not commit
+                raise
+        tx.execute(
+            "DELETE FROM engine_credentials WHERE institution_id=? AND kind=?",
+            (iid, member_kind(member["user_id"])),
+        )
+        tx.execute(
+            "DELETE FROM memberships WHERE institution_id=? AND user_id=?", (iid, member["user_id"])
+        )
+    revoke_all(db, member["user_id"])
+    return {"removed": member["user_id"], "email": member["email"]}
+
+
+def roster(db: Database, user_id: str) -> dict[str, Any]:
+    """Who belongs to the signed-in person's institution, and (for its owner) who is invited."""
+    institution = institution_of(db, user_id)
+    if institution is None or institution["onboarding_state"] != "active":
+        raise ConsoleError(409, "not_onboarded", _("Finish onboarding first."))
+    with db.transaction() as tx:
+        people = tx.all(
+            "SELECT u.id AS user_id, u.email, m.role, m.created_at AS joined_at, m.actor_id"
+            " FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.institution_id=?"
+            " ORDER BY m.created_at",
+            (institution["id"],),
+        )
+        invited = tx.all(
+            "SELECT id, email, role, created_at, expires_at, accepted_at, withdrawn_at"
+            " FROM invitations WHERE institution_id=? AND accepted_at IS NULL"
+            " AND withdrawn_at IS NULL ORDER BY created_at DESC",
+            (institution["id"],),
+        )
+    is_owner = institution["membership_role"] == "owner"
+    return {
+        "you": user_id,
+        "your_role": institution["membership_role"],
+        "members": people,
+        "invitations": [
+            {k: v for k, v in row.items() if k not in ("accepted_at", "withdrawn_at")}
+            | {"state": _state(row)}
+            for row in invited
+        ]
+        if is_owner
+        else [],
+    }
