@@ -8,6 +8,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from portal import i18n
 from portal.db import Database, Tx
 from portal.errors import ConsoleError
 
@@ -48,20 +49,22 @@ def sign_up(db: Database, email: Any, password: Any) -> dict[str, Any]:
 
 
 def create_user(tx: Tx, email: str, password: Any, verified: bool = False) -> dict[str, Any]:
-    """A new account; `verified` when the address is known to be theirs (an emailed link)."""
+    """A new account, in the language it was opened in; `verified` when the address is known
+    to be theirs (an emailed link)."""
     address, secret = normalize_email(email), check_password(password)
     if tx.one("SELECT id FROM users WHERE email=?", (address,)):
         raise ConsoleError(409, "email_taken", "an account with this email already exists")
     user = {"id": new_id("usr"), "email": address, "created_at": now()}
     tx.execute(
-        "INSERT INTO users (id, email, password_hash, created_at, email_verified_at)"
-        " VALUES (?,?,?,?,?)",
+        "INSERT INTO users (id, email, password_hash, created_at, email_verified_at, locale)"
+        " VALUES (?,?,?,?,?,?)",
         (
             user["id"],
             address,
             _hasher.hash(secret),
             user["created_at"],
             now() if verified else None,
+            i18n.current(),
         ),
     )
     return user

@@ -202,6 +202,7 @@ JS_MESSAGES = {
     "contract_now": N_("Your contract is now %(ref)s."),
     "bytes": N_("%(num)s bytes"),
     "token_reissued": N_("New token issued; the old one no longer works. It is shown only once."),
+    "saved": N_("Saved."),
     "verification_sent": N_("Sent: look in your inbox."),
     "confirm_remove": N_("Remove %(email)s? Their access ends at once."),
 }

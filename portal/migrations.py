@@ -131,7 +131,7 @@ CREATE TABLE notifications (
     institution_id TEXT NOT NULL REFERENCES institutions(id),
     kind TEXT NOT NULL,
     subject_key TEXT NOT NULL,
-    message TEXT NOT NULL,
+    params TEXT NOT NULL,
     link TEXT NOT NULL,
     created_at TEXT NOT NULL,
     read_at TEXT,
@@ -146,8 +146,7 @@ CREATE TABLE notification_choices (
 );
 CREATE TABLE notice_watch (
     institution_id TEXT PRIMARY KEY REFERENCES institutions(id),
-    seen_seq INTEGER NOT NULL,
-    agent_offline_since TEXT
+    seen_seq INTEGER NOT NULL
 )
 """,
     ),

@@ -55,6 +55,20 @@ def console(engine, tmp_path, console_database_url, mailbox) -> Iterator[str]:
 
 
 @pytest.fixture
+def watching_console(engine, tmp_path, console_database_url, mailbox) -> Iterator[str]:
+    """A console that looks for news twice a second; every pending approval counts as about to
+    expire, and an agent quiet for 2 s as offline."""
+    env = {
+        **smtp_env(mailbox),
+        "CONSOLE_NOTICE_INTERVAL_SECONDS": "0.5",
+        "CONSOLE_EXPIRY_WARNING_SECONDS": str(3 * 86400),
+        "CONSOLE_AGENT_OFFLINE_SECONDS": "2",
+    }
+    with console_process(tmp_path / "console", engine, console_database_url, None, **env) as base:
+        yield base
+
+
+@pytest.fixture
 def make_user(console):
     """Portal users (each with its own cookie jar) on the console; closed after the test."""
     users = []

@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from functions import logs
-from functions.console import api, auth, downloads, pages, people
+from functions.console import api, auth, downloads, notifications, pages, people
 from functions.console.services import Services
 from functions.console.session_check import SessionCheck
 from functions.console.settings import ConsoleSettings
@@ -28,6 +28,7 @@ from portal.errors import ConsoleError
 from portal.i18n import LocaleMiddleware
 from portal.mail import Postman
 from portal.migrations import migrate
+from portal.notices import Watcher
 from portal.recovery import Links
 from portal.secret_box import SecretBox
 from portal.security import LoginThrottle
@@ -84,6 +85,10 @@ ROUTES = [
     Route("/api/scan", api.scan, methods=["POST"]),
     Route("/api/agent-token", api.reissue_agent_token, methods=["POST"]),
     Route("/members", pages.members_page),
+    Route("/notifications", pages.notifications_page),
+    Route("/api/notifications", notifications.inbox),
+    Route("/api/notifications/read", notifications.read, methods=["POST"]),
+    Route("/api/notifications/choices", notifications.choose, methods=["POST"]),
     Route("/invite/{token}", pages.invitation_page),
     Route("/api/members", people.roster),
     Route("/api/members/{id}/remove", people.remove, methods=["POST"]),
@@ -165,11 +170,23 @@ def build_app(settings: ConsoleSettings) -> Starlette:
             links=Links(settings.session_secret),
             postman=postman,
         )
+        watcher = Watcher(
+            db,
+            app.state.services.box,
+            engine,
+            settings.portal_url,
+            offline_after=timedelta(seconds=settings.agent_offline_seconds),
+            expiry_warning=timedelta(seconds=settings.expiry_warning_seconds),
+            interval=settings.notice_interval_seconds,
+            on_mail=app.state.services.mail_enqueued,
+        )
         if postman is not None:
             postman.start()
+        watcher.start()
         try:
             yield
         finally:
+            await run_in_threadpool(watcher.stop)
             if postman is not None:
                 await run_in_threadpool(postman.stop)
             engine.close()

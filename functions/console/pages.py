@@ -10,7 +10,7 @@ from starlette.templating import Jinja2Templates
 
 from functions.console.api import SHOWN, folder_query
 from functions.console.services import services, workspace
-from portal import i18n, letters, members, recovery
+from portal import i18n, letters, members, notices, recovery
 from portal.accounts import get_user, institution_of, set_locale
 from portal.errors import ConsoleError
 from portal.findings import localized
@@ -87,11 +87,13 @@ async def _page(request: Request, template: str, load) -> Response:
     user, institution = await _state(request)
     if redirect := _guard(user, institution):
         return redirect
+    assert user is not None  # _guard sent everyone else to sign in
     try:
         data = await run_in_threadpool(lambda: load(workspace(request)))
         error = None
     except ConsoleError as exc:
         data, error = None, exc.message
+    unread = await run_in_threadpool(notices.unread_count, services(request).db, user["id"])
     return render(
         request,
         template,
@@ -99,6 +101,7 @@ async def _page(request: Request, template: str, load) -> Response:
         error=error,
         institution=institution,
         user=user,
+        unread=unread,
         query=dict(request.query_params),
     )
 
@@ -180,6 +183,18 @@ async def verify_page(request: Request) -> Response:
     except ConsoleError as exc:
         result, error = None, exc.message
     return render(request, "recovery.html", mode="verified", result=result, error=error)
+
+
+async def notifications_page(request: Request) -> Response:
+    """The notices, newest first; opening the page marks them read (they stay listed)."""
+    db = services(request).db
+
+    def load(ws):
+        shown = notices.inbox(db, ws.user_id)
+        notices.mark_read(db, ws.user_id)
+        return {**shown, "kinds": notices.KINDS}
+
+    return await _page(request, "notifications.html", load)
 
 
 async def members_page(request: Request) -> Response:

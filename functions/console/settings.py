@@ -36,7 +36,8 @@ class ConsoleSettings:
     mail_interval_seconds: float = 5
     mail_retry_seconds: float = 30
     notice_interval_seconds: float = 60
-    agent_offline_minutes: int = 30
+    agent_offline_seconds: float = 1800
+    expiry_warning_seconds: float = 7200
 
     @classmethod
     def from_env(cls) -> "ConsoleSettings":
@@ -61,7 +62,8 @@ class ConsoleSettings:
             mail_interval_seconds=_number("CONSOLE_MAIL_INTERVAL_SECONDS", 5),
             mail_retry_seconds=_number("CONSOLE_MAIL_RETRY_SECONDS", 30),
             notice_interval_seconds=_number("CONSOLE_NOTICE_INTERVAL_SECONDS", 60),
-            agent_offline_minutes=int(_number("CONSOLE_AGENT_OFFLINE_MINUTES", 30)),
+            agent_offline_seconds=_number("CONSOLE_AGENT_OFFLINE_SECONDS", 1800),
+            expiry_warning_seconds=_number("CONSOLE_EXPIRY_WARNING_SECONDS", 7200),
         )
 
 

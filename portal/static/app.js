@@ -162,6 +162,13 @@ document.querySelectorAll("[data-action=verify-again]").forEach((button) => {
   });
 });
 
+onSubmit("choices-form", async (form) => {
+  const email = {};
+  form.querySelectorAll("input[type=checkbox]").forEach((box) => { email[box.name] = box.checked; });
+  await api("/api/notifications/choices", { email });
+  flash(t("saved"), "ok");
+});
+
 onSubmit("invite-form", async (form) => {
   await api("/api/invitations", { email: form.email.value, role: form.role.value });
   window.location.reload();

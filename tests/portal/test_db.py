@@ -42,8 +42,7 @@ def test_people_migration_keeps_an_existing_owner_and_their_engine_actor(db):
             ("ins_1", "Ana", "active", "2026-01-01T00:00:00Z"),
         )
         tx.execute(
-            "INSERT INTO memberships (user_id, institution_id, role, created_at)"
-            " VALUES (?,?,?,?)",
+            "INSERT INTO memberships (user_id, institution_id, role, created_at) VALUES (?,?,?,?)",
             ("usr_1", "ins_1", "owner", "2026-01-01T00:00:00Z"),
         )
         for kind, actor in (("owner", "act_owner"), ("organizational_agent", "act_agent")):
