@@ -322,3 +322,14 @@ def roster(db: Database, user_id: str) -> dict[str, Any]:
         if is_owner
         else [],
     }
+
+
+def names(db: Database, institution_id: str) -> dict[str, str]:
+    """Each member's email by their engine actor id (the timeline names people by them)."""
+    with db.transaction() as tx:
+        rows = tx.all(
+            "SELECT m.actor_id, u.email FROM memberships m JOIN users u ON u.id = m.user_id"
+            " WHERE m.institution_id=? AND m.actor_id IS NOT NULL",
+            (institution_id,),
+        )
+    return {row["actor_id"]: row["email"] for row in rows}

@@ -1,6 +1,7 @@
 """What a signed-in user sees and does, always through the Engine's API."""
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -24,6 +25,7 @@ from portal.inventory import Inventory, fold
 from portal.members import member_kind
 from portal.onboarding import plan_of
 from portal.secret_box import SecretBox
+from portal.timeline import Person, Reader
 
 AGENT_ONLINE_SECONDS = 60
 REPORTS_KEPT = 8
@@ -313,7 +315,7 @@ class Workspace:
             self.engine_id, f"/proposals/{proposal_id}/{verdict}", self.person_token, body
         )
 
-    def dashboard(self) -> dict[str, Any]:
+    def dashboard(self, names: dict[str, str]) -> dict[str, Any]:
         events = self._get("/ledger/events", order="desc", limit=10)["events"]
         return {
             "institution": {"name": self.name, "engine_institution_id": self.engine_id},
@@ -321,7 +323,7 @@ class Workspace:
             "pending_approvals": self.pending(),
             "contract_offer": self.contract_offer() if self.role == "owner" else None,
             "role": self.role,
-            "last_actions": [summarize(e) for e in events],
+            "last_actions": self.timeline(events, names)["timeline"],
         }
 
     def audit(
@@ -337,6 +339,35 @@ class Workspace:
         if until:
             params["until"] = _day(until, "until", next_day=True)
         return self._get("/ledger/events", **params)["events"]
+
+    def timeline(
+        self, events: list[dict[str, Any]], names: dict[str, str], person: str | None = None
+    ) -> dict[str, Any]:
+        """The events as sentences, optionally only those of one person (what they did or
+        asked for); `names` are the people's emails by engine actor id."""
+        actors = self._actors()
+        people = {
+            a["actor_id"]: Person(names.get(a["actor_id"], a["name"]), a["role"]) for a in actors
+        }
+        known = self.inventory() if events else {}
+
+        def summary(action: str, params: dict[str, Any]) -> str:
+            said = impact({"action": action, "params": params}, known)
+            size = said["total_bytes"]
+            if action in DESTRUCTIVE and size is not None:
+                return _("%(what)s, %(size)s", what=said["summary"], size=i18n.size(size))
+            return str(said["summary"])
+
+        reader = Reader(people, summary)
+        entries = [e for e in reader.read(events) if not person or e.who == person]
+        return {
+            "events": [e.raw for e in entries],
+            "timeline": [dataclasses.asdict(e) for e in entries],
+            "people": sorted(
+                ({"actor_id": a["actor_id"], "name": reader.name(a["actor_id"])} for a in actors),
+                key=lambda p: p["name"],
+            ),
+        }
 
     def verify(self) -> dict[str, Any]:
         """The engine re-walks the institution's whole chain."""
@@ -650,22 +681,15 @@ def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> di
         )
     elif action == "move":
         summary = _("move %(path)s into %(folder)s/", path=path, folder=params.get("destination"))
+    elif action == "restore":
+        summary = _("restore %(id)s from the quarantine", id=params.get("quarantine_id"))
+    elif action == "list_files":
+        where = params.get("path") or "."
+        summary = _("list your folder") if where in (".", "") else _("list %(path)s/", path=where)
     else:
         summary = action
     files = [{"path": path, "size": size, "sha256": params.get("sha256")}]
     return {"summary": summary, "files": files, "count": 1, "total_bytes": size}
-
-
-def summarize(event: dict[str, Any]) -> dict[str, Any]:
-    payload = event["payload"]
-    return {
-        "seq": event["seq"],
-        "ts": event["ts"],
-        "type": event["type"],
-        "action": payload.get("action"),
-        "case_id": event["case_id"],
-        "detail": payload.get("reason") or payload.get("status") or payload.get("ref") or "",
-    }
 
 
 def reply(proposal: dict[str, Any]) -> str:

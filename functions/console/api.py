@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions import logs
-from functions.console.services import services, workspace
+from functions.console.services import people_names, services, workspace
 from functions.http import read_json
 from portal import agent_token, witness
 from portal.accounts import get_user
@@ -15,8 +15,10 @@ from portal.errors import ConsoleError
 from portal.findings import localized
 from portal.onboarding import onboard
 from portal.security import check_csrf, current_user_id
+from portal.workspace import Workspace
 
 PROPOSAL_ID = re.compile(r"prop_[0-9a-f]{24}")
+ACTOR_ID = re.compile(r"act_[0-9a-f]{24}")
 SHOWN = 200  # files of each cleanup kind in one answer (the counts and sizes cover them all)
 
 
@@ -41,7 +43,11 @@ async def contract(request: Request) -> JSONResponse:
 
 
 async def dashboard(request: Request) -> JSONResponse:
-    return JSONResponse(await run_in_threadpool(lambda: workspace(request).dashboard()))
+    def work():
+        ws = workspace(request)
+        return ws.dashboard(people_names(request, ws))
+
+    return JSONResponse(await run_in_threadpool(work))
 
 
 async def approvals(request: Request) -> JSONResponse:
@@ -76,14 +82,18 @@ async def proposal(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(lambda: workspace(request).proposal(proposal_id)))
 
 
-async def audit(request: Request) -> JSONResponse:
+def audit_view(request: Request, ws: Workspace) -> dict:
+    """The audit timeline the query asks for (blocking: call it in a thread)."""
     q = request.query_params
-    events = await run_in_threadpool(
-        lambda: workspace(request).audit(
-            q.get("category") or None, q.get("since") or None, q.get("until") or None
-        )
-    )
-    return JSONResponse({"events": events})
+    person = q.get("person") or None
+    if person is not None and not ACTOR_ID.fullmatch(person):
+        raise ConsoleError(400, "bad_person", "person must be an actor id")
+    events = ws.audit(q.get("category") or None, q.get("since") or None, q.get("until") or None)
+    return ws.timeline(events, people_names(request, ws), person)
+
+
+async def audit(request: Request) -> JSONResponse:
+    return JSONResponse(await run_in_threadpool(lambda: audit_view(request, workspace(request))))
 
 
 async def audit_export(request: Request) -> Response:

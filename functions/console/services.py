@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from functions.console.settings import ConsoleSettings
+from portal import members
 from portal.db import Database
 from portal.engine_client import EngineClient
 from portal.mail import Postman
@@ -35,3 +36,8 @@ def services(request: Request) -> Services:
 def workspace(request: Request) -> Workspace:
     s = services(request)
     return Workspace.open(s.db, s.box, s.engine, current_user_id(request))
+
+
+def people_names(request: Request, ws: Workspace) -> dict[str, str]:
+    """The members' emails by engine actor id, for sentences that name people (blocking)."""
+    return members.names(services(request).db, ws.institution_id)

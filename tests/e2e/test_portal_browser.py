@@ -58,21 +58,21 @@ def test_signup_onboarding_chat_approve_status(browser, console, viewport, tmp_p
 def run_chat_and_approval(page, suffix, folder):
     page.goto("/chat")
     page.fill("#chat-text", "listar arquivos")
-    page.click("text=Send")
+    page.click("#chat-form button[type=submit]")
     page.locator("#conversation p[data-decision=allowed]").wait_for()
     page.locator("#conversation p.state[data-state=done]", has_text="1 file listed").wait_for()
     page.fill("#chat-text", "apagar arquivo nada.txt")
-    page.click("text=Send")
+    page.click("#chat-form button[type=submit]")
     page.locator("#conversation p[data-decision=not_found]").wait_for(timeout=30_000)
     assert "nada.txt was not found in your folder" in page.inner_text("#conversation")
     page.fill("#chat-text", "apagar arquivo X.txt")
-    page.click("text=Send")
+    page.click("#chat-form button[type=submit]")
     answer = page.locator("#conversation p.engine").nth(3)
     answer.wait_for()
     assert answer.get_attribute("data-decision") == "pending_approval"
     assert "Needs approval" in answer.inner_text()
     page.fill("#chat-text", "qual é o tempo hoje?")
-    page.click("text=Send")
+    page.click("#chat-form button[type=submit]")
     page.locator("#conversation p[data-decision=help]").wait_for()
     screenshot(page, f"04-chat-{suffix}")
 
@@ -95,17 +95,19 @@ def run_chat_and_approval(page, suffix, folder):
 
     def result_shown():
         page.goto("/dashboard")
-        return page.locator("td", has_text="job.result").count() >= 2
+        return page.locator("#timeline li[data-type='job.result']").count() >= 2
 
     wait_for(result_shown, what="job results on the dashboard")
     assert page.locator("#agent-status").inner_text() == "Online"
     assert page.locator("#pending-count").inner_text() == "0 waiting"
-    assert page.locator("td", has_text="approval.granted").count() >= 1
-    assert page.locator("td", has_text="job.created").count() >= 1
+    granted = page.locator("#timeline li[data-type='approval.granted']")
+    assert granted.count() >= 1
+    assert "approved" in granted.first.inner_text() or "aprovou" in granted.first.inner_text()
+    assert page.locator("#timeline li[data-type='job.created']").count() >= 1
     screenshot(page, f"06-dashboard-{suffix}")
 
     page.goto("/audit?category=approval")
-    assert page.locator("#timeline td", has_text="approval.granted").count() == 1
+    assert page.locator("#timeline li[data-type='approval.granted']").count() == 1
     page.locator("#public-key").filter(has_not_text="…").wait_for()
     screenshot(page, f"07-audit-{suffix}")
     if suffix == "phone":

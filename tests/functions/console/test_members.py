@@ -72,6 +72,16 @@ def test_the_assistant_asks_the_owner_approves_and_the_ledger_names_both(
     assert proposed["payload"]["requested_by"] == assistant_actor
     assert granted["actor"] != assistant_actor
     assert granted["actor"] == owner.get("/api/members").json()["members"][0]["actor_id"]
+    # The timeline names them, and shows one person's doings on request.
+    theirs = owner.get("/api/audit", person=assistant_actor).json()
+    assert theirs["timeline"] and {e["who"] for e in theirs["timeline"]} == {assistant_actor}
+    assert any(
+        e["sentence"].startswith(f"{assistant.email} asked to delete old.txt")
+        for e in theirs["timeline"]
+    )
+    assert assistant.email in {p["name"] for p in theirs["people"]}
+    bad = owner.get("/api/audit", person="'; DROP TABLE")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_person"
 
 
 def test_an_auditor_reads_everything_and_can_neither_ask_nor_invite(make_user, mailbox):
