@@ -4,7 +4,8 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint bench agent clean messages
 
-AGENT_BIN := libervia-agent-$(shell uname -s | tr A-Z a-z)-$(shell uname -m)
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+AGENT_BIN := libervia-agent-$(VERSION)-$(shell uname -s | tr A-Z a-z)-$(shell uname -m)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +32,7 @@ agent: $(VENV)/.installed
 	$(BIN)/pyinstaller --onefile --noconfirm --clean --log-level WARN --name $(AGENT_BIN) \
 		--distpath dist/agent --workpath build/pyinstaller --specpath build/pyinstaller \
 		agent/__main__.py
-	cd dist/agent && sha256sum $(AGENT_BIN) > SHA256SUMS
+	cd dist/agent && sha256sum libervia-agent-*-*-* > SHA256SUMS
 	@echo "built dist/agent/$(AGENT_BIN) and dist/agent/SHA256SUMS"
 
 # The portal's message catalog: extract every message, merge new ones into each language's .po

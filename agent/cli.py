@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from agent import AgentError, __version__
+from agent import service as service_setup
 from agent.client import EngineClient
 from agent.config import AgentConfig, default_config_path, load, save, validate
 from agent.journal import Journal
@@ -68,6 +69,20 @@ def witness(args: argparse.Namespace) -> int:
     return 1 if state["status"] == "alarm" else 0
 
 
+def service(args: argparse.Namespace) -> int:
+    if args.action == "install":
+        done = service_setup.install(args.config, start=not args.no_start)
+        print(f"installed {done.service_file}")
+        if args.no_start:
+            print("not started (--no-start); it starts at the next login")
+        else:
+            print("started; it starts again at every login")
+    else:
+        done = service_setup.uninstall(args.config, stop=not args.no_start)
+        print(f"removed {done.service_file}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="libervia-agent", description="Runs Engine-authorized jobs inside one folder."
@@ -97,6 +112,14 @@ def parser() -> argparse.ArgumentParser:
         "--reset", action="store_true", help="forget the alarm and trust the engine afresh"
     )
     wit.set_defaults(func=witness)
+    svc = commands.add_parser(
+        "service", help="start the agent with the computer (systemd on Linux, launchd on macOS)"
+    )
+    svc.add_argument("action", choices=("install", "uninstall"))
+    svc.add_argument(
+        "--no-start", action="store_true", help="only write the files; do not start or stop it"
+    )
+    svc.set_defaults(func=service)
     return root
 
 

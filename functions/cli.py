@@ -3,6 +3,7 @@
 import argparse
 import os
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 from functions import smoke
@@ -134,6 +135,7 @@ def migrate(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="libervia", description=__doc__)
+    root.add_argument("--version", action="version", version=f"libervia {version('libervia')}")
     commands = root.add_subparsers(dest="command", required=True)
     ledger_cli.add_commands(commands)
 

@@ -203,6 +203,12 @@ JS_MESSAGES = {
     "bytes": N_("%(num)s bytes"),
     "token_reissued": N_("New token issued; the old one no longer works. It is shown only once."),
     "saved": N_("Saved."),
+    "steps_where": N_("On your computer, in the folder the download went to (a terminal there):"),
+    "steps_service": N_("Then start it now and with the computer:"),
+    "steps_run": N_("Or run it only in this window with ./libervia-agent run (Ctrl+C stops it)."),
+    "build": N_("Version %(version)s for %(os)s %(arch)s"),
+    "newest": N_("(newest)"),
+    "saved_as": N_("Each build is saved as libervia-agent; check it against SHA256SUMS."),
     "verification_sent": N_("Sent: look in your inbox."),
     "confirm_remove": N_("Remove %(email)s? Their access ends at once."),
 }

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions import logs
+from functions.console import downloads
 from functions.console.services import people_names, services, workspace
 from functions.http import read_json
 from portal import agent_token, witness
@@ -42,12 +43,18 @@ async def contract(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(lambda: workspace(request).contract()))
 
 
-async def dashboard(request: Request) -> JSONResponse:
-    def work():
-        ws = workspace(request)
-        return ws.dashboard(people_names(request, ws))
+def dashboard_view(request: Request, ws: Workspace) -> dict:
+    """The dashboard, with the newest published agent build when the agent runs an older one."""
+    shown = ws.dashboard(people_names(request, ws))
+    dist = services(request).settings.agent_dist_dir
+    shown["agent"]["newer_build"] = downloads.newer_build(dist, shown["agent"]["version"])
+    return shown
 
-    return JSONResponse(await run_in_threadpool(work))
+
+async def dashboard(request: Request) -> JSONResponse:
+    return JSONResponse(
+        await run_in_threadpool(lambda: dashboard_view(request, workspace(request)))
+    )
 
 
 async def approvals(request: Request) -> JSONResponse:

@@ -1,5 +1,8 @@
-"""The agent binary and SHA256SUMS, behind login."""
+"""The agent builds and SHA256SUMS, behind login: every published version with its checksum,
+newest first. A build is saved as `libervia-agent`, the name the commands on the page use."""
 
+import re
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from starlette.requests import Request
@@ -8,6 +11,19 @@ from starlette.responses import FileResponse, JSONResponse
 from functions.console.services import services
 from portal.errors import ConsoleError
 from portal.security import current_user_id
+
+BUILD = re.compile(r"libervia-agent-(\d+\.\d+\.\d+)-([a-z0-9]+)-([A-Za-z0-9_]+)(\.exe)?")
+SAVED_AS = "libervia-agent"
+
+
+@dataclass(frozen=True)
+class Build:
+    name: str
+    version: str
+    os: str
+    arch: str
+    sha256: str
+    url: str
 
 
 def published(dist: Path) -> dict[str, str]:
@@ -23,15 +39,43 @@ def published(dist: Path) -> dict[str, str]:
     return entries
 
 
+def semver(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def builds(dist: Path) -> list[Build]:
+    """The published builds named by version, OS and architecture, newest version first."""
+    found = []
+    for name, digest in published(dist).items():
+        match = BUILD.fullmatch(name)
+        if match:
+            version, os_name, arch, _ = match.groups()
+            found.append(Build(name, version, os_name, arch, digest, f"/downloads/{name}"))
+    return sorted(found, key=lambda b: (semver(b.version), b.os, b.arch), reverse=True)
+
+
+def newest_version(dist: Path) -> str | None:
+    found = builds(dist)
+    return found[0].version if found else None
+
+
+def newer_build(dist: Path, running: str | None) -> str | None:
+    """The newest published version when it is newer than the agent's (None otherwise)."""
+    newest = newest_version(dist)
+    if newest is None or running is None or not re.fullmatch(r"\d+\.\d+\.\d+", running):
+        return None
+    return newest if semver(newest) > semver(running) else None
+
+
 async def index(request: Request) -> JSONResponse:
     current_user_id(request)
-    files = published(services(request).settings.agent_dist_dir)
+    found = builds(services(request).settings.agent_dist_dir)
     return JSONResponse(
         {
-            "files": [
-                {"name": n, "sha256": d, "url": f"/downloads/{n}"} for n, d in sorted(files.items())
-            ],
-            "sha256sums_url": "/downloads/SHA256SUMS" if files else None,
+            "files": [asdict(b) for b in found],
+            "newest": found[0].version if found else None,
+            "saved_as": SAVED_AS,
+            "sha256sums_url": "/downloads/SHA256SUMS" if found else None,
         }
     )
 
@@ -45,4 +89,5 @@ async def download(request: Request) -> FileResponse:
         raise ConsoleError(
             404, "not_found", f"{name} is not published; the operator builds it with `make agent`"
         )
-    return FileResponse(dist / name, filename=name)
+    saved = name if name == "SHA256SUMS" else SAVED_AS + (".exe" if name.endswith(".exe") else "")
+    return FileResponse(dist / name, filename=saved, headers={"X-Libervia-Build": name})

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from functions.console.api import SHOWN, audit_view, folder_query
-from functions.console.services import people_names, services, workspace
+from functions.console.api import SHOWN, audit_view, dashboard_view, folder_query
+from functions.console.services import services, workspace
 from portal import i18n, letters, members, notices, recovery
 from portal.accounts import get_user, institution_of, set_locale
 from portal.errors import ConsoleError
@@ -107,7 +107,7 @@ async def _page(request: Request, template: str, load) -> Response:
 
 
 async def dashboard_page(request: Request) -> Response:
-    return await _page(request, "dashboard.html", lambda w: w.dashboard(people_names(request, w)))
+    return await _page(request, "dashboard.html", lambda w: dashboard_view(request, w))
 
 
 async def approvals_page(request: Request) -> Response:

@@ -83,15 +83,25 @@ onSubmit("auth-form", async (form) => {
   window.location = mode === "signup" ? "/onboarding" : "/";
 });
 
+// The commands that set the agent up, as the person types them where the download went.
+function agentSteps(box, pkg) {
+  box.append(element("p", t("steps_where")));
+  box.append(element("pre", "chmod +x libervia-agent"));
+  const command = `./libervia-agent configure --institution-id ${pkg.institution_id} ` +
+    `--actor-token ${pkg.agent_token} --engine-base-url ${pkg.engine_base_url} --root-dir ~/Organize`;
+  box.append(element("pre", command, "command"));
+  box.append(element("p", t("steps_service")));
+  box.append(element("pre", "./libervia-agent service install", "service"));
+  box.append(element("p", t("steps_run"), "small"));
+}
+
 onSubmit("onboarding-form", async (form) => {
   const result = await api("/api/onboarding", { name: form.name.value });
   const pkg = result.runtime_package;
   const box = document.getElementById("runtime-package");
   box.replaceChildren();
   box.append(element("p", t("token_once")));
-  const command = `libervia-agent configure --institution-id ${pkg.institution_id} ` +
-    `--actor-token ${pkg.agent_token} --engine-base-url ${pkg.engine_base_url} --root-dir ~/Organize`;
-  box.append(element("pre", command, "command"));
+  agentSteps(box, pkg);
   form.replaceWith(element("p", t("onboarded", { name: result.institution.name, ref: result.contract.ref })));
   flash(t("institution_created"), "ok");
 });
@@ -242,14 +252,17 @@ if (downloads) {
       downloads.append(element("p", t("no_build")));
       return;
     }
-    const list = element("ul");
+    const list = element("ul", undefined, "builds");
     for (const file of data.files) {
       const item = element("li");
-      const link = element("a", file.name);
+      const link = element("a", t("build", { version: file.version, os: file.os, arch: file.arch }));
       link.href = file.url;
-      item.append(link, element("code", ` sha256 ${file.sha256}`));
+      item.append(link);
+      if (file.version === data.newest) item.append(element("span", ` ${t("newest")}`, "ok"));
+      item.append(element("br"), element("code", `${file.name} sha256 ${file.sha256}`, "small"));
       list.append(item);
     }
+    downloads.append(element("p", t("saved_as"), "small"));
     const sums = element("a", "SHA256SUMS");
     sums.href = data.sha256sums_url;
     downloads.append(list, sums);
@@ -384,8 +397,8 @@ document.querySelectorAll("[data-action=reissue-token]").forEach((button) => {
     try {
       const issued = await api("/api/agent-token", {});
       const shown = document.getElementById("new-token");
-      shown.textContent = `libervia-agent configure --institution-id ${issued.institution_id} \\\n` +
-        `  --actor-token ${issued.agent_token} --engine-base-url ${issued.engine_base_url} --root-dir ~/Organize`;
+      shown.replaceChildren();
+      agentSteps(shown, issued);
       shown.hidden = false;
       flash(t("token_reissued"), "ok");
     } catch (error) {

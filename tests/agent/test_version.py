@@ -24,3 +24,15 @@ def test_libervia_agent_version_prints_it():
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == f"libervia-agent {__version__}"
+
+
+def test_the_changelog_records_the_version_and_libervia_prints_it():
+    assert f"## [{__version__}] - " in (ROOT / "CHANGELOG.md").read_text()
+    shown = subprocess.run(
+        [sys.executable, "-m", "functions.cli", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == f"libervia {__version__}"

@@ -151,27 +151,40 @@ def test_downloads_need_login_and_only_serve_published_files(onboarded, make_use
     assert stranger.get("/api/downloads").status_code == 401
 
 
-def test_published_agent_build_downloads_with_its_checksum(onboarded, tmp_path):
-    user, _ = onboarded
+def test_published_builds_list_every_version_with_its_checksum(onboarded, tmp_path, engine):
+    user, package = onboarded
     dist = tmp_path / "console" / "dist"
     dist.mkdir(parents=True)
-    binary = b"\x7fELF pretend binary"
-    (dist / "libervia-agent-linux-x86_64").write_bytes(binary)
-    digest = hashlib.sha256(binary).hexdigest()
-    (dist / "SHA256SUMS").write_text(f"{digest}  libervia-agent-linux-x86_64\n")
+    sums = []
+    for version in ("0.1.0", "10.0.0", "9.1.0"):  # newest by SemVer, not by text
+        name = f"libervia-agent-{version}-linux-x86_64"
+        binary = f"\x7fELF build {version}".encode()
+        (dist / name).write_bytes(binary)
+        sums.append(f"{hashlib.sha256(binary).hexdigest()}  {name}")
+    (dist / "SHA256SUMS").write_text("\n".join(sums) + "\n")
     (dist / "not-published.txt").write_text("secret")
-    files = user.get("/api/downloads").json()["files"]
-    assert files == [
-        {
-            "name": "libervia-agent-linux-x86_64",
-            "sha256": digest,
-            "url": "/downloads/libervia-agent-linux-x86_64",
-        }
-    ]
-    download = user.get("/downloads/libervia-agent-linux-x86_64")
-    assert download.content == binary
-    assert user.get("/downloads/SHA256SUMS").text.startswith(digest)
+    listed = user.get("/api/downloads").json()
+    assert [f["version"] for f in listed["files"]] == ["10.0.0", "9.1.0", "0.1.0"]
+    assert listed["newest"] == "10.0.0" and listed["saved_as"] == "libervia-agent"
+    newest = listed["files"][0]
+    assert newest["os"] == "linux" and newest["arch"] == "x86_64"
+    download = user.get(newest["url"])
+    assert download.content == b"\x7fELF build 10.0.0"
+    assert hashlib.sha256(download.content).hexdigest() == newest["sha256"]
+    assert 'filename="libervia-agent"' in download.headers["content-disposition"]
+    assert user.get("/downloads/SHA256SUMS").text.splitlines() == sums
     assert user.get("/downloads/not-published.txt").status_code == 404
+
+    # The agent runs 0.1.0 (its User-Agent says so): the dashboard names the newer build.
+    folder = tmp_path / "root"
+    folder.mkdir()
+    with agent_for(package, engine, folder, tmp_path):
+        listed_files = user.post("/api/chat", {"text": "list files"}).json()
+        settled(user, listed_files["proposal_id"])
+        agent = user.get("/api/dashboard").json()["agent"]
+    assert agent["version"] == agent_version and agent["newer_build"] == "10.0.0"
+    page = user.http.get("/dashboard", headers={"Accept": "text/html"})
+    assert 'id="newer-build"' in page.text and "10.0.0" in page.text
 
 
 def test_each_audit_row_offers_a_proof_an_auditor_checks_offline(onboarded):
