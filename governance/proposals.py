@@ -40,8 +40,14 @@ def approval_digest(
 
 
 class Decision:
-    def __init__(self, decision: str, rule: str, reason: str) -> None:
+    """The engine's verdict: the rule that decided, the reason in English, and the same reason
+    as a stable `code` with its `args` (the portal says it in the reader's language)."""
+
+    def __init__(
+        self, decision: str, rule: str, reason: str, code: str, args: dict[str, Any] | None = None
+    ) -> None:
         self.decision, self.rule, self.reason = decision, rule, reason
+        self.code, self.args = code, args or {}
 
 
 def _judge(
@@ -59,6 +65,7 @@ def _judge(
                 "denied",
                 "engine.no_released_contract",
                 "no contract is released for this institution; nothing can run",
+                "no_contract",
             ),
             params if isinstance(params, dict) else {},
             None,
@@ -76,6 +83,8 @@ def _judge(
                 "denied",
                 f"{ref} actions",
                 f"action {action_name!r} is not in contract {ref} (known: {allowed})",
+                "unknown_action",
+                {"action": action_name, "known": sorted(contract.actions)},
             ),
             raw,
             None,
@@ -90,6 +99,8 @@ def _judge(
                 "denied",
                 f"{where}.department",
                 f"action {action_name!r} belongs to department {spec.department!r}, not {dept!r}",
+                "wrong_department",
+                {"action": action_name, "department": spec.department, "asked": dept},
             ),
             raw,
             spec,
@@ -97,7 +108,15 @@ def _judge(
             manifest_sha256,
         )
     if (inactive := inactive_reason(reader, dept)) is not None:
-        return (Decision("denied", DEPARTMENT_RULE, inactive), raw, spec, ref, manifest_sha256)
+        return (
+            Decision(
+                "denied", DEPARTMENT_RULE, inactive, "department_inactive", {"department": dept}
+            ),
+            raw,
+            spec,
+            ref,
+            manifest_sha256,
+        )
     if actor["role"] not in spec.roles:
         return (
             Decision(
@@ -105,6 +124,8 @@ def _judge(
                 f"{where}.roles",
                 f"role {actor['role']!r} may not propose {action_name!r}"
                 f" (allowed: {', '.join(spec.roles)})",
+                "role_may_not_propose",
+                {"role": actor["role"], "action": action_name, "allowed": list(spec.roles)},
             ),
             raw,
             spec,
@@ -118,6 +139,8 @@ def _judge(
                 f"{where}.roles",
                 f"role {requester['role']!r} may not ask for {action_name!r}"
                 f" (allowed: {', '.join(spec.roles)})",
+                "role_may_not_ask",
+                {"role": requester["role"], "action": action_name, "allowed": list(spec.roles)},
             ),
             raw,
             spec,
@@ -128,7 +151,13 @@ def _judge(
         checked = check_params(spec, params)
     except ParamError as exc:
         return (
-            Decision("denied", f"{where}.params.{exc.param}", str(exc)),
+            Decision(
+                "denied",
+                f"{where}.params.{exc.param}",
+                str(exc),
+                f"param_{exc.code}",
+                {"param": exc.param, **exc.args_},
+            ),
             raw,
             spec,
             ref,
@@ -141,6 +170,8 @@ def _judge(
                 CONTENT_RULE,
                 f"{action_name!r} is destructive, so the proposal must name the content it acts"
                 " on (the sha256 the agent observed); ask the agent to list the files first",
+                "content_not_named",
+                {"action": action_name},
             ),
             checked,
             spec,
@@ -154,6 +185,8 @@ def _judge(
                 f"{where}.approval",
                 f"{action_name!r} is {spec.effect} and requires approval by"
                 f" {' or '.join(spec.approvers)}",
+                "needs_approval",
+                {"action": action_name, "effect": spec.effect, "approvers": list(spec.approvers)},
             ),
             checked,
             spec,
@@ -166,6 +199,8 @@ def _judge(
             f"{where}.approval",
             f"{action_name!r} is {spec.effect}-only and allowed for role"
             f" {actor['role']!r} without approval",
+            "allowed",
+            {"action": action_name, "effect": spec.effect, "role": actor["role"]},
         ),
         checked,
         spec,
@@ -237,6 +272,8 @@ def decide(
         "status": status,
         "rule": decision.rule,
         "reason": decision.reason,
+        "reason_code": decision.code,
+        "reason_args": decision.args,
         "digest": digest,
         "created_at": now,
         "expires_at": expires_at,
@@ -274,6 +311,8 @@ def decide(
         "contract_ref": ref,
         "rule": decision.rule,
         "reason": decision.reason,
+        "reason_code": decision.code,
+        "reason_args": decision.args,
         "digest": digest,
     }
     if requester is not None:
@@ -312,6 +351,8 @@ def proposal_view(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "rule": row["rule"],
         "reason": row["reason"],
+        "reason_code": row.get("reason_code"),  # said when decided; not stored with the row
+        "reason_args": row.get("reason_args"),
         "digest": row["digest"],
         "created_at": row["created_at"],
         "expires_at": row["expires_at"],

@@ -9,7 +9,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_timedelta
 
-from portal import i18n, letters
+from portal import engine_words, i18n, letters
 from portal.i18n import N_, _
 
 SENTENCES = {
@@ -121,7 +121,11 @@ class Reader:
         params = {
             "who": self.name(who_id),
             "what": self.what(event) if kind.split(".")[0] in GROUPS else "",
-            "reason": payload.get("reason") or payload.get("code") or "",
+            "reason": engine_words.reason(
+                payload.get("reason_code") or payload.get("code"),
+                payload.get("reason_args"),
+                payload.get("reason") or payload.get("code") or "",
+            ),
             "name": payload.get("name") or self.name(subject),
             "role": letters.role_name(payload.get("role", "")),
             "ref": payload.get("ref") or payload.get("contract_ref") or "",

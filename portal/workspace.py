@@ -13,7 +13,7 @@ from typing import Any
 
 from idl.compiler import builtin_source, compile_source
 from idl.model import Contract
-from portal import credentials, follow, i18n, lookup
+from portal import credentials, engine_words, follow, i18n, lookup
 from portal.accounts import institution_of
 from portal.db import Database
 from portal.engine_client import EngineClient
@@ -693,8 +693,8 @@ def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> di
 
 
 def reply(proposal: dict[str, Any]) -> str:
-    """The engine's decision in the reader's language; a denial keeps the engine's reason and
-    rule (its words name the contract's own terms)."""
+    """The engine's decision in the reader's language, its reason said from the engine's code
+    (the engine's own words when the code is one this portal does not know)."""
     decision, action = proposal["decision"], proposal["action"]
     if decision == "allowed":
         return _(
@@ -708,4 +708,7 @@ def reply(proposal: dict[str, Any]) -> str:
             " approve it. Review it in Approvals.",
             action=action,
         )
-    return _("Denied by the Engine: %(reason)s", reason=proposal["reason"])
+    said = engine_words.reason(
+        proposal.get("reason_code"), proposal.get("reason_args"), proposal["reason"]
+    )
+    return _("Denied by the Engine: %(reason)s", reason=said)

@@ -60,3 +60,19 @@ def test_an_unknown_page_is_a_page_in_the_readers_language(console, language, ti
         assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
         script = browser.get("/nowhere")  # no browser: the JSON error, as before
         assert script.status_code == 404 and script.json()["error"]["code"] == "not_found"
+
+
+def test_the_engines_reasons_are_said_in_portuguese(make_user):
+    user = make_user()
+    user.http.headers["Accept-Language"] = "pt-BR"
+    user.sign_up()
+    user.onboard()
+    denied = user.post("/api/chat", {"text": "apagar arquivo ../fora.txt"}).json()
+    assert denied["decision"] == "denied"
+    assert "'..'" in denied["reason"]  # the engine's words stay in the record
+    assert denied["reply"] == (
+        "Negado pelo Engine: path não pode conter '..' (sairia da sua pasta)"
+    ), denied["reply"]
+    events = user.get("/api/audit", category="rbac").json()["timeline"]
+    refusal = next(e for e in events if e["type"] == "proposal.denied")
+    assert "sairia da sua pasta" in refusal["sentence"]

@@ -1,0 +1,77 @@
+"""The engine's reasons in the reader's language: the engine answers with a stable code and its
+arguments (`reason_code`, `reason_args`); each code has one sentence in the catalog here. A code
+this portal does not know yet keeps the engine's own English words."""
+
+from typing import Any
+
+from portal.i18n import N_, _
+
+REASONS = {
+    "no_contract": N_("no contract is released for this institution; nothing can run"),
+    "unknown_action": N_("%(action)s is not an action of your contract"),
+    "wrong_department": N_("%(action)s belongs to the department %(department)s"),
+    "department_inactive": N_("the department %(department)s is not active"),
+    "role_may_not_propose": N_("a %(role)s may not propose %(action)s (allowed: %(allowed)s)"),
+    "role_may_not_ask": N_("a %(role)s may not ask for %(action)s (allowed: %(allowed)s)"),
+    "content_not_named": N_(
+        "%(action)s changes files, so it must name the exact content it acts on; let the agent"
+        " list the files first"
+    ),
+    "needs_approval": N_("%(action)s changes your files and needs the approval of %(approvers)s"),
+    "allowed": N_("%(action)s only reads or restores, so it runs without approval"),
+}
+PARAM_PROBLEMS = {
+    "nul_byte": N_("the parameter %(param)s contains a NUL byte"),
+    "absolute_path": N_("%(param)s must be a path inside your folder, not an absolute one"),
+    "dot_dot": N_("%(param)s must not contain '..' (it would leave your folder)"),
+    "empty": N_("%(param)s must not be empty"),
+    "not_file_list": N_("%(param)s must be a list of files"),
+    "file_count": N_("%(param)s must hold %(least)s to %(most)s files"),
+    "file_keys": N_("%(param)s must name each file by path, sha256 and size"),
+    "too_long": N_("%(param)s is longer than %(max)s characters"),
+    "bad_sha256": N_("%(param)s must be 64 lowercase hex characters"),
+    "bad_size": N_("%(param)s must be a whole number of bytes"),
+    "named_twice": N_("%(param)s names %(path)s twice"),
+    "not_boolean": N_("%(param)s must be true or false"),
+    "not_integer": N_("%(param)s must be a whole number"),
+    "too_small": N_("%(param)s must be at least %(min)s"),
+    "too_large": N_("%(param)s must be at most %(max)s"),
+    "not_string": N_("%(param)s must be text"),
+    "not_bare_name": N_("%(param)s must be a file name without folders"),
+    "not_object": N_("the parameters must be an object"),
+    "undeclared": N_("%(param)s is not a parameter of this action"),
+    "required": N_("%(param)s is required"),
+}
+ROLES = {
+    "owner": N_("owner"),
+    "executive_admin": N_("assistant"),
+    "auditor": N_("auditor"),
+    "organizational_agent": N_("agent"),
+}
+
+
+def _role(name: Any) -> str:
+    return _(ROLES[name]) if name in ROLES else str(name)
+
+
+def reason(code: Any, args: Any, fallback: str) -> str:
+    """The sentence for an engine reason, or the engine's words when the code is unknown."""
+    if not isinstance(args, dict):
+        args = {}
+    shown: dict[str, Any] = {k: v for k, v in args.items()}
+    for key in ("allowed", "approvers"):
+        if isinstance(shown.get(key), list):
+            shown[key] = _(" or ").join(_role(r) for r in shown[key])
+    if "role" in shown:
+        shown["role"] = _role(shown["role"])
+    template = None
+    if isinstance(code, str) and code.startswith("param_"):
+        template = PARAM_PROBLEMS.get(code.removeprefix("param_"))
+    elif isinstance(code, str):
+        template = REASONS.get(code)
+    if template is None:
+        return fallback
+    try:
+        return _(template, **shown)
+    except (KeyError, TypeError, ValueError):  # arguments from an engine of another version
+        return fallback
