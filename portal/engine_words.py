@@ -50,7 +50,8 @@ ROLES = {
 }
 
 
-def _role(name: Any) -> str:
+def role_label(name: Any) -> str:
+    """A role in one word, in the reader's language."""
     return _(ROLES[name]) if name in ROLES else str(name)
 
 
@@ -61,9 +62,9 @@ def reason(code: Any, args: Any, fallback: str) -> str:
     shown: dict[str, Any] = {k: v for k, v in args.items()}
     for key in ("allowed", "approvers"):
         if isinstance(shown.get(key), list):
-            shown[key] = _(" or ").join(_role(r) for r in shown[key])
+            shown[key] = _(" or ").join(role_label(r) for r in shown[key])
     if "role" in shown:
-        shown["role"] = _role(shown["role"])
+        shown["role"] = role_label(shown["role"])
     template = None
     if isinstance(code, str) and code.startswith("param_"):
         template = PARAM_PROBLEMS.get(code.removeprefix("param_"))

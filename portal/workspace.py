@@ -302,10 +302,23 @@ class Workspace:
         return report
 
     def pending(self) -> list[dict[str, Any]]:
+        """What waits for approval, each with what approving changes and why it waits (in the
+        reader's language, from the contract's own terms)."""
         pending = self._get("/approvals")["pending"]
         inventory = self.inventory() if pending else {}
+        actions = self._get("/contract")["manifest"]["actions"] if pending else {}
         for proposal in pending:
             proposal["impact"] = impact(proposal, inventory)
+            spec = actions.get(proposal["action"], {})
+            proposal["reason_text"] = engine_words.reason(
+                "needs_approval",
+                {
+                    "action": proposal["action"],
+                    "effect": spec.get("effect"),
+                    "approvers": spec.get("approvers"),
+                },
+                proposal["reason"],
+            )
         return pending
 
     def decide(self, proposal_id: str, verdict: str, body: dict[str, Any]) -> dict[str, Any]:

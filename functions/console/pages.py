@@ -10,7 +10,7 @@ from starlette.templating import Jinja2Templates
 
 from functions.console.api import SHOWN, audit_view, dashboard_view, folder_query
 from functions.console.services import services, workspace
-from portal import i18n, letters, members, notices, recovery
+from portal import engine_words, i18n, letters, members, notices, recovery
 from portal.accounts import get_user, institution_of, set_locale
 from portal.errors import ConsoleError
 from portal.findings import localized
@@ -28,6 +28,7 @@ TEMPLATES.env.globals["html_lang"] = i18n.html_lang
 TEMPLATES.env.globals["locale"] = i18n.current
 TEMPLATES.env.globals["js_strings"] = i18n.js_strings
 TEMPLATES.env.globals["role_name"] = letters.role_name
+TEMPLATES.env.filters["role"] = engine_words.role_label
 
 
 def render(request: Request, name: str, **context) -> Response:

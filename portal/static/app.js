@@ -42,13 +42,14 @@ function element(tag, text, className) {
 
 // An error shown next to the control that caused it (a phone shows it where the finger is).
 function errorAt(control, message) {
-  const form = control.closest("form") || control;
-  let line = form.querySelector("[data-role=error]");
-  if (!line) {
-    line = element("p", "", "error");
+  const form = control.closest("form");
+  let line = form ? form.querySelector("[data-role=error]") : control.nextElementSibling;
+  if (!line || line.dataset.role !== "error") {
+    line = element("span", "", "error");
     line.dataset.role = "error";
     line.setAttribute("role", "alert");
-    form.append(line);
+    line.style.display = "block";
+    if (form) form.append(line); else control.after(line);
   }
   line.textContent = message;
   line.hidden = !message;
@@ -324,7 +325,11 @@ async function askAndFollow(path, body, line, then) {
       if (final && then) then(final);
     }
   } catch (error) {
-    flash(error.message, "error");
+    line.hidden = false;
+    line.textContent = error.message;
+    line.className = "state error";
+    line.setAttribute("role", "alert");
+    if (then) then({ state: "error" });
   }
 }
 
@@ -351,7 +356,8 @@ document.querySelectorAll("form.selection").forEach((form) => {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const paths = count();
-    if (!paths.length) return flash(t("select_one"), "error");
+    if (!paths.length) return errorAt(event.submitter, t("select_one"));
+    errorAt(form, "");
     event.submitter.disabled = true;
     askAndFollow("/api/quarantine-files", { paths }, document.getElementById("selection-state"));
   });
@@ -372,7 +378,8 @@ document.querySelectorAll("form.purge").forEach((form) => {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const ids = [...form.querySelectorAll("input[name=quarantine_id]:checked")].map((b) => b.value);
-    if (!ids.length) return flash(t("select_one"), "error");
+    if (!ids.length) return errorAt(event.submitter, t("select_one"));
+    errorAt(form, "");
     askAndFollow("/api/purge", { quarantine_ids: ids }, document.getElementById("purge-state"));
   });
 });
@@ -385,7 +392,7 @@ document.querySelectorAll("[data-action=approve-contract]").forEach((button) => 
       flash(t("contract_now", { ref: released.ref }), "ok");
       button.closest("section").remove();
     } catch (error) {
-      flash(error.message, "error");
+      errorAt(button, error.message);
       button.disabled = false;
     }
   });
@@ -402,8 +409,25 @@ document.querySelectorAll("[data-action=reissue-token]").forEach((button) => {
       shown.hidden = false;
       flash(t("token_reissued"), "ok");
     } catch (error) {
-      flash(error.message, "error");
+      errorAt(button, error.message);
       button.disabled = false;
     }
   });
+});
+
+// Pages wait for the engine: while the next one is on its way, say so (a bar and aria-busy).
+function loading() {
+  document.body.classList.add("loading");
+  document.getElementById("main").setAttribute("aria-busy", "true");
+}
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href]");
+  if (!link || link.hasAttribute("download") || link.target || event.ctrlKey || event.metaKey) return;
+  const to = new URL(link.href, window.location.href);
+  if (to.origin === window.location.origin && !to.pathname.startsWith("/api/") && !to.hash) loading();
+});
+document.querySelectorAll("form[method=get]").forEach((form) => form.addEventListener("submit", loading));
+window.addEventListener("pageshow", () => {
+  document.body.classList.remove("loading");
+  document.getElementById("main").removeAttribute("aria-busy");
 });

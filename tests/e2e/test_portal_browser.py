@@ -85,6 +85,11 @@ def run_chat_and_approval(page, suffix, folder):
     )
     assert folder.joinpath("X.txt").exists(), "nothing is deleted before approval"
     screenshot(page, f"05-approvals-{suffix}")
+    page.click("button[value=reject]")  # without a reason: said next to the buttons
+    refused = page.locator("form.decision [data-role=error]")
+    refused.wait_for()
+    assert "reason" in refused.inner_text() and refused.is_visible()
+    screenshot(page, f"05a-reject-needs-a-reason-{suffix}", full_page=False)
     page.fill("input[name=reason]", "ok to delete")
     page.click("button[value=approve]")
     done = page.locator("article.proposal p.state[data-state=done]")
@@ -258,9 +263,34 @@ def test_the_whole_loop_on_a_folder_of_10000_files(
         page.locator("article.proposal p.state[data-state=done]").wait_for(timeout=60_000)
         page.goto("/quarantine")
         assert page.locator("#quarantined tbody tr").count() == selected - 2
-        if width == "phone":
-            for path in ("/files", "/duplicates", "/quarantine"):
-                page.goto(path)
-                width = page.evaluate("document.documentElement.scrollWidth")
-                assert width <= PHONE["width"], f"no horizontal scrolling on {path}"
+        for path in EVERY_PAGE:
+            page.goto(path)
+            assert_nothing_clipped(page, path, viewport)
     context.close()
+
+
+EVERY_PAGE = (
+    "/dashboard",
+    "/files",
+    "/files?folder=Fotos/2016",
+    "/duplicates",
+    "/cleanup",
+    "/approvals",
+    "/quarantine",
+    "/audit",
+    "/chat",
+    "/onboarding",
+    "/members",
+    "/notifications",
+)
+# Tables (and preformatted text) wider than their box: what a person would have to scroll
+# sideways inside the page to read.
+CLIPPED = """() => [...document.querySelectorAll("main table, main pre")]
+  .filter((box) => box.scrollWidth > box.clientWidth + 1)
+  .map((box) => `${box.tagName.toLowerCase()}#${box.id} ${box.scrollWidth}>${box.clientWidth}`)"""
+
+
+def assert_nothing_clipped(page, path: str, viewport: dict) -> None:
+    page_width = page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= viewport["width"], f"{path} scrolls sideways ({page_width} px)"
+    assert page.evaluate(CLIPPED) == [], f"clipped on {path} at {viewport['width']} px"
