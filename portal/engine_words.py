@@ -76,3 +76,31 @@ def reason(code: Any, args: Any, fallback: str) -> str:
         return _(template, **shown)
     except (KeyError, TypeError, ValueError):  # arguments from an engine of another version
         return fallback
+
+
+# Refusals a person meets, by their stable code (the console's and the engine's alike); codes
+# not here keep their English words.
+ERRORS = {
+    "bad_email": N_("Enter a valid email address."),
+    "bad_password": N_("The password needs 10 to 256 characters."),
+    "email_taken": N_("An account with this email already exists."),
+    "bad_credentials": N_("Wrong email or password."),
+    "csrf": N_("This page is out of date; reload it and try again."),
+    "not_signed_in": N_("Sign in first."),
+    "not_onboarded": N_("Finish onboarding first."),
+    "missing_reason": N_("Write a reason for rejecting it."),
+    "bad_reason": N_("The reason is too long or not text."),
+    "digest_mismatch": N_("The request changed since this page was shown; reload it."),
+    "already_decided": N_("Someone already decided this request."),
+    "approval_expired": N_("This request expired before anyone approved it."),
+    "self_approval": N_("You asked for this, so someone else must approve it."),
+    "role_cannot_approve": N_("Your role cannot approve this."),
+    "owner_approval_required": N_("Only the owner can approve this."),
+    "contract_changed": N_("The contract changed since this request; ask again."),
+    "engine_unreachable": N_("The Engine cannot be reached right now; nothing changed. Try again."),
+    "proposal_not_found": N_("There is no such request."),
+}
+
+
+def error_message(code: str, fallback: str) -> str:
+    return _(ERRORS[code]) if code in ERRORS else fallback

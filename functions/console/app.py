@@ -22,6 +22,7 @@ from functions.console.settings import ConsoleSettings
 from functions.edge import Edge
 from functions.hardening import PAGE_HEADERS
 from functions.http import EXCEPTION_HANDLERS, error_response
+from portal import engine_words
 from portal.db import open_database
 from portal.engine_client import EngineClient
 from portal.errors import ConsoleError
@@ -136,7 +137,8 @@ def page_or_json(json_handler):
 
 async def console_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ConsoleError)
-    return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+    message = engine_words.error_message(exc.code, exc.message)
+    return error_response(exc.status, exc.code, message, headers=exc.headers)
 
 
 def build_app(settings: ConsoleSettings) -> Starlette:

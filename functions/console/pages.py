@@ -93,7 +93,7 @@ async def _page(request: Request, template: str, load) -> Response:
         data = await run_in_threadpool(lambda: load(workspace(request)))
         error = None
     except ConsoleError as exc:
-        data, error = None, exc.message
+        data, error = None, engine_words.error_message(exc.code, exc.message)
     unread = await run_in_threadpool(notices.unread_count, services(request).db, user["id"])
     return render(
         request,
@@ -175,7 +175,7 @@ async def verify_page(request: Request) -> Response:
         )
         error = None
     except ConsoleError as exc:
-        result, error = None, exc.message
+        result, error = None, engine_words.error_message(exc.code, exc.message)
     return render(request, "recovery.html", mode="verified", result=result, error=error)
 
 
@@ -203,7 +203,7 @@ async def invitation_page(request: Request) -> Response:
         invitation = await run_in_threadpool(members.look_up, s.db, request.path_params["token"])
         error = None
     except ConsoleError as exc:
-        invitation, error = None, exc.message
+        invitation, error = None, engine_words.error_message(exc.code, exc.message)
     user_id = signed_in_user(request)
     user = await run_in_threadpool(get_user, s.db, user_id) if user_id else None
     return render(

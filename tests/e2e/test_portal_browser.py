@@ -10,7 +10,7 @@ from tests.support.portal_agent import agent_for
 
 PHONE = {"width": 390, "height": 844}
 BIG_VIDEO = 1_000_000_000
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP = {"width": 1366, "height": 900}
 
 
 @pytest.fixture

@@ -76,3 +76,15 @@ def test_the_engines_reasons_are_said_in_portuguese(make_user):
     events = user.get("/api/audit", category="rbac").json()["timeline"]
     refusal = next(e for e in events if e["type"] == "proposal.denied")
     assert "sairia da sua pasta" in refusal["sentence"]
+
+
+def test_refusals_are_said_in_the_readers_language_with_their_stable_code(make_user):
+    user = make_user()
+    user.http.headers["Accept-Language"] = "pt-BR"
+    wrong = user.post("/api/login", {"email": "ninguem@example.org", "password": "x" * 12})
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "bad_credentials"
+    assert wrong.json()["error"]["message"] == "E-mail ou senha errados."
+    user.http.headers["Accept-Language"] = "en"
+    again = user.post("/api/login", {"email": "ninguem@example.org", "password": "x" * 12})
+    assert again.json()["error"]["message"] == "Wrong email or password."
