@@ -46,10 +46,11 @@ def _stamp(moment: datetime) -> str:
 def enqueue(tx: Tx, recipient: str, kind: str, subject: str, body: str) -> str:
     """A message to send once `tx` commits (and only if it does)."""
     message_id = new_id("mail")
+    one_line = " ".join(subject.split())[:200]  # a name with a line break cannot add a header
     tx.execute(
         "INSERT INTO outbox (id, recipient, kind, subject, body, created_at, next_attempt_at)"
         " VALUES (?,?,?,?,?,?,?)",
-        (message_id, recipient, kind, subject, body, now(), now()),
+        (message_id, recipient, kind, one_line, body, now(), now()),
     )
     return message_id
 
@@ -168,7 +169,7 @@ class Postman:
         for mail in due(self.db):
             try:
                 deliver(self.settings, mail)
-            except (OSError, smtplib.SMTPException) as exc:
+            except (OSError, ValueError, smtplib.SMTPException) as exc:
                 log.warning("mail %s not sent: %s", mail.id, exc)
                 record_failure(self.db, mail, f"{type(exc).__name__}: {exc}", self.first_retry)
                 continue
