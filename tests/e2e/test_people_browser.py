@@ -4,22 +4,14 @@ next to the control that caused it. Screenshots per language and width."""
 
 import pytest
 
-from tests.e2e.test_portal_browser import PHONE, signed_up_and_onboarded
+from tests.e2e.test_portal_browser import DESKTOP, PHONE, signed_up_and_onboarded
 from tests.support.agent_process import wait_for
-from tests.support.browser import chromium, screenshot
+from tests.support.browser import screenshot
 from tests.support.portal_agent import agent_for
 from tests.support.smtp import link_in
 
-WIDE = {"width": 1366, "height": 900}
 
-
-@pytest.fixture
-def browser():
-    with chromium() as instance:
-        yield instance
-
-
-@pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_an_owner_invites_an_assistant_who_joins(
     browser, watching_console, mailbox, engine, viewport, tmp_path
 ):

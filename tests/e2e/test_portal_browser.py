@@ -5,18 +5,12 @@ import shlex
 import pytest
 
 from tests.support.agent_process import agent_cli, running_agent, wait_for
-from tests.support.browser import chromium, screenshot
+from tests.support.browser import screenshot
 from tests.support.portal_agent import agent_for
 
 PHONE = {"width": 390, "height": 844}
 BIG_VIDEO = 1_000_000_000
 DESKTOP = {"width": 1366, "height": 900}
-
-
-@pytest.fixture
-def browser():
-    with chromium() as instance:
-        yield instance
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
