@@ -8,6 +8,7 @@ from collections import defaultdict, deque
 from starlette.requests import Request
 
 from portal.errors import ConsoleError
+from portal.i18n import _
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -55,7 +56,7 @@ class LoginThrottle:
                 raise ConsoleError(
                     429,
                     "too_many_attempts",
-                    f"too many failed logins; try again in {retry} s",
+                    _("Too many failed sign-ins; try again in %(seconds)s s.", seconds=retry),
                     headers={"Retry-After": str(retry)},
                 )
 

@@ -59,7 +59,7 @@ class Workspace:
     def open(cls, db: Database, box: SecretBox, engine: EngineClient, user_id: str) -> "Workspace":
         institution = institution_of(db, user_id)
         if institution is None or institution["onboarding_state"] != "active":
-            raise ConsoleError(409, "not_onboarded", "finish onboarding first")
+            raise ConsoleError(409, "not_onboarded", _("Finish onboarding first."))
         role = institution["membership_role"]
         person = "owner" if role == "owner" else member_kind(user_id)
         with db.transaction() as tx:
@@ -82,7 +82,7 @@ class Workspace:
 
     def owner_only(self) -> None:
         if self.role != "owner":
-            raise ConsoleError(403, "owner_only", "only the owner can do this")
+            raise ConsoleError(403, "owner_only", _("Only the owner can do this."))
 
     def _get(self, path: str, **params: Any) -> Any:
         return self.engine.get(self.engine_id, path, self.person_token, **params)
@@ -137,7 +137,7 @@ class Workspace:
         self.owner_only()
         offer = self.contract_offer()
         if offer is None:
-            raise ConsoleError(409, "no_contract_offer", "your contract is already the newest")
+            raise ConsoleError(409, "no_contract_offer", _("Your contract is already the newest."))
         name, version = offer["to"].split("@v", 1)
         released = self.engine.call(
             "POST",
@@ -224,7 +224,7 @@ class Workspace:
             or not all(isinstance(p, str) for p in paths)
         ):
             raise ConsoleError(
-                400, "bad_selection", f"select 1 to {MAX_SELECTION} files (a list of paths)"
+                400, "bad_selection", _("Select 1 to %(most)s files.", most=MAX_SELECTION)
             )
         known = self.inventory()
         missing = [p for p in paths if p not in known]
@@ -232,8 +232,14 @@ class Workspace:
             raise ConsoleError(
                 409,
                 "not_in_listing",
-                f"{len(missing)} selected files are not in your agent's latest listing"
-                f" ({', '.join(missing[:3])}); scan again",
+                i18n.ngettext(
+                    "%(num)s selected file is not in your agent's latest listing (%(paths)s);"
+                    " scan again.",
+                    "%(num)s selected files are not in your agent's latest listing (%(paths)s);"
+                    " scan again.",
+                    len(missing),
+                    paths=", ".join(missing[:3]),
+                ),
             )
         files = [
             {"path": p, "sha256": known[p]["sha256"], "size": known[p]["size"]}
@@ -248,11 +254,15 @@ class Workspace:
 
     def propose_purge(self, quarantine_ids: Any) -> dict[str, Any]:
         if not isinstance(quarantine_ids, list) or not 1 <= len(quarantine_ids) <= MAX_SELECTION:
-            raise ConsoleError(400, "bad_selection", f"select 1 to {MAX_SELECTION} files")
+            raise ConsoleError(
+                400, "bad_selection", _("Select 1 to %(most)s files.", most=MAX_SELECTION)
+            )
         held = {e["quarantine_id"]: e for e in self.quarantine()["files"]}
         missing = [q for q in quarantine_ids if q not in held]
         if missing:
-            raise ConsoleError(409, "not_in_quarantine", f"not in the quarantine: {missing[0]}")
+            raise ConsoleError(
+                409, "not_in_quarantine", _("%(id)s is not in the quarantine.", id=missing[0])
+            )
         files = [
             {
                 "path": held[q]["quarantine_path"],
@@ -425,7 +435,7 @@ class Workspace:
         content it acts on: found in the agent's latest listing, or first looked at by the agent
         (`inspecting`: the client asks again with `inspected` once that listing is done)."""
         if not isinstance(text, str) or not text.strip() or len(text) > 500:
-            raise ConsoleError(400, "bad_text", "write a request of 1 to 500 characters")
+            raise ConsoleError(400, "bad_text", _("Write a request of 1 to 500 characters."))
         intent = parse(text)
         if intent.query is not None:
             queried = self._query(intent.query, intent.params, inspected)

@@ -14,6 +14,7 @@ from portal import agent_token, witness
 from portal.accounts import get_user
 from portal.errors import ConsoleError
 from portal.findings import localized
+from portal.i18n import _
 from portal.onboarding import onboard
 from portal.security import check_csrf, current_user_id
 from portal.workspace import Workspace
@@ -29,7 +30,7 @@ async def onboarding(request: Request) -> JSONResponse:
     user_id = current_user_id(request)
     name = body.get("name") or "My institution"
     if not isinstance(name, str) or len(name) > 100:
-        raise ConsoleError(400, "bad_name", "the institution name has at most 100 characters")
+        raise ConsoleError(400, "bad_name", _("The institution's name has at most 100 characters."))
     s = services(request)
 
     def work():
