@@ -31,12 +31,8 @@ class Plan:
     stop: list[list[str]]
 
 
-def _home() -> Path:
-    return Path(os.environ.get("HOME") or Path.home())
-
-
 def _installed_binary() -> Path:
-    return _home() / ".local" / "bin" / "libervia-agent"
+    return Path.home() / ".local" / "bin" / "libervia-agent"
 
 
 def _command() -> tuple[list[str], Path | None, Path | None]:
@@ -52,7 +48,7 @@ def plan(config: Path, system: str | None = None) -> Plan:
     executable, source, target = _command()
     arguments = [*executable, "--config", str(config.resolve()), "run"]
     if system.startswith("linux"):
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or _home() / ".config")
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
         unit = (
             "[Unit]\n"
             "Description=Libervia agent: runs Engine-authorized jobs inside one folder\n"
@@ -79,7 +75,7 @@ def plan(config: Path, system: str | None = None) -> Plan:
             [["systemctl", "--user", "disable", "--now", UNIT]],
         )
     if system == "darwin":
-        logs = _home() / "Library" / "Logs" / "libervia-agent.log"
+        logs = Path.home() / "Library" / "Logs" / "libervia-agent.log"
         content = plistlib.dumps(
             {
                 "Label": LABEL,
@@ -90,7 +86,7 @@ def plan(config: Path, system: str | None = None) -> Plan:
                 "StandardErrorPath": str(logs),
             }
         )
-        path = _home() / "Library" / "LaunchAgents" / f"{LABEL}.plist"
+        path = Path.home() / "Library" / "LaunchAgents" / f"{LABEL}.plist"
         return Plan(
             "darwin",
             executable,
