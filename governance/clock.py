@@ -3,6 +3,7 @@
 import logging
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +55,7 @@ class Clock:
         self.tenants = Tenants(data_dir, settings.open_tenants)
         self.peers = PeerBus(settings.data_dir)  # re-queued jobs wake the engine's long-polls
         self._retention_at = -float("inf")
+        self.stopping = threading.Event()  # set on SIGTERM: a running sweep ends early
 
     def sweep(self) -> None:
         now = time.monotonic()
@@ -61,7 +63,11 @@ class Clock:
         if retention:
             self._retention_at = now
         counts = sweep(
-            self.registry, self.tenants, on_requeued=self.peers.publish, retention=retention
+            self.registry,
+            self.tenants,
+            on_requeued=self.peers.publish,
+            retention=retention,
+            stopping=self.stopping.is_set,
         )
         if (
             counts.purges_proposed
@@ -120,7 +126,12 @@ def run(settings: ClockSettings) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our own lines say what ran
     clock = Clock(settings)
     scheduler = clock.scheduler()
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+
+    def stop(*_: object) -> None:
+        clock.stopping.set()
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
     log.info(
         "clock starting",
         extra={

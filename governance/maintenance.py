@@ -57,14 +57,18 @@ def sweep(
     page: int = PAGE,
     on_requeued: Callable[[str], None] | None = None,
     retention: bool = True,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> SweepCounts:
     """Expire pending approvals and stale jobs, re-queue jobs whose lease ran out (and tell
     `on_requeued` which institutions have jobs to hand out again); with `retention`, propose
-    purging quarantined files past the contract's retention period."""
+    purging quarantined files past the contract's retention period. Between institutions it
+    ends early once `stopping()` says so (each institution's step is its own transaction)."""
     counts = SweepCounts()
     after = ""
     while institutions := registry.page(after, page):
         for institution in institutions:
+            if stopping():
+                return counts
             try:
                 tenant = tenants.get(institution.id)
                 expired, requeued, stale = settle_deadlines(tenant)

@@ -60,7 +60,14 @@ def test_clock_process_expires_requeues_and_backs_up(engine_data_dir, inst, tmp_
         manifests = wait_for(lambda: list(backups.glob("*/manifest.json")), what="a backup")
     finally:
         clock.send_signal(signal.SIGTERM)
-        _, stderr = clock.communicate(timeout=30)
+        try:
+            _, stderr = clock.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            clock.kill()
+            _, stderr = clock.communicate()
+            raise AssertionError(
+                f"the clock did not stop 30 s after SIGTERM: {stderr[-3000:]}"
+            ) from None
     assert clock.returncode == 0, stderr
 
     types = event_types(inst)
