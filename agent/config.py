@@ -33,6 +33,10 @@ class AgentConfig:
     def journal_path(self) -> Path:
         return Path(self.state_dir) / "journal.db"
 
+    @property
+    def hash_cache_path(self) -> Path:
+        return Path(self.state_dir) / "hashes.db"
+
     def redacted(self) -> dict:
         data = asdict(self)
         data["actor_token"] = self.actor_token[:8] + "…" if self.actor_token else ""

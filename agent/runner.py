@@ -175,6 +175,7 @@ class Runner:
                     job["params"],
                     job.get("options") or {},
                     progress.update,
+                    self.config.hash_cache_path,
                 )
             status = "succeeded"
         except FsError as exc:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from agent.fs.hash_cache import HashCache
 from agent.fs.safe_root import SafeRoot, hash_fd
 from agent.fs.scan import Entry, ProgressFn, scan
 
@@ -20,7 +21,11 @@ WORKERS = 4
 BATCHES = 64
 
 
-def _hasher(root: SafeRoot, limit: int | None) -> Callable[[Entry], tuple[Entry, str | None]]:
+def _hasher(
+    root: SafeRoot, limit: int | None, cache: HashCache | None = None
+) -> Callable[[Entry], tuple[Entry, str | None]]:
+    """Hashes one entry (its first `limit` bytes, or whole, through `cache` when given)."""
+
     def digest(entry: Entry) -> tuple[Entry, str | None]:
         try:
             fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root.fd)
@@ -30,11 +35,22 @@ def _hasher(root: SafeRoot, limit: int | None) -> Callable[[Entry], tuple[Entry,
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (entry.dev, entry.ino):
                 return entry, None
-            return entry, hash_fd(fd, limit)
+            whole = cache is not None and (limit is None or st.st_size <= limit)
+            known = cache.get(st) if cache is not None and whole else None
+            if known is not None:
+                return entry, known
+            found = hash_fd(fd, limit)
+            if cache is not None and whole:  # a file no longer than `limit` is hashed whole
+                cache.put(st, found)
+            return entry, found
         finally:
             os.close(fd)
 
     return digest
+
+
+def _cached(entry: Entry, cache: HashCache) -> str | None:
+    return cache.lookup((entry.dev, entry.ino), (entry.size, entry.mtime_ns, entry.ctime_ns))
 
 
 def _regroup(
@@ -60,8 +76,15 @@ def _regroup(
 
 
 def find_duplicates(
-    root: SafeRoot, path: object = ".", min_size: int = 1, progress: ProgressFn | None = None
+    root: SafeRoot,
+    path: object = ".",
+    min_size: int = 1,
+    progress: ProgressFn | None = None,
+    cache: HashCache | None = None,
 ) -> dict[str, Any]:
+    """Groups of identical files. With `cache`, a size whose files all have a cached hash
+    (unchanged since) is grouped by it without reading a byte; any other size goes through
+    the partial and full hashes, the full ones taken from and kept in the cache."""
     by_size: dict[int, list[Entry]] = defaultdict(list)
     inodes: set[tuple[int, int]] = set()
     scanned = 0
@@ -72,14 +95,31 @@ def find_duplicates(
         inodes.add((entry.dev, entry.ino))
         by_size[entry.size].append(entry)
     same_size = [group for group in by_size.values() if len(group) > 1]
+    known: list[tuple[str, list[Entry]]] = []
+    if cache is not None:
+        to_read = []
+        for group in same_size:
+            digests = [_cached(entry, cache) for entry in group]
+            if None in digests:
+                to_read.append(group)
+                continue
+            by_digest: dict[str, list[Entry]] = defaultdict(list)
+            for entry, digest in zip(group, digests, strict=True):
+                by_digest[str(digest)].append(entry)
+            known += [(d, g) for d, g in by_digest.items() if len(g) > 1]
+        same_size = to_read
     bytes_hashed = 0
     with ThreadPoolExecutor(WORKERS) as pool:
-        partial = _regroup(pool, same_size, _hasher(root, PARTIAL_BYTES), progress, "partial hash")
+        partial = _regroup(
+            pool, same_size, _hasher(root, PARTIAL_BYTES, cache), progress, "partial hash"
+        )
         small = [(d, g) for d, g in partial if g[0].size <= PARTIAL_BYTES]
         large = [g for d, g in partial if g[0].size > PARTIAL_BYTES]
         bytes_hashed += sum(min(e.size, PARTIAL_BYTES) for g in same_size for e in g)
         bytes_hashed += sum(e.size for g in large for e in g)
-        full = small + _regroup(pool, large, _hasher(root, None), progress, "full hash")
+        full = (
+            known + small + _regroup(pool, large, _hasher(root, None, cache), progress, "full hash")
+        )
     groups: list[dict[str, Any]] = sorted(
         (
             {"sha256": digest, "size": members[0].size, "paths": sorted(e.path for e in members)}

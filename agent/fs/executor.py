@@ -2,6 +2,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.fs import FsError, operations
+from agent.fs.hash_cache import HashCache
 from agent.fs.safe_root import SafeRoot
 from agent.fs.scan import ProgressFn
 
@@ -17,19 +18,34 @@ ACTIONS = {
 }
 
 
+# What only reads may take file hashes from the cache; what changes files hashes them itself.
+READS = {
+    "list_files": operations.list_files,
+    "detect_duplicates": operations.detect_duplicates,
+    "suggest_cleanup": operations.suggest_cleanup,
+}
+
+
 def execute(
     root_dir: Path,
     action: str,
     params: dict[str, Any],
     options: dict[str, Any],
     progress: ProgressFn | None = None,
+    hash_cache: Path | None = None,
 ) -> dict[str, Any]:
-    """Run one authorized action inside root_dir; FsError when it is refused."""
+    """Run one authorized action inside root_dir; FsError when it is refused. A listing uses
+    (and fills) the hash cache file `hash_cache` when given."""
     with SafeRoot(root_dir) as root:
         if action == "delete":
             return operations.delete(
                 root, params, progress, mode=options.get("delete_mode", "quarantine")
             )
+        if action in READS and hash_cache is not None:
+            cache = HashCache(hash_cache)
+            report = READS[action](root, params, progress, cache)
+            cache.save()
+            return report
         if action not in ACTIONS:
             raise FsError("unknown_action", f"this agent does not know {action!r}")
         return ACTIONS[action](root, params, progress)

@@ -6,6 +6,7 @@ from typing import Any
 
 from agent.fs import FsError
 from agent.fs.duplicates import find_duplicates
+from agent.fs.hash_cache import HashCache
 from agent.fs.quarantine import purge_in, quarantine, restore_in, split_quarantine_path
 from agent.fs.safe_root import (
     QUARANTINE,
@@ -29,7 +30,12 @@ FOLDERS_BY_EXTENSION = {
 }
 
 
-def list_files(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
+def list_files(
+    root: SafeRoot,
+    params: dict[str, Any],
+    progress: ProgressFn | None,
+    cache: HashCache | None = None,
+) -> dict:
     oddities = Oddities()
     entries = sorted(
         scan(
@@ -48,7 +54,7 @@ def list_files(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | No
             progress({"phase": "hashing", "done": done, "total": len(entries), "bytes": hashed})
         with root.parent(entry.path) as (dir_fd, name):
             try:
-                sha256, size = hash_file(dir_fd, name)
+                sha256, size = hash_file(dir_fd, name, cache)
             except FsError:
                 continue  # vanished or replaced while listing
         hashed += size
@@ -62,15 +68,27 @@ def list_files(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | No
     }
 
 
-def detect_duplicates(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
-    return find_duplicates(root, params.get("path", "."), params.get("min_size", 1), progress)
+def detect_duplicates(
+    root: SafeRoot,
+    params: dict[str, Any],
+    progress: ProgressFn | None,
+    cache: HashCache | None = None,
+) -> dict:
+    return find_duplicates(
+        root, params.get("path", "."), params.get("min_size", 1), progress, cache
+    )
 
 
-def suggest_cleanup(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
+def suggest_cleanup(
+    root: SafeRoot,
+    params: dict[str, Any],
+    progress: ProgressFn | None,
+    cache: HashCache | None = None,
+) -> dict:
     """Concrete proposals (action + params + reason); the Engine decides on each one."""
     path = params.get("path", ".")
     suggestions: list[dict[str, Any]] = []
-    duplicates = find_duplicates(root, path, 1, progress)
+    duplicates = find_duplicates(root, path, 1, progress, cache)
     for group in duplicates["groups"]:
         keep, *extra = sorted(group["paths"], key=lambda p: (p.count("/"), len(p), p))
         for copy in extra:

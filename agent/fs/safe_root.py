@@ -11,8 +11,12 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING
 
 from agent.fs import FsError
+
+if TYPE_CHECKING:
+    from agent.fs.hash_cache import HashCache
 
 QUARANTINE = ".libervia-quarantine"
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -115,8 +119,9 @@ def hash_fd(fd: int, limit: int | None = None) -> str:
         return hashlib.sha256(mapped[:wanted] if wanted < size else mapped).hexdigest()
 
 
-def hash_file(dir_fd: int, name: str) -> tuple[str, int]:
-    """sha256 and size of a regular file, opened without following a symlink."""
+def hash_file(dir_fd: int, name: str, cache: "HashCache | None" = None) -> tuple[str, int]:
+    """sha256 and size of a regular file, opened without following a symlink; a listing may
+    take it from `cache` when the open file is unchanged since it was hashed."""
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError as exc:
@@ -125,7 +130,13 @@ def hash_file(dir_fd: int, name: str) -> tuple[str, int]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise FsError("not_a_file", f"{name!r} is not a regular file")
-        return hash_fd(fd), st.st_size
+        known = cache.get(st) if cache is not None else None
+        if known is not None:
+            return known, st.st_size
+        digest = hash_fd(fd)
+        if cache is not None:
+            cache.put(st, digest)
+        return digest, st.st_size
     finally:
         os.close(fd)
 

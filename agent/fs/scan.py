@@ -27,6 +27,8 @@ class Entry:
     mtime: float
     dev: int
     ino: int
+    mtime_ns: int = 0
+    ctime_ns: int = 0
 
 
 def scan(
@@ -74,6 +76,8 @@ def scan(
                     st.st_mtime,
                     st.st_dev,
                     st.st_ino,
+                    st.st_mtime_ns,
+                    st.st_ctime_ns,
                 )
     finally:
         os.close(start)

@@ -39,9 +39,11 @@ def approve(inst, proposal):
     return response.json()["job_id"]
 
 
-def test_list_and_duplicates_run_at_once(inst, agent, folder):
+def test_list_and_duplicates_run_at_once(inst, agent, folder, tmp_path):
     listed = job_result(inst, inst.propose("exec", "list_files")["job_id"])
     assert listed["result_status"] == "succeeded"
+    cache = tmp_path / "agent" / "state" / "hashes.db"  # the agent's hash cache, its own
+    assert cache.is_file() and cache.stat().st_mode & 0o077 == 0
     paths = {f["path"]: f["sha256"] for f in listed["result"]["files"]}
     assert paths["docs/a.txt"] == sha256(b"alpha")
     dupes = job_result(inst, inst.propose("exec", "detect_duplicates")["job_id"])

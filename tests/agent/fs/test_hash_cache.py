@@ -1,0 +1,117 @@
+"""The agent's hash cache: an unchanged folder is listed again without reading its files; any
+change (content, size, a time set back, a file replaced) is hashed again; files changed in the
+last seconds are never cached; what changes files never trusts it."""
+
+import hashlib
+import os
+import sqlite3
+import time
+
+import pytest
+
+from agent.fs import FsError
+from agent.fs.duplicates import find_duplicates
+from agent.fs.executor import execute
+from agent.fs.hash_cache import HashCache
+from agent.fs.operations import list_files
+from agent.fs.safe_root import SafeRoot
+
+LATER = 60 * 10**9  # a clock a minute ahead: the files were written long enough ago
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def later() -> int:
+    return time.time_ns() + LATER
+
+
+@pytest.fixture
+def root(tmp_path):
+    base = tmp_path / "root"
+    (base / "docs").mkdir(parents=True)
+    for n in range(20):
+        (base / "docs" / f"{n}.txt").write_bytes(f"file {n % 5}".encode() * 100)
+    (base / "big.bin").write_bytes(os.urandom(200_000))
+    (base / "big copy.bin").write_bytes((base / "big.bin").read_bytes())
+    return base
+
+
+def listing(root, cache_path, clock=later):
+    cache = HashCache(cache_path, clock=clock)
+    with SafeRoot(root) as safe:
+        report = list_files(safe, {"path": "."}, None, cache)
+    cache.save()
+    return {f["path"]: f["sha256"] for f in report["files"]}, cache
+
+
+def test_a_second_listing_of_an_unchanged_folder_reads_no_file(root, tmp_path):
+    cache_path = tmp_path / "state" / "hashes.db"
+    first, cold = listing(root, cache_path)
+    assert cold.hits == 0 and cold.misses == 22
+    assert oct(cache_path.stat().st_mode & 0o777) == "0o600"
+    again, warm = listing(root, cache_path)
+    assert again == first and warm.hits == 22 and warm.misses == 0
+    assert first["docs/3.txt"] == sha(b"file 3" * 100)
+
+
+def test_every_kind_of_change_is_hashed_again(root, tmp_path):
+    cache_path = tmp_path / "hashes.db"
+    listing(root, cache_path)
+    same_size = root / "docs" / "1.txt"
+    old = same_size.stat()
+    same_size.write_bytes(b"FILE 1" * 100)  # same size, new content
+    os.utime(same_size, ns=(old.st_atime_ns, old.st_mtime_ns))  # and its old mtime back
+    replaced = root / "docs" / "2.txt"
+    replaced.unlink()
+    replaced.write_bytes(b"file 9" * 100)  # a new file under the old name and size
+    grown = root / "big.bin"
+    grown.write_bytes(grown.read_bytes() + b"!")
+    after, cache = listing(root, cache_path)
+    assert after["docs/1.txt"] == sha(b"FILE 1" * 100)
+    assert after["docs/2.txt"] == sha(b"file 9" * 100)
+    assert after["big.bin"] == sha(grown.read_bytes())
+    assert cache.misses == 3 and cache.hits == 19
+
+
+def test_a_file_changed_in_the_last_seconds_is_not_cached(root, tmp_path):
+    cache_path = tmp_path / "hashes.db"
+    listing(root, cache_path, clock=time.time_ns)  # everything here was just written
+    _, cache = listing(root, cache_path)
+    assert cache.hits == 0
+
+
+def test_duplicates_from_the_cache_are_the_same_groups(root, tmp_path):
+    cache_path = tmp_path / "hashes.db"
+    with SafeRoot(root) as safe:
+        plain = find_duplicates(safe)["groups"]
+        cold = HashCache(cache_path, clock=later)
+        assert find_duplicates(safe, cache=cold)["groups"] == plain
+        cold.save()
+        warm = HashCache(cache_path, clock=later)
+        assert find_duplicates(safe, cache=warm)["groups"] == plain
+        assert warm.misses == 0 and warm.hits >= 22
+        (root / "big copy.bin").write_bytes(os.urandom(200_000))  # no longer a copy
+        changed = HashCache(cache_path, clock=later)
+        groups = find_duplicates(safe, cache=changed)["groups"]
+    assert [g for g in groups if "big.bin" in g["paths"]] == []
+    assert len(groups) == len(plain) - 1
+
+
+def test_what_changes_files_hashes_them_itself(root, tmp_path):
+    """A cache that says otherwise (tampered with) cannot make a delete act on other content:
+    the agent compares the approved sha256 with the file as it is."""
+    cache_path = tmp_path / "hashes.db"
+    listing(root, cache_path)
+    with sqlite3.connect(cache_path) as conn:
+        conn.execute("UPDATE hashes SET sha256=?", ("0" * 64,))
+    conn.close()
+    lied, _ = listing(root, cache_path)
+    assert lied["docs/0.txt"] == "0" * 64  # a listing trusts its own cache...
+    with pytest.raises(FsError) as refused:  # ...a delete never does
+        execute(root, "delete", {"path": "docs/0.txt", "sha256": "0" * 64}, {}, None, cache_path)
+    assert refused.value.code == "hash_mismatch"
+    real = sha(b"file 0" * 100)
+    done = execute(root, "delete", {"path": "docs/0.txt", "sha256": real}, {}, None, cache_path)
+    assert done and not (root / "docs" / "0.txt").exists()
