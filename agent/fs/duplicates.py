@@ -24,9 +24,17 @@ BATCHES = 64
 def _hasher(
     root: SafeRoot, limit: int | None, cache: HashCache | None = None
 ) -> Callable[[Entry], tuple[Entry, str | None]]:
-    """Hashes one entry (its first `limit` bytes, or whole, through `cache` when given)."""
+    """Hashes one entry: its first `limit` bytes, or all of it. With `cache`, a hash kept for
+    the file as the scan saw it is taken without opening it, and a new one is kept."""
 
     def digest(entry: Entry) -> tuple[Entry, str | None]:
+        whole = limit is None or entry.size <= limit  # a short file's first bytes are all of it
+        if cache is not None:
+            known = cache.lookup(
+                (entry.dev, entry.ino), (entry.size, entry.mtime_ns, entry.ctime_ns), not whole
+            )
+            if known is not None:
+                return entry, known
         try:
             fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root.fd)
         except OSError:
@@ -35,22 +43,14 @@ def _hasher(
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (entry.dev, entry.ino):
                 return entry, None
-            whole = cache is not None and (limit is None or st.st_size <= limit)
-            known = cache.get(st) if cache is not None and whole else None
-            if known is not None:
-                return entry, known
             found = hash_fd(fd, limit)
-            if cache is not None and whole:  # a file no longer than `limit` is hashed whole
-                cache.put(st, found)
+            if cache is not None:
+                cache.put(st, found, partial=not whole)
             return entry, found
         finally:
             os.close(fd)
 
     return digest
-
-
-def _cached(entry: Entry, cache: HashCache) -> str | None:
-    return cache.lookup((entry.dev, entry.ino), (entry.size, entry.mtime_ns, entry.ctime_ns))
 
 
 def _regroup(
@@ -82,9 +82,9 @@ def find_duplicates(
     progress: ProgressFn | None = None,
     cache: HashCache | None = None,
 ) -> dict[str, Any]:
-    """Groups of identical files. With `cache`, a size whose files all have a cached hash
-    (unchanged since) is grouped by it without reading a byte; any other size goes through
-    the partial and full hashes, the full ones taken from and kept in the cache."""
+    """Groups of identical files. With `cache`, the partial and full hashes of files unchanged
+    since they were kept are taken from it, so a second scan of an unchanged folder opens no
+    file."""
     by_size: dict[int, list[Entry]] = defaultdict(list)
     inodes: set[tuple[int, int]] = set()
     scanned = 0
@@ -95,19 +95,6 @@ def find_duplicates(
         inodes.add((entry.dev, entry.ino))
         by_size[entry.size].append(entry)
     same_size = [group for group in by_size.values() if len(group) > 1]
-    known: list[tuple[str, list[Entry]]] = []
-    if cache is not None:
-        to_read = []
-        for group in same_size:
-            digests = [_cached(entry, cache) for entry in group]
-            if None in digests:
-                to_read.append(group)
-                continue
-            by_digest: dict[str, list[Entry]] = defaultdict(list)
-            for entry, digest in zip(group, digests, strict=True):
-                by_digest[str(digest)].append(entry)
-            known += [(d, g) for d, g in by_digest.items() if len(g) > 1]
-        same_size = to_read
     bytes_hashed = 0
     with ThreadPoolExecutor(WORKERS) as pool:
         partial = _regroup(
@@ -117,9 +104,7 @@ def find_duplicates(
         large = [g for d, g in partial if g[0].size > PARTIAL_BYTES]
         bytes_hashed += sum(min(e.size, PARTIAL_BYTES) for g in same_size for e in g)
         bytes_hashed += sum(e.size for g in large for e in g)
-        full = (
-            known + small + _regroup(pool, large, _hasher(root, None, cache), progress, "full hash")
-        )
+        full = small + _regroup(pool, large, _hasher(root, None, cache), progress, "full hash")
     groups: list[dict[str, Any]] = sorted(
         (
             {"sha256": digest, "size": members[0].size, "paths": sorted(e.path for e in members)}

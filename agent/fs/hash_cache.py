@@ -5,7 +5,8 @@ A hash is reused only for the same file (device and inode) with the same size, m
 time and change time, to the nanosecond. Writing a file changes its mtime and ctime, and
 setting an mtime back changes the ctime, so a changed file is always hashed again. A file
 modified in the last seconds is not cached at all: a write within the same timestamp tick
-after hashing would otherwise look unchanged (git's "racy" files).
+after hashing would otherwise look unchanged (git's "racy" files). Besides the sha256 of the
+whole file, the hash of its first bytes (what duplicate detection compares first) is kept.
 
 The cache only speeds listings. Before a rename, move, delete or purge the agent hashes the
 target again itself and compares it with the approved sha256; that check never reads here.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 RACY_NS = 2_000_000_000  # files changed this recently are hashed, never cached
 KEPT_SECONDS = 90 * 86400  # an entry unseen for this long is dropped
+SEEN_EVERY = 86400  # an entry's "last seen" is written again at most once a day
 Key = tuple[int, int]
 Facts = tuple[int, int, int]  # size, mtime_ns, ctime_ns
 
@@ -31,69 +33,88 @@ class HashCache:
     def __init__(self, path: Path, clock: Callable[[], int] = time.time_ns) -> None:
         self.path, self.clock = path, clock
         self._lock = threading.Lock()
-        self._known: dict[Key, tuple[Facts, str]] = {}
-        self._fresh: dict[Key, tuple[Facts, str]] = {}
-        self._seen: set[Key] = set()
+        # facts, sha256 of the whole file, of its first bytes, last seen (epoch seconds)
+        self._entries: dict[Key, tuple[Facts, str | None, str | None, int]] = {}
+        self._fresh: set[Key] = set()
+        self._seen: list[Key] = []
         self.hits = self.misses = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as conn:
-            for dev, ino, size, mtime_ns, ctime_ns, sha256 in conn.execute(
-                "SELECT dev, ino, size, mtime_ns, ctime_ns, sha256 FROM hashes"
+            for dev, ino, size, mtime_ns, ctime_ns, whole, partial, seen_at in conn.execute(
+                "SELECT dev, ino, size, mtime_ns, ctime_ns, sha256, partial, seen_at FROM hashes"
             ):
-                self._known[(dev, ino)] = ((size, mtime_ns, ctime_ns), sha256)
+                facts = (size, mtime_ns, ctime_ns)
+                self._entries[(dev, ino)] = (facts, whole, partial, seen_at or 0)
 
     def _connect(self) -> sqlite3.Connection:
         new = not self.path.exists()
         conn = sqlite3.connect(self.path)
-        conn.execute("PRAGMA journal_mode=WAL")
         if new:
             os.chmod(self.path, 0o600)
+        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(
             "CREATE TABLE IF NOT EXISTS hashes (dev INTEGER, ino INTEGER, size INTEGER,"
-            " mtime_ns INTEGER, ctime_ns INTEGER, sha256 TEXT NOT NULL, seen_at INTEGER,"
+            " mtime_ns INTEGER, ctime_ns INTEGER, sha256 TEXT, partial TEXT, seen_at INTEGER,"
             " PRIMARY KEY (dev, ino))"
         )
         return conn
 
-    @staticmethod
-    def _facts(st: os.stat_result) -> tuple[Key, Facts]:
-        return (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    def get(self, st: os.stat_result, partial: bool = False) -> str | None:
+        """The sha256 of the file `st` describes (from fstat of the open file), if unchanged
+        (with `partial`, of its first bytes)."""
+        facts = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        return self.lookup((st.st_dev, st.st_ino), facts, partial)
 
-    def get(self, st: os.stat_result) -> str | None:
-        """The sha256 of the file `st` describes (from fstat of the open file), if unchanged."""
-        return self.lookup(*self._facts(st))
-
-    def lookup(self, key: Key, facts: Facts) -> str | None:
-        """The sha256 of the file (device, inode) with these size, mtime and ctime, if known."""
-        with self._lock:
-            self._seen.add(key)
-            known = self._fresh.get(key) or self._known.get(key)
-            if known is not None and known[0] == facts:
-                self.hits += 1
-                return known[1]
+    def lookup(self, key: Key, facts: Facts, partial: bool = False) -> str | None:
+        """The hash of the file (device, inode) with these size, mtime and ctime, if known."""
+        known = self._entries.get(key)  # a dict read is atomic: no lock on the hot path
+        digest = None
+        if known is not None and known[0] == facts:
+            digest = known[2] if partial else known[1]
+        if digest is None:
             self.misses += 1
             return None
+        self.hits += 1
+        self._seen.append(key)
+        return digest
 
-    def put(self, st: os.stat_result, sha256: str) -> None:
-        """Remember a hash just computed from the open file `st` describes."""
-        key, facts = self._facts(st)
+    def put(self, st: os.stat_result, sha256: str, partial: bool = False) -> None:
+        """Remember a hash just computed from the open file `st` describes (with `partial`,
+        of its first bytes)."""
         if self.clock() - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
             return
+        key, facts = (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         with self._lock:
-            self._fresh[key] = (facts, sha256)
+            known = self._entries.get(key)
+            whole, first = (known[1], known[2]) if known and known[0] == facts else (None, None)
+            if partial:
+                first = sha256
+            else:
+                whole = sha256
+            self._entries[key] = (facts, whole, first, 0)
+            self._fresh.add(key)
 
     def save(self) -> None:
-        """Write what this job learned and saw (one transaction), drop long-unseen entries."""
-        now = int(time.time())
+        """Write what this job learned (one transaction), note what it saw, drop long-unseen
+        entries. A rescan of an unchanged folder writes almost nothing."""
+        now = self.clock() // 1_000_000_000
         with self._lock:
-            fresh, seen = dict(self._fresh), set(self._seen)
+            fresh = {key: self._entries[key] for key in self._fresh}
+            seen = {
+                key
+                for key in self._seen
+                if key not in fresh and self._entries[key][3] < now - SEEN_EVERY
+            }
         with closing(self._connect()) as conn, conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?)",
-                [(*key, *facts, sha256, now) for key, (facts, sha256) in fresh.items()],
+                "INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (*key, *facts, whole, first, now)
+                    for key, (facts, whole, first, _) in fresh.items()
+                ],
             )
             conn.executemany(
                 "UPDATE hashes SET seen_at=? WHERE dev=? AND ino=?",
-                [(now, *key) for key in seen - fresh.keys()],
+                [(now, *key) for key in seen],
             )
             conn.execute("DELETE FROM hashes WHERE seen_at < ?", (now - KEPT_SECONDS,))

@@ -163,13 +163,19 @@ def rename(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) 
     new_name = params["new_name"]
     if split_relative(new_name) != [new_name] or new_name == QUARANTINE:
         raise FsError("path_refused", f"{new_name!r} must be a plain file name")
-    with root.parent(params["path"]) as (dir_fd, name):
+    path = _normal(params["path"])
+    with root.parent(path) as (dir_fd, name):
         before = _checked_target(dir_fd, name, params.get("sha256"))
         place_without_overwrite(dir_fd, name, dir_fd, new_name)
         after = hash_file(dir_fd, new_name)
-    parent = params["path"].rsplit("/", 1)[0] if "/" in params["path"] else ""
+    parent = path.rsplit("/", 1)[0] if "/" in path else ""
     new_path = f"{parent}/{new_name}" if parent else new_name
-    return {"files": [_touched(params["path"], new_path, before, after)]}
+    return {"files": [_touched(path, new_path, before, after)]}
+
+
+def _normal(path: object) -> str:
+    """A path as reports name it: `./docs//a.txt` is `docs/a.txt` (refused as ever if bad)."""
+    return "/".join(split_relative(path))
 
 
 def move(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) -> dict:
@@ -179,7 +185,8 @@ def move(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) ->
     new_name = params.get("new_name")
     if new_name is not None and (split_relative(new_name) != [new_name] or new_name == QUARANTINE):
         raise FsError("path_refused", f"{new_name!r} must be a plain file name")
-    with root.parent(params["path"]) as (dir_fd, name):
+    path = _normal(params["path"])
+    with root.parent(path) as (dir_fd, name):
         before = _checked_target(dir_fd, name, params.get("sha256"))
         target_fd = root.open_dir(destination, create=True)
         placed = new_name or name
@@ -189,23 +196,21 @@ def move(root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None) ->
         finally:
             os.close(target_fd)
     new_path = "/".join([*destination, placed])
-    return {"files": [_touched(params["path"], new_path, before, after)]}
+    return {"files": [_touched(path, new_path, before, after)]}
 
 
 def delete(
     root: SafeRoot, params: dict[str, Any], progress: ProgressFn | None, mode: str = "quarantine"
 ) -> dict:
-    with root.parent(params["path"]) as (dir_fd, name):
+    path = _normal(params["path"])
+    with root.parent(path) as (dir_fd, name):
         before = _checked_target(dir_fd, name, params.get("sha256"))
         if mode == "hard":
             os.unlink(name, dir_fd=dir_fd)
-            return {
-                "files": [_touched(params["path"], None, before, None)],
-                "quarantine_path": None,
-            }
-        where = quarantine(root, dir_fd, name, params["path"], *before)
+            return {"files": [_touched(path, None, before, None)], "quarantine_path": None}
+        where = quarantine(root, dir_fd, name, path, *before)
     return {
-        "files": [_touched(params["path"], where, before, before)],
+        "files": [_touched(path, where, before, before)],
         "quarantine_path": where,
         "quarantine_id": split_quarantine_path(where)[0],
     }

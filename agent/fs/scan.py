@@ -5,7 +5,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from agent.fs.safe_root import QUARANTINE, SafeRoot, split_relative
+from agent.fs.safe_root import DIR_FLAGS, QUARANTINE, SafeRoot, split_relative
 
 ProgressFn = Callable[[dict], None]
 PROGRESS_EVERY = 1000
@@ -40,52 +40,85 @@ def scan(
     oddities: Oddities | None = None,
 ) -> Iterator[Entry]:
     """Regular files under `path`; symlinks are skipped, the quarantine folder too. With
-    `oddities`, empty folders and broken links are noted in it on the way."""
+    `oddities`, empty folders and broken links are noted in it on the way.
+
+    Each folder is read once with scandir on its own descriptor, and entered with
+    O_NOFOLLOW | O_DIRECTORY relative to its parent's, so a folder swapped for a link while
+    the scan runs is never entered."""
     parts = split_relative(path, allow_root=True)
     start = root.open_dir(parts)
-    prefix = "/".join(parts)
-    seen = seen_bytes = 0
+    counter = _Counter(progress)
     try:
-        for dirpath, dirnames, filenames, dirfd in os.fwalk(
-            ".", dir_fd=start, follow_symlinks=False
-        ):
-            below = dirpath[2:] if dirpath.startswith("./") else ""
-            relative_dir = "/".join(part for part in (prefix, below) if part)
-            if not relative_dir and QUARANTINE in dirnames:
-                dirnames.remove(QUARANTINE)
-            if oddities is not None and not dirnames and not filenames and relative_dir:
-                oddities.empty_folders.append(relative_dir)
-            if not recursive:
-                dirnames.clear()
-            for name in filenames:
-                try:
-                    st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                if not stat.S_ISREG(st.st_mode):
-                    if oddities is not None and stat.S_ISLNK(st.st_mode):
-                        _note_link(oddities, relative_dir, name, dirfd)
-                    continue
-                seen += 1
-                seen_bytes += st.st_size
-                if progress and seen % PROGRESS_EVERY == 0:
-                    progress({"phase": "scanning", "done": seen, "bytes": seen_bytes})
-                yield Entry(
-                    f"{relative_dir}/{name}" if relative_dir else name,
-                    st.st_size,
-                    st.st_mtime,
-                    st.st_dev,
-                    st.st_ino,
-                    st.st_mtime_ns,
-                    st.st_ctime_ns,
-                )
+        yield from _walk(start, "/".join(parts), recursive, counter, oddities)
     finally:
         os.close(start)
 
 
+class _Counter:
+    def __init__(self, progress: ProgressFn | None) -> None:
+        self.progress, self.seen, self.seen_bytes = progress, 0, 0
+
+    def count(self, size: int) -> None:
+        self.seen += 1
+        self.seen_bytes += size
+        if self.progress and self.seen % PROGRESS_EVERY == 0:
+            self.progress({"phase": "scanning", "done": self.seen, "bytes": self.seen_bytes})
+
+
+def _walk(
+    dirfd: int, folder: str, recursive: bool, counter: _Counter, oddities: Oddities | None
+) -> Iterator[Entry]:
+    try:
+        with os.scandir(dirfd) as listing:
+            entries = list(listing)
+    except OSError:  # unreadable, or gone since: nothing to list there
+        return
+    subfolders = []
+    for entry in entries:
+        name = entry.name
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if folder or name != QUARANTINE:
+                    subfolders.append(name)
+                continue
+            if entry.is_symlink():
+                # A link to a folder is passed over; one to nothing is a broken link.
+                if oddities is not None and not entry.is_dir():
+                    _note_link(oddities, folder, name, dirfd)
+                continue
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        counter.count(st.st_size)
+        yield Entry(
+            f"{folder}/{name}" if folder else name,
+            st.st_size,
+            st.st_mtime,
+            st.st_dev,
+            st.st_ino,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+        )
+    kept = [e for e in entries if folder or e.name != QUARANTINE]
+    if oddities is not None and not kept and folder:
+        oddities.empty_folders.append(folder)
+    if not recursive:
+        return
+    for name in subfolders:
+        try:
+            child = os.open(name, DIR_FLAGS, dir_fd=dirfd)
+        except OSError:  # gone, unreadable, or now a link: not entered
+            continue
+        try:
+            yield from _walk(child, f"{folder}/{name}" if folder else name, True, counter, oddities)
+        finally:
+            os.close(child)
+
+
 def _note_link(oddities: Oddities, folder: str, name: str, dirfd: int) -> None:
-    """A link among the files (fwalk files a link to a folder among the folders, and one to
-    nothing among the files): broken when nothing is where it points."""
+    """A link that is not to a folder: broken when nothing is where it points."""
     try:
         os.stat(name, dir_fd=dirfd)  # where it points: only whether something is there
     except FileNotFoundError:
