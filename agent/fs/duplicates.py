@@ -24,17 +24,10 @@ BATCHES = 64
 def _hasher(
     root: SafeRoot, limit: int | None, cache: HashCache | None = None
 ) -> Callable[[Entry], tuple[Entry, str | None]]:
-    """Hashes one entry: its first `limit` bytes, or all of it. With `cache`, a hash kept for
-    the file as the scan saw it is taken without opening it, and a new one is kept."""
+    """Hashes one entry: its first `limit` bytes, or all of it (kept in `cache` when given)."""
 
     def digest(entry: Entry) -> tuple[Entry, str | None]:
         whole = limit is None or entry.size <= limit  # a short file's first bytes are all of it
-        if cache is not None:
-            known = cache.lookup(
-                (entry.dev, entry.ino), (entry.size, entry.mtime_ns, entry.ctime_ns), not whole
-            )
-            if known is not None:
-                return entry, known
         try:
             fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root.fd)
         except OSError:
@@ -59,11 +52,26 @@ def _regroup(
     hasher,
     progress: ProgressFn | None,
     phase: str,
+    cache: HashCache | None = None,
+    limit: int | None = None,
 ) -> list[tuple[str, list[Entry]]]:
     candidates = [entry for group in groups for entry in group]
+    by_key: dict[tuple[int, str], list[Entry]] = defaultdict(list)
+    if cache is not None:  # hashes kept for files as the scan saw them: no file is opened
+        unknown = []
+        for entry in candidates:
+            known = cache.lookup(
+                (entry.dev, entry.ino),
+                (entry.size, entry.mtime_ns, entry.ctime_ns),
+                limit is not None and entry.size > limit,
+            )
+            if known is None:
+                unknown.append(entry)
+            else:
+                by_key[(entry.size, known)].append(entry)
+        candidates = unknown
     # A few large batches: one future per file would cost more than hashing small files.
     batches = [candidates[i::BATCHES] for i in range(BATCHES)]
-    by_key: dict[tuple[int, str], list[Entry]] = defaultdict(list)
     done = 0
     for results in pool.map(lambda batch: [hasher(entry) for entry in batch], batches):
         for entry, digest in results:
@@ -98,13 +106,21 @@ def find_duplicates(
     bytes_hashed = 0
     with ThreadPoolExecutor(WORKERS) as pool:
         partial = _regroup(
-            pool, same_size, _hasher(root, PARTIAL_BYTES, cache), progress, "partial hash"
+            pool,
+            same_size,
+            _hasher(root, PARTIAL_BYTES, cache),
+            progress,
+            "partial hash",
+            cache,
+            PARTIAL_BYTES,
         )
         small = [(d, g) for d, g in partial if g[0].size <= PARTIAL_BYTES]
         large = [g for d, g in partial if g[0].size > PARTIAL_BYTES]
         bytes_hashed += sum(min(e.size, PARTIAL_BYTES) for g in same_size for e in g)
         bytes_hashed += sum(e.size for g in large for e in g)
-        full = small + _regroup(pool, large, _hasher(root, None, cache), progress, "full hash")
+        full = small + _regroup(
+            pool, large, _hasher(root, None, cache), progress, "full hash", cache
+        )
     groups: list[dict[str, Any]] = sorted(
         (
             {"sha256": digest, "size": members[0].size, "paths": sorted(e.path for e in members)}

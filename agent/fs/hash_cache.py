@@ -38,6 +38,7 @@ class HashCache:
         self._fresh: set[Key] = set()
         self._seen: list[Key] = []
         self.hits = self.misses = 0
+        self._stale = clock() // 1_000_000_000 - SEEN_EVERY  # seen before this: note it again
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as conn:
             for dev, ino, size, mtime_ns, ctime_ns, whole, partial, seen_at in conn.execute(
@@ -68,15 +69,14 @@ class HashCache:
     def lookup(self, key: Key, facts: Facts, partial: bool = False) -> str | None:
         """The hash of the file (device, inode) with these size, mtime and ctime, if known."""
         known = self._entries.get(key)  # a dict read is atomic: no lock on the hot path
-        digest = None
-        if known is not None and known[0] == facts:
-            digest = known[2] if partial else known[1]
-        if digest is None:
+        digest = None if known is None or known[0] != facts else known[2 if partial else 1]
+        if digest is None or known is None:
             self.misses += 1
             return None
         self.hits += 1
-        self._seen.append(key)
-        return digest
+        if known[3] < self._stale:
+            self._seen.append(key)
+        return str(digest)
 
     def put(self, st: os.stat_result, sha256: str, partial: bool = False) -> None:
         """Remember a hash just computed from the open file `st` describes (with `partial`,
@@ -100,11 +100,7 @@ class HashCache:
         now = self.clock() // 1_000_000_000
         with self._lock:
             fresh = {key: self._entries[key] for key in self._fresh}
-            seen = {
-                key
-                for key in self._seen
-                if key not in fresh and self._entries[key][3] < now - SEEN_EVERY
-            }
+            seen = set(self._seen) - fresh.keys()
         with closing(self._connect()) as conn, conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?,?)",

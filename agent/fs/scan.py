@@ -4,6 +4,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from agent.fs.safe_root import DIR_FLAGS, QUARANTINE, SafeRoot, split_relative
 
@@ -20,8 +21,7 @@ class Oddities:
     broken_links: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     path: str  # relative to root_dir, '/'-separated
     size: int
     mtime: float
@@ -47,11 +47,12 @@ def scan(
     the scan runs is never entered."""
     parts = split_relative(path, allow_root=True)
     start = root.open_dir(parts)
-    counter = _Counter(progress)
+    found: list[Entry] = []
     try:
-        yield from _walk(start, "/".join(parts), recursive, counter, oddities)
+        _walk(start, "/".join(parts), recursive, _Counter(progress), oddities, found)
     finally:
         os.close(start)
+    yield from found
 
 
 class _Counter:
@@ -66,8 +67,13 @@ class _Counter:
 
 
 def _walk(
-    dirfd: int, folder: str, recursive: bool, counter: _Counter, oddities: Oddities | None
-) -> Iterator[Entry]:
+    dirfd: int,
+    folder: str,
+    recursive: bool,
+    counter: _Counter,
+    oddities: Oddities | None,
+    found: list[Entry],
+) -> None:
     try:
         with os.scandir(dirfd) as listing:
             entries = list(listing)
@@ -92,14 +98,16 @@ def _walk(
         if not stat.S_ISREG(st.st_mode):
             continue
         counter.count(st.st_size)
-        yield Entry(
-            f"{folder}/{name}" if folder else name,
-            st.st_size,
-            st.st_mtime,
-            st.st_dev,
-            st.st_ino,
-            st.st_mtime_ns,
-            st.st_ctime_ns,
+        found.append(
+            Entry(
+                f"{folder}/{name}" if folder else name,
+                st.st_size,
+                st.st_mtime,
+                st.st_dev,
+                st.st_ino,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+            )
         )
     kept = [e for e in entries if folder or e.name != QUARANTINE]
     if oddities is not None and not kept and folder:
@@ -112,7 +120,7 @@ def _walk(
         except OSError:  # gone, unreadable, or now a link: not entered
             continue
         try:
-            yield from _walk(child, f"{folder}/{name}" if folder else name, True, counter, oddities)
+            _walk(child, f"{folder}/{name}" if folder else name, True, counter, oddities, found)
         finally:
             os.close(child)
 
