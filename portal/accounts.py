@@ -20,8 +20,13 @@ _hasher = PasswordHasher()  # argon2id
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
+def stamp(moment: datetime) -> str:
+    """A time as the accounts store keeps it: UTC, to the second, `2026-01-31T12:00:00Z`."""
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return stamp(datetime.now(UTC))
 
 
 def new_id(prefix: str) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 
-from portal.accounts import new_id, now
+from portal.accounts import new_id, now, stamp
 from portal.db import Database, Tx
 
 log = logging.getLogger("libervia.mail")
@@ -39,10 +39,6 @@ class Mail:
     attempts: int
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def enqueue(tx: Tx, recipient: str, kind: str, subject: str, body: str) -> str:
     """A message to send once `tx` commits (and only if it does)."""
     message_id = new_id("mail")
@@ -64,13 +60,13 @@ def due(db: Database, limit: int = 20) -> list[Mail]:
         rows = tx.all(
             "SELECT id, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL"
             " AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY created_at LIMIT ?",
-            (_stamp(moment), limit),
+            (stamp(moment), limit),
         )
         for row in rows:
             if tx.execute(
                 "UPDATE outbox SET next_attempt_at=? WHERE id=? AND next_attempt_at <= ?"
                 " AND sent_at IS NULL",
-                (_stamp(moment + timedelta(minutes=5)), row["id"], _stamp(moment)),
+                (stamp(moment + timedelta(minutes=5)), row["id"], stamp(moment)),
             ):
                 claimed.append(Mail(**row))
     return claimed
@@ -96,7 +92,7 @@ def record_failure(
             (
                 attempts,
                 error[:500],
-                _stamp(retry),
+                stamp(retry),
                 now() if attempts >= MAX_ATTEMPTS else None,
                 mail.id,
             ),

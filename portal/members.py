@@ -18,6 +18,7 @@ from portal.accounts import (
     new_id,
     normalize_email,
     now,
+    stamp,
 )
 from portal.db import Database, Tx
 from portal.engine_client import EngineClient
@@ -86,7 +87,7 @@ def invite(db: Database, owner_id: str, email: Any, role: Any, portal_url: str) 
         pending = tx.one(
             "SELECT COUNT(*) AS n FROM invitations WHERE institution_id=? AND accepted_at IS NULL"
             " AND withdrawn_at IS NULL AND expires_at > ?",
-            (institution["id"], _stamp(moment)),
+            (institution["id"], stamp(moment)),
         )
         if pending and pending["n"] >= MAX_PENDING:
             raise ConsoleError(
@@ -110,7 +111,7 @@ def invite(db: Database, owner_id: str, email: Any, role: Any, portal_url: str) 
                 role,
                 owner_id,
                 now(),
-                _stamp(moment + LIFETIME),
+                stamp(moment + LIFETIME),
             ),
         )
         inviter = tx.one("SELECT email FROM users WHERE id=?", (owner_id,))
@@ -127,12 +128,8 @@ def invite(db: Database, owner_id: str, email: Any, role: Any, portal_url: str) 
         "id": invitation_id,
         "email": address,
         "role": role,
-        "expires_at": _stamp(moment + LIFETIME),
+        "expires_at": stamp(moment + LIFETIME),
     }
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _state(row: dict[str, Any]) -> str:
@@ -140,7 +137,7 @@ def _state(row: dict[str, Any]) -> str:
         return "accepted"
     if row["withdrawn_at"]:
         return "withdrawn"
-    if row["expires_at"] <= _stamp(datetime.now(UTC)):
+    if row["expires_at"] <= stamp(datetime.now(UTC)):
         return "expired"
     return "pending"
 

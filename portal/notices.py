@@ -23,6 +23,7 @@ from portal.engine_client import EngineClient
 from portal.errors import ConsoleError
 from portal.i18n import N_, _
 from portal.secret_box import SecretBox
+from portal.workspace import impact
 
 log = logging.getLogger("libervia.notices")
 KINDS = {
@@ -195,9 +196,7 @@ def deliver(tx: Tx, institution_id: str, notice: Notice, portal_url: str) -> int
 
 
 def _summary(proposal: dict[str, Any]) -> str:
-    from portal.workspace import impact  # the words the approvals page uses
-
-    return str(impact(proposal, {})["summary"])
+    return str(impact(proposal, {})["summary"])  # the words the approvals page uses
 
 
 def _moment(stamp: str) -> datetime:

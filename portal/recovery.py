@@ -13,7 +13,7 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from portal import letters, mail
-from portal.accounts import EMAIL, now, set_password
+from portal.accounts import EMAIL, now, set_password, stamp
 from portal.db import Database
 from portal.errors import ConsoleError
 from portal.i18n import _
@@ -70,7 +70,7 @@ def ask_for_reset(db: Database, links: Links, email: Any, portal_url: str) -> bo
     if not isinstance(email, str) or not EMAIL.match(email.strip()):
         raise ConsoleError(400, "bad_email", _("Enter a valid email address."))
     address = email.strip().lower()
-    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+    since = stamp(datetime.now(UTC) - timedelta(hours=1))
     with db.transaction() as tx:
         user = tx.one("SELECT id, password_hash, locale FROM users WHERE email=?", (address,))
         if user is None:
@@ -78,7 +78,7 @@ def ask_for_reset(db: Database, links: Links, email: Any, portal_url: str) -> bo
         recent = tx.one(
             "SELECT COUNT(*) AS n FROM outbox WHERE recipient=? AND kind='password_reset'"
             " AND created_at > ?",
-            (address, since.replace("+00:00", "Z")),
+            (address, since),
         )
         if recent and recent["n"] >= RESETS_PER_HOUR:
             return False

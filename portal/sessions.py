@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from portal.accounts import stamp
 from portal.db import Database
 
 LIFETIME = timedelta(days=7)
@@ -15,10 +16,6 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def open_session(db: Database, user_id: str, lifetime: timedelta = LIFETIME) -> str:
     """A new session for the user; returns its id (for the cookie only)."""
     session_id = secrets.token_urlsafe(32)
@@ -26,7 +23,7 @@ def open_session(db: Database, user_id: str, lifetime: timedelta = LIFETIME) -> 
     with db.transaction() as tx:
         tx.execute(
             "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?,?,?,?)",
-            (_digest(session_id), user_id, _stamp(now), _stamp(now + lifetime)),
+            (_digest(session_id), user_id, stamp(now), stamp(now + lifetime)),
         )
     return session_id
 
@@ -37,7 +34,7 @@ def user_of(db: Database, session_id: str) -> str | None:
         row = tx.one(
             "SELECT user_id FROM sessions WHERE id_hash=? AND revoked_at IS NULL"
             " AND expires_at > ?",
-            (_digest(session_id), _stamp(datetime.now(UTC))),
+            (_digest(session_id), stamp(datetime.now(UTC))),
         )
     return row["user_id"] if row else None
 
@@ -46,7 +43,7 @@ def revoke(db: Database, session_id: str) -> None:
     with db.transaction() as tx:
         tx.execute(
             "UPDATE sessions SET revoked_at=? WHERE id_hash=? AND revoked_at IS NULL",
-            (_stamp(datetime.now(UTC)), _digest(session_id)),
+            (stamp(datetime.now(UTC)), _digest(session_id)),
         )
 
 
@@ -54,5 +51,5 @@ def revoke_all(db: Database, user_id: str) -> int:
     with db.transaction() as tx:
         return tx.execute(
             "UPDATE sessions SET revoked_at=? WHERE user_id=? AND revoked_at IS NULL",
-            (_stamp(datetime.now(UTC)), user_id),
+            (stamp(datetime.now(UTC)), user_id),
         )
