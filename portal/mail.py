@@ -5,7 +5,6 @@ recording when it was sent or why it finally was not."""
 import logging
 import smtplib
 import ssl
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -13,6 +12,7 @@ from email.utils import make_msgid, parseaddr
 
 from portal.accounts import new_id, now, stamp
 from portal.db import Database, Tx
+from portal.rounds import Rounds
 
 log = logging.getLogger("libervia.mail")
 MAX_ATTEMPTS = 6
@@ -124,8 +124,8 @@ def deliver(settings: SmtpSettings, mail: Mail) -> None:
 
 
 class Postman:
-    """A daemon thread that sends what is due, when woken (something was enqueued) or every
-    `interval` seconds (retries, and messages other processes enqueued)."""
+    """Sends what is due, in rounds (`portal.rounds`): when woken (something was enqueued) or
+    every `interval` seconds (retries, and messages other processes enqueued)."""
 
     def __init__(
         self,
@@ -134,31 +134,9 @@ class Postman:
         interval: float = 5,
         first_retry: timedelta = FIRST_RETRY,
     ) -> None:
-        self.db, self.settings, self.interval = db, settings, interval
-        self.first_retry = first_retry
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="postman", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.send_due()
-            except Exception:  # the store is down: try again on the next round
-                log.exception("postman round failed")
-            self._wake.wait(self.interval)
-            self._wake.clear()
+        self.db, self.settings, self.first_retry = db, settings, first_retry
+        self.rounds = Rounds("postman", self.send_due, interval)
+        self.start, self.wake, self.stop = self.rounds.start, self.rounds.wake, self.rounds.stop
 
     def send_due(self) -> int:
         sent = 0

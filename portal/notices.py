@@ -10,7 +10,6 @@ institution at a time, in a thread of its own: nothing here is on a request's pa
 import functools
 import json
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from portal.db import Database, Tx
 from portal.engine_client import EngineClient
 from portal.errors import ConsoleError
 from portal.i18n import N_, _
+from portal.rounds import Rounds
 from portal.secret_box import SecretBox
 from portal.workspace import impact
 
@@ -217,22 +217,8 @@ class Watcher:
     on_mail: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="notices", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.round()
-            except Exception:  # the store or the engine is down: the next round tries again
-                log.exception("notice round failed")
+        self.rounds = Rounds("notices", self.round, self.interval)
+        self.start, self.stop = self.rounds.start, self.rounds.stop
 
     def round(self) -> int:
         with self.db.transaction() as tx:
