@@ -70,7 +70,8 @@ def plan(config: Path, system: str | None = None) -> Plan:
             unit.encode(),
             [
                 ["systemctl", "--user", "daemon-reload"],
-                ["systemctl", "--user", "enable", "--now", UNIT],
+                ["systemctl", "--user", "enable", UNIT],
+                ["systemctl", "--user", "restart", UNIT],  # an upgrade runs the new build now
             ],
             [["systemctl", "--user", "disable", "--now", UNIT]],
         )
@@ -101,7 +102,10 @@ def plan(config: Path, system: str | None = None) -> Plan:
 
 
 def _quoted(argument: str) -> str:
-    if any(c in argument for c in ' "\\'):
+    """One ExecStart word: systemd's specifiers (%) and variables ($) doubled, and quoted
+    when it holds a space, a quote or a backslash."""
+    argument = argument.replace("%", "%%").replace("$", "$$")
+    if any(c in argument for c in " \"\\'"):
         return '"' + argument.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return argument
 
@@ -132,6 +136,8 @@ def install(config: Path, start: bool = True) -> Plan:
     chosen.service_file.parent.mkdir(parents=True, exist_ok=True)
     chosen.service_file.write_bytes(chosen.content)
     if start:
+        if chosen.system == "darwin":  # loaded before (an upgrade): unload, then load anew
+            _run(chosen.stop, ignore_failure=True)
         _run(chosen.start)
     return chosen
 

@@ -12,7 +12,9 @@ from portal import i18n
 from portal.db import Database, Tx
 from portal.errors import ConsoleError
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# No characters a mail header reads as a list, a name or a comment: one address, one recipient.
+_ATOM = r"[^@\s,;:<>()\[\]\\\"]"
+EMAIL = re.compile(rf"^{_ATOM}{{1,64}}@{_ATOM}+\.{_ATOM}{{2,}}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 _hasher = PasswordHasher()  # argon2id

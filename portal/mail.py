@@ -1,6 +1,7 @@
 """Email through SMTP, never on a request's path: a message is written to the outbox in the same
 transaction as what it tells about, and the postman thread delivers it, retrying with backoff,
-recording when it was sent or why it finally was not."""
+recording when it was sent or why it finally was not. Once sent (or given up on) a message's
+body is forgotten: it may hold a single-use link."""
 
 import logging
 import smtplib
@@ -75,7 +76,7 @@ def due(db: Database, limit: int = 20) -> list[Mail]:
 def record_sent(db: Database, mail: Mail) -> None:
     with db.transaction() as tx:
         tx.execute(
-            "UPDATE outbox SET sent_at=?, attempts=? WHERE id=?",
+            "UPDATE outbox SET sent_at=?, attempts=?, body='' WHERE id=?",
             (now(), mail.attempts + 1, mail.id),
         )
 
@@ -86,17 +87,15 @@ def record_failure(
     """Retried later with backoff; after MAX_ATTEMPTS it is marked failed, with the reason."""
     attempts = mail.attempts + 1
     retry = datetime.now(UTC) + first_retry * 2 ** (attempts - 1)
+    given_up = attempts >= MAX_ATTEMPTS
     with db.transaction() as tx:
         tx.execute(
-            "UPDATE outbox SET attempts=?, last_error=?, next_attempt_at=?, failed_at=? WHERE id=?",
-            (
-                attempts,
-                error[:500],
-                stamp(retry),
-                now() if attempts >= MAX_ATTEMPTS else None,
-                mail.id,
-            ),
+            "UPDATE outbox SET attempts=?, last_error=?, next_attempt_at=?, failed_at=?"
+            " WHERE id=?",
+            (attempts, error[:500], stamp(retry), now() if given_up else None, mail.id),
         )
+        if given_up:
+            tx.execute("UPDATE outbox SET body='' WHERE id=?", (mail.id,))
 
 
 def deliver(settings: SmtpSettings, mail: Mail) -> None:
@@ -120,7 +119,7 @@ def deliver(settings: SmtpSettings, mail: Mail) -> None:
             smtp.starttls(context=ssl.create_default_context())
         if settings.username:
             smtp.login(settings.username, settings.password)
-        smtp.send_message(message)
+        smtp.send_message(message, to_addrs=[mail.recipient])
 
 
 class Postman:

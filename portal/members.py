@@ -31,6 +31,7 @@ from portal.sessions import revoke_all
 INVITABLE = ("executive_admin", "auditor")
 LIFETIME = timedelta(days=7)
 MAX_PENDING = 50
+INVITES_PER_HOUR = 20  # emails one owner can have sent, so the form relays no spam
 
 
 def member_kind(user_id: str) -> str:
@@ -89,6 +90,16 @@ def invite(db: Database, owner_id: str, email: Any, role: Any, portal_url: str) 
             " AND withdrawn_at IS NULL AND expires_at > ?",
             (institution["id"], stamp(moment)),
         )
+        sent = tx.one(
+            "SELECT COUNT(*) AS n FROM invitations WHERE invited_by=? AND created_at > ?",
+            (owner_id, stamp(moment - timedelta(hours=1))),
+        )
+        if sent and sent["n"] >= INVITES_PER_HOUR:
+            raise ConsoleError(
+                429,
+                "too_many_invitations",
+                _("At most %(num)s invitations an hour; try again later.", num=INVITES_PER_HOUR),
+            )
         if pending and pending["n"] >= MAX_PENDING:
             raise ConsoleError(
                 409,
@@ -121,7 +132,7 @@ def invite(db: Database, owner_id: str, email: Any, role: Any, portal_url: str) 
             inviter["email"] if inviter else "",
             institution["name"],
             role,
-            f"{portal_url.rstrip('/')}/invite/{token}",
+            f"{portal_url.rstrip('/')}/invite?token={token}",
         )
         mail.enqueue(tx, address, "invitation", letter.subject, letter.body)
     return {
@@ -196,7 +207,11 @@ def accept(
         if _state(row) != "pending":
             code, message = _REFUSED[_state(row)]
             raise ConsoleError(410, code, _(message))
-        user = tx.one("SELECT id, email, created_at FROM users WHERE email=?", (row["email"],))
+        user = tx.one(
+            "SELECT id, email, created_at FROM users WHERE email=?"
+            + (" FOR UPDATE" if tx.dialect == "postgres" else ""),
+            (row["email"],),
+        )
         if user is not None and user["id"] != signed_in:
             raise ConsoleError(
                 409,

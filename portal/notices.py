@@ -42,6 +42,8 @@ SENTENCES = {
 DECIDERS = ("owner", "executive_admin")  # who is told: the people who can act on it
 FAILED = ("failed", "refused")
 MAX_SHOWN = 50
+# A removed member keeps no window on the institution they left.
+_MEMBER = " AND institution_id IN (SELECT institution_id FROM memberships WHERE user_id=?)"
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,8 @@ def sentence(kind: str, params: dict[str, Any]) -> str:
 def unread_count(db: Database, user_id: str) -> int:
     with db.transaction() as tx:
         row = tx.one(
-            "SELECT COUNT(*) AS n FROM notifications WHERE user_id=? AND read_at IS NULL",
-            (user_id,),
+            "SELECT COUNT(*) AS n FROM notifications WHERE user_id=? AND read_at IS NULL" + _MEMBER,
+            (user_id, user_id),
         )
     return int(row["n"]) if row else 0
 
@@ -85,8 +87,8 @@ def inbox(db: Database, user_id: str) -> dict[str, Any]:
     with db.transaction() as tx:
         rows = tx.all(
             "SELECT id, kind, params, link, created_at, read_at FROM notifications"
-            " WHERE user_id=? ORDER BY created_at DESC, id LIMIT ?",
-            (user_id, MAX_SHOWN),
+            " WHERE user_id=?" + _MEMBER + " ORDER BY created_at DESC, id LIMIT ?",
+            (user_id, user_id, MAX_SHOWN),
         )
         off = {
             row["kind"]
@@ -134,10 +136,8 @@ def choose(db: Database, user_id: str, choices: Any) -> dict[str, bool]:
     with db.transaction() as tx:
         for kind, email in choices.items():
             tx.execute(
-                "DELETE FROM notification_choices WHERE user_id=? AND kind=?", (user_id, kind)
-            )
-            tx.execute(
-                "INSERT INTO notification_choices (user_id, kind, email) VALUES (?,?,?)",
+                "INSERT INTO notification_choices (user_id, kind, email) VALUES (?,?,?)"
+                " ON CONFLICT (user_id, kind) DO UPDATE SET email=excluded.email",
                 (user_id, kind, 1 if email else 0),
             )
     return dict(inbox(db, user_id)["email"])
@@ -257,9 +257,9 @@ class Watcher:
         with self.db.transaction() as tx:
             for notice in notices:
                 emailed += deliver(tx, institution_id, notice, self.portal_url)
-            tx.execute("DELETE FROM notice_watch WHERE institution_id=?", (institution_id,))
             tx.execute(
-                "INSERT INTO notice_watch (institution_id, seen_seq) VALUES (?,?)",
+                "INSERT INTO notice_watch (institution_id, seen_seq) VALUES (?,?)"
+                " ON CONFLICT (institution_id) DO UPDATE SET seen_seq=excluded.seen_seq",
                 (institution_id, seen_seq),
             )
         return emailed
@@ -303,9 +303,13 @@ class Watcher:
             status = event["payload"].get("status", "expired")
             if event["type"] == "job.result" and status not in FAILED:
                 continue
-            job = self.engine.get(
-                engine_id, f"/runtime/jobs/{event['payload']['job_id']}", admin_key
-            )
+            try:
+                job = self.engine.get(
+                    engine_id, f"/runtime/jobs/{event['payload']['job_id']}", admin_key
+                )
+            except ConsoleError as exc:  # one job the engine cannot show silences nothing else
+                log.warning("job %s skipped: %s", event["payload"].get("job_id"), exc.message)
+                continue
 
             facts = {"action": job["action"], "status": status}
             notices.append(

@@ -21,7 +21,7 @@ from portal.sessions import revoke_all
 
 RESET_SECONDS = 3600
 VERIFY_SECONDS = 3 * 86400
-RESETS_PER_HOUR = 3  # emails to one address, so the form cannot flood an inbox
+RESETS_PER_HOUR = 3  # reset (or confirmation) emails to one address, so no form floods an inbox
 
 
 class Links:
@@ -114,6 +114,13 @@ def send_verification(db: Database, links: Links, user_id: str, portal_url: str)
             "SELECT id, email, locale, email_verified_at FROM users WHERE id=?", (user_id,)
         )
         if user is None or user["email_verified_at"]:
+            return False
+        recent = tx.one(
+            "SELECT COUNT(*) AS n FROM outbox WHERE recipient=? AND kind='verify_email'"
+            " AND created_at > ?",
+            (user["email"], stamp(datetime.now(UTC) - timedelta(hours=1))),
+        )
+        if recent and recent["n"] >= RESETS_PER_HOUR:  # the same bound as reset emails
             return False
         token = links.verify_token(user["id"], user["email"])
         letter = letters.verify_email(user["locale"], f"{portal_url}/verify?token={token}")

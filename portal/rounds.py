@@ -29,9 +29,9 @@ class Rounds:
 
     def _run(self) -> None:
         while not self._stopping:
+            self._wake.clear()  # a wake from here on calls for another round
             try:
                 self.work()
             except Exception:  # the store or the engine is down: the next round tries again
                 log.exception("%s round failed", self.name)
             self._wake.wait(self.interval)
-            self._wake.clear()

@@ -375,7 +375,10 @@ class Workspace:
         known = self.inventory() if events else {}
 
         def summary(action: str, params: dict[str, Any]) -> str:
-            said = impact({"action": action, "params": params}, known)
+            try:
+                said = impact({"action": action, "params": params}, known)
+            except (KeyError, TypeError, AttributeError, ValueError):  # refused, malformed params
+                return str(action)
             size = said["total_bytes"]
             if action in DESTRUCTIVE and size is not None:
                 return _("%(what)s, %(size)s", what=said["summary"], size=i18n.size(size))

@@ -27,7 +27,6 @@ def _hasher(
     """Hashes one entry: its first `limit` bytes, or all of it (kept in `cache` when given)."""
 
     def digest(entry: Entry) -> tuple[Entry, str | None]:
-        whole = limit is None or entry.size <= limit  # a short file's first bytes are all of it
         try:
             fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root.fd)
         except OSError:
@@ -37,8 +36,8 @@ def _hasher(
             if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (entry.dev, entry.ino):
                 return entry, None
             found = hash_fd(fd, limit)
-            if cache is not None:
-                cache.put(st, found, partial=not whole)
+            if cache is not None:  # a short file's first bytes are all of it, as it is now
+                cache.put(st, found, partial=limit is not None and st.st_size > limit)
             return entry, found
         finally:
             os.close(fd)

@@ -1,3 +1,5 @@
+import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,21 @@ READS = {
 }
 
 
+def _open_cache(path: Path) -> HashCache | None:
+    """The hash cache; one that cannot be read (corrupt, locked) is started afresh, and a
+    listing goes on without one rather than fail."""
+    for attempt in range(2):
+        try:
+            return HashCache(path)
+        except sqlite3.Error:
+            if attempt == 0:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        except OSError:
+            break
+    return None
+
+
 def execute(
     root_dir: Path,
     action: str,
@@ -42,9 +59,11 @@ def execute(
                 root, params, progress, mode=options.get("delete_mode", "quarantine")
             )
         if action in READS and hash_cache is not None:
-            cache = HashCache(hash_cache)
+            cache = _open_cache(hash_cache)
             report = READS[action](root, params, progress, cache)
-            cache.save()
+            if cache is not None:
+                with contextlib.suppress(sqlite3.Error, OSError):  # faster next time, or not
+                    cache.save()
             return report
         if action not in ACTIONS:
             raise FsError("unknown_action", f"this agent does not know {action!r}")

@@ -89,11 +89,15 @@ def _walk(
                 continue
             if entry.is_symlink():
                 # A link to a folder is passed over; one to nothing is a broken link.
-                if oddities is not None and not entry.is_dir():
+                try:
+                    to_folder = entry.is_dir()
+                except OSError:  # a loop, or a place it may not look into
+                    to_folder = False
+                if oddities is not None and not to_folder:
                     _note_link(oddities, folder, name, dirfd)
                 continue
             st = entry.stat(follow_symlinks=False)
-        except FileNotFoundError:
+        except OSError:  # gone since the folder was read, or not ours to look at
             continue
         if not stat.S_ISREG(st.st_mode):
             continue

@@ -11,7 +11,7 @@ from functions.console import downloads
 from functions.console.services import people_names, services, workspace
 from functions.http import read_json
 from portal import agent_token, witness
-from portal.accounts import get_user
+from portal.accounts import get_user, institution_of
 from portal.errors import ConsoleError
 from portal.findings import localized
 from portal.i18n import _
@@ -34,6 +34,9 @@ async def onboarding(request: Request) -> JSONResponse:
     s = services(request)
 
     def work():
+        joined = institution_of(s.db, user_id)
+        if joined is not None and joined["membership_role"] != "owner":
+            raise ConsoleError(403, "owner_only", _("Only the owner can do this."))
         user = get_user(s.db, user_id)
         return onboard(s.db, s.box, s.engine, user, name.strip(), s.settings.engine_public_url)
 

@@ -90,7 +90,7 @@ ROUTES = [
     Route("/api/notifications", notifications.inbox),
     Route("/api/notifications/read", notifications.read, methods=["POST"]),
     Route("/api/notifications/choices", notifications.choose, methods=["POST"]),
-    Route("/invite/{token}", pages.invitation_page),
+    Route("/invite", pages.invitation_page),
     Route("/api/members", people.roster),
     Route("/api/members/{id}/remove", people.remove, methods=["POST"]),
     Route("/api/invitations", people.invite, methods=["POST"]),

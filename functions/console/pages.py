@@ -199,8 +199,9 @@ async def members_page(request: Request) -> Response:
 async def invitation_page(request: Request) -> Response:
     """The emailed link: what joining means, and the form that accepts it."""
     s = services(request)
+    token = request.query_params.get("token", "")
     try:
-        invitation = await run_in_threadpool(members.look_up, s.db, request.path_params["token"])
+        invitation = await run_in_threadpool(members.look_up, s.db, token)
         error = None
     except ConsoleError as exc:
         invitation, error = None, engine_words.error_message(exc.code, exc.message)
@@ -210,7 +211,7 @@ async def invitation_page(request: Request) -> Response:
         request,
         "invite.html",
         invitation=invitation,
-        token=request.path_params["token"],
+        token=token,
         user=user,
         error=error,
     )

@@ -39,7 +39,7 @@ def test_an_owner_invites_an_assistant_who_joins(
     screenshot(owner, f"15-members-pt-{width}")
 
     letter = mailbox.wait_for(f"bia-{width}@example.org", "invited you")
-    path = link_in(letter, "/invite/")
+    path = link_in(letter, "/invite?token=")
     helper_context = browser.new_context(
         viewport=viewport, base_url=watching_console, locale="en-US"
     )

@@ -115,3 +115,11 @@ def test_what_changes_files_hashes_them_itself(root, tmp_path):
     real = sha(b"file 0" * 100)
     done = execute(root, "delete", {"path": "docs/0.txt", "sha256": real}, {}, None, cache_path)
     assert done and not (root / "docs" / "0.txt").exists()
+
+
+def test_a_broken_cache_file_is_started_afresh(root, tmp_path):
+    cache_path = tmp_path / "hashes.db"
+    cache_path.write_bytes(b"this is not a database" * 100)
+    listed = execute(root, "list_files", {"path": "."}, {}, None, cache_path)
+    assert listed["count"] == 22
+    assert HashCache(cache_path).misses == 0  # a readable, fresh cache now

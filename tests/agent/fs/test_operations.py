@@ -162,3 +162,11 @@ def test_a_move_may_rename_on_the_way_and_never_overwrites(root):
     assert report["files"][0]["new_path"] == "docs/beta.txt"
     assert (root / "docs" / "beta.txt").read_bytes() == b"beta" and not (root / "b.txt").exists()
     assert (root / "docs" / "taken.txt").read_bytes() == b"keep me"
+
+
+def test_links_that_loop_or_lead_nowhere_do_not_stop_a_listing(root):
+    (root / "loop").symlink_to("loop")
+    (root / "docs" / "gone").symlink_to("/nonexistent/place")
+    report = run(root, "list_files", {"path": ".", "recursive": True})
+    assert {f["path"] for f in report["files"]} == {"docs/a.txt", "b.txt"}
+    assert "docs/gone" in report["broken_links"]

@@ -2,6 +2,7 @@ import hashlib
 import json
 import re
 
+import httpx
 import pytest
 
 from agent import __version__ as agent_version
@@ -204,3 +205,21 @@ def test_each_audit_row_offers_a_proof_an_auditor_checks_offline(onboarded):
     assert user.get("/api/audit/proof", seq="nope").status_code == 400
     verified = user.get("/api/audit/verify").json()
     assert verified["ok"] is True and verified["witness"]["status"] == "ok"
+
+
+def test_a_malformed_refused_proposal_in_the_ledger_leaves_the_timeline_readable(onboarded):
+    """The engine records every refusal with the params as sent; the timeline still reads."""
+    user, package = onboarded
+    runtime = package["runtime_package"]
+    for params in ({"files": "abc"}, {"files": [{"path": "a"}]}, {"path": ["x"]}):
+        refused = httpx.post(
+            f"{runtime['engine_base_url']}/v1/institutions/{runtime['institution_id']}/proposals",
+            json={"action": "quarantine_files", "params": params},
+            headers={"Authorization": f"Bearer {runtime['agent_token']}"},
+        )
+        assert refused.json()["decision"] == "denied", refused.text
+    audit = user.get("/api/audit")
+    assert audit.status_code == 200, audit.text
+    denied = [e for e in audit.json()["timeline"] if e["type"] == "proposal.denied"]
+    assert len(denied) == 3 and all(e["sentence"].startswith("Your agent asked") for e in denied)
+    assert user.get("/api/dashboard").status_code == 200

@@ -14,7 +14,9 @@ def reset_link(user: ConsoleUser, mailbox, skip: int = 0) -> str:
     return link_in(message, "/reset?token=").removeprefix("/reset?token=")
 
 
-def test_a_forgotten_password_is_reset_once_and_every_session_ends(make_user, mailbox, console):
+def test_a_forgotten_password_is_reset_once_and_every_session_ends(
+    make_user, mailbox, console, console_database_url
+):
     user = make_user().sign_up()
     laptop = ConsoleUser(console)  # a second computer, signed in too
     laptop.email = user.email
@@ -34,6 +36,13 @@ def test_a_forgotten_password_is_reset_once_and_every_session_ends(make_user, ma
 
     again = make_user().post("/api/password/reset", {"token": token, "password": "x" * 12})
     assert again.status_code == 410 and again.json()["error"]["code"] == "link_used"
+    # The sent message no longer holds its link (the outbox keeps what, to whom and when).
+    with psycopg.connect(console_database_url) as conn:
+        kept = conn.execute(
+            "SELECT body, sent_at FROM outbox WHERE recipient=%s AND kind='password_reset'",
+            (user.email,),
+        ).fetchall()
+    assert kept and all(body == "" and sent_at for body, sent_at in kept)
     fresh = make_user()
     old = fresh.post("/api/login", {"email": user.email, "password": user.password})
     assert old.status_code == 401
