@@ -90,8 +90,7 @@ def record_failure(
     given_up = attempts >= MAX_ATTEMPTS
     with db.transaction() as tx:
         tx.execute(
-            "UPDATE outbox SET attempts=?, last_error=?, next_attempt_at=?, failed_at=?"
-            " WHERE id=?",
+            "UPDATE outbox SET attempts=?, last_error=?, next_attempt_at=?, failed_at=? WHERE id=?",
             (attempts, error[:500], stamp(retry), now() if given_up else None, mail.id),
         )
         if given_up:
