@@ -191,6 +191,12 @@ def committer() -> Committer:
     return _committer
 
 
+# Idle connections kept per open institution: enough for the concurrent reads of a busy one (an
+# agent's polls, a person's pages) to find one ready instead of opening a file each time;
+# ENGINE_OPEN_TENANTS bounds how many institutions keep theirs.
+IDLE_CONNECTIONS = 4
+
+
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), durable commits.
     Without `create`, a missing file is an error, never a new empty database."""
@@ -217,7 +223,9 @@ class InstitutionDB:
     the others when they come back; a closed instance still works (each use then opens and
     closes its own connection), so whoever still holds it is never broken by an eviction."""
 
-    def __init__(self, path: Path, institution_id: str, *, max_idle: int = 1) -> None:
+    def __init__(
+        self, path: Path, institution_id: str, *, max_idle: int = IDLE_CONNECTIONS
+    ) -> None:
         self.path = Path(path)
         self.institution_id = institution_id
         self.max_idle = max_idle
