@@ -22,7 +22,6 @@ class Plan:
     """What `install` writes and runs, so it can be shown and tested before it is done."""
 
     system: str  # linux | darwin
-    executable: list[str]  # the command that starts the agent (before its arguments)
     copy_from: Path | None  # a frozen build is copied to where it stays
     copy_to: Path | None
     service_file: Path
@@ -63,7 +62,6 @@ def plan(config: Path, system: str | None = None) -> Plan:
         )
         return Plan(
             "linux",
-            executable,
             source,
             target,
             base / "systemd" / "user" / UNIT,
@@ -90,7 +88,6 @@ def plan(config: Path, system: str | None = None) -> Plan:
         path = Path.home() / "Library" / "LaunchAgents" / f"{LABEL}.plist"
         return Plan(
             "darwin",
-            executable,
             source,
             target,
             path,

@@ -59,11 +59,7 @@ def _regroup(
     if cache is not None:  # hashes kept for files as the scan saw them: no file is opened
         unknown = []
         for entry in candidates:
-            known = cache.lookup(
-                (entry.dev, entry.ino),
-                (entry.size, entry.mtime_ns, entry.ctime_ns),
-                limit is not None and entry.size > limit,
-            )
+            known = cache.known(entry, partial=limit is not None and entry.size > limit)
             if known is None:
                 unknown.append(entry)
             else:

@@ -1,5 +1,6 @@
 import contextlib
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +9,8 @@ from agent.fs.hash_cache import HashCache
 from agent.fs.safe_root import SafeRoot
 from agent.fs.scan import ProgressFn
 
-ACTIONS = {
+# Each takes (root, params, progress), the reads below also the hash cache.
+ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "list_files": operations.list_files,
     "detect_duplicates": operations.detect_duplicates,
     "suggest_cleanup": operations.suggest_cleanup,
@@ -21,11 +23,7 @@ ACTIONS = {
 
 
 # What only reads may take file hashes from the cache; what changes files hashes them itself.
-READS = {
-    "list_files": operations.list_files,
-    "detect_duplicates": operations.detect_duplicates,
-    "suggest_cleanup": operations.suggest_cleanup,
-}
+READS = {"list_files", "detect_duplicates", "suggest_cleanup"}
 
 
 def _open_cache(path: Path) -> HashCache | None:
@@ -60,7 +58,7 @@ def execute(
             )
         if action in READS and hash_cache is not None:
             cache = _open_cache(hash_cache)
-            report = READS[action](root, params, progress, cache)
+            report = ACTIONS[action](root, params, progress, cache)
             if cache is not None:
                 with contextlib.suppress(sqlite3.Error, OSError):  # faster next time, or not
                     cache.save()

@@ -19,6 +19,10 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.fs.scan import Entry
 
 RACY_NS = 2_000_000_000  # files changed this recently are hashed, never cached
 KEPT_SECONDS = 90 * 86400  # an entry unseen for this long is dropped
@@ -60,14 +64,10 @@ class HashCache:
         )
         return conn
 
-    def get(self, st: os.stat_result, partial: bool = False) -> str | None:
-        """The sha256 of the file `st` describes (from fstat of the open file), if unchanged
-        (with `partial`, of its first bytes)."""
-        facts = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        return self.lookup((st.st_dev, st.st_ino), facts, partial)
-
-    def lookup(self, key: Key, facts: Facts, partial: bool = False) -> str | None:
-        """The hash of the file (device, inode) with these size, mtime and ctime, if known."""
+    def known(self, entry: "Entry", partial: bool = False) -> str | None:
+        """The hash of the file as the scan saw it (device, inode, size, mtime, ctime), if it is
+        unchanged since it was kept (with `partial`, of its first bytes)."""
+        key, facts = (entry.dev, entry.ino), (entry.size, entry.mtime_ns, entry.ctime_ns)
         known = self._entries.get(key)  # a dict read is atomic: no lock on the hot path
         digest = None if known is None or known[0] != facts else known[2 if partial else 1]
         if digest is None or known is None:

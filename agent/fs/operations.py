@@ -52,11 +52,7 @@ def list_files(
     for done, entry in enumerate(entries):
         if progress:
             progress({"phase": "hashing", "done": done, "total": len(entries), "bytes": hashed})
-        known = (
-            cache.lookup((entry.dev, entry.ino), (entry.size, entry.mtime_ns, entry.ctime_ns))
-            if cache is not None
-            else None
-        )
+        known = cache.known(entry) if cache is not None else None
         if known is not None:  # unchanged since it was hashed, as the scan saw it
             files.append(
                 {"path": entry.path, "size": entry.size, "sha256": known, "mtime": entry.mtime}
@@ -64,7 +60,7 @@ def list_files(
             continue
         with root.parent(entry.path) as (dir_fd, name):
             try:
-                sha256, size = hash_file(dir_fd, name, cache, consult=False)
+                sha256, size = hash_file(dir_fd, name, cache)
             except FsError:
                 continue  # vanished or replaced while listing
         hashed += size

@@ -119,12 +119,9 @@ def hash_fd(fd: int, limit: int | None = None) -> str:
         return hashlib.sha256(mapped[:wanted] if wanted < size else mapped).hexdigest()
 
 
-def hash_file(
-    dir_fd: int, name: str, cache: "HashCache | None" = None, consult: bool = True
-) -> tuple[str, int]:
-    """sha256 and size of a regular file, opened without following a symlink; a listing may
-    take it from `cache` when the open file is unchanged since it was hashed (unless the caller
-    already found it missing there: `consult=False`), and a new one is kept in it."""
+def hash_file(dir_fd: int, name: str, cache: "HashCache | None" = None) -> tuple[str, int]:
+    """sha256 and size of a regular file, opened without following a symlink (a listing keeps
+    it in `cache`, for its next scan)."""
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError as exc:
@@ -133,9 +130,6 @@ def hash_file(
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise FsError("not_a_file", f"{name!r} is not a regular file")
-        known = cache.get(st) if cache is not None and consult else None
-        if known is not None:
-            return known, st.st_size
         digest = hash_fd(fd)
         if cache is not None:
             cache.put(st, digest)

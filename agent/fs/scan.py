@@ -113,8 +113,7 @@ def _walk(
                 st.st_ctime_ns,
             )
         )
-    kept = [e for e in entries if folder or e.name != QUARANTINE]
-    if oddities is not None and not kept and folder:
+    if oddities is not None and not entries and folder:
         oddities.empty_folders.append(folder)
     if not recursive:
         return

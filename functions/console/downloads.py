@@ -54,17 +54,12 @@ def builds(dist: Path) -> list[Build]:
     return sorted(found, key=lambda b: (semver(b.version), b.os, b.arch), reverse=True)
 
 
-def newest_version(dist: Path) -> str | None:
-    found = builds(dist)
-    return found[0].version if found else None
-
-
 def newer_build(dist: Path, running: str | None) -> str | None:
     """The newest published version when it is newer than the agent's (None otherwise)."""
-    newest = newest_version(dist)
-    if newest is None or running is None or not re.fullmatch(r"\d+\.\d+\.\d+", running):
+    found = builds(dist)
+    if not found or running is None or not re.fullmatch(r"\d+\.\d+\.\d+", running):
         return None
-    return newest if semver(newest) > semver(running) else None
+    return found[0].version if semver(found[0].version) > semver(running) else None
 
 
 async def index(request: Request) -> JSONResponse:
