@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,10 @@ class Workspace:
     agent_token: str
     admin_key: str
     plan: dict[str, Any]
+    # One request's reads of what it asks for more than once (a dashboard names the actors for
+    # the agent's presence and for the timeline, reads the contract for approvals and the offer,
+    # and the folder for approvals and the timeline); a Workspace lives for one request.
+    _read: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def open(cls, db: Database, box: SecretBox, engine: EngineClient, user_id: str) -> "Workspace":
@@ -88,7 +92,7 @@ class Workspace:
         return self.engine.get(self.engine_id, path, self.person_token, **params)
 
     def contract(self) -> dict[str, Any]:
-        contract = self._get("/contract")
+        contract = self._contract()
         manifest = contract["manifest"]
         rules = [
             {
@@ -110,7 +114,7 @@ class Workspace:
     def contract_offer(self) -> dict[str, Any] | None:
         """The plan's contract, when it is newer than the one in force: what it adds, and the
         manifest the owner approves (registered on the engine, not released)."""
-        current = self._get("/contract")
+        current = self._contract()
         name, version = self.plan["contract_ref"].split("@v", 1)
         if _version(version) <= _version(current["version"]) or name != current["name"]:
             return None
@@ -171,7 +175,13 @@ class Workspace:
     def folder_state(self) -> tuple[Inventory, Findings]:
         """The newest whole-folder listing with every change executed since applied, from the
         ledger (small reports are in their events, large ones are fetched from their jobs),
-        and what it holds for a person to browse."""
+        and what it holds for a person to browse; looked up once per request."""
+        if "folder" not in self._read:
+            self._read["folder"] = self._folder_state()
+        state: tuple[Inventory, Findings] = self._read["folder"]
+        return state
+
+    def _folder_state(self) -> tuple[Inventory, Findings]:
         head = self._get("/ledger/events", type="job.executed", order="desc", limit=1)
         newest = head["events"][0]["seq"] if head["events"] else 0
         key = (self.engine_id, newest)
@@ -214,7 +224,14 @@ class Workspace:
         return {"files": entries, "bytes": sum(e["size"] for e in entries)}
 
     def _actors(self) -> list[dict[str, Any]]:
-        return list(self.engine.get(self.engine_id, "/actors", self.admin_key)["actors"])
+        if "actors" not in self._read:
+            self._read["actors"] = self.engine.get(self.engine_id, "/actors", self.admin_key)
+        return list(self._read["actors"]["actors"])
+
+    def _contract(self) -> dict[str, Any]:
+        if "contract" not in self._read:
+            self._read["contract"] = self._get("/contract")
+        return dict(self._read["contract"])
 
     def propose_quarantine(self, paths: Any) -> dict[str, Any]:
         """One proposal for a whole selection, each file named by what the agent saw."""
@@ -316,7 +333,7 @@ class Workspace:
         reader's language, from the contract's own terms)."""
         pending = self._get("/approvals")["pending"]
         inventory = self.inventory() if pending else {}
-        actions = self._get("/contract")["manifest"]["actions"] if pending else {}
+        actions = self._contract()["manifest"]["actions"] if pending else {}
         for proposal in pending:
             proposal["impact"] = impact(proposal, inventory)
             spec = actions.get(proposal["action"], {})
