@@ -14,6 +14,16 @@ def reset_link(user: ConsoleUser, mailbox, skip: int = 0) -> str:
     return link_in(message, "/reset?token=").removeprefix("/reset?token=")
 
 
+def reset_mails(database_url: str, email: str) -> int:
+    """How many reset emails the outbox holds for `email` (sent or not)."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE recipient=%s AND kind='password_reset'", (email,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def test_a_forgotten_password_is_reset_once_and_every_session_ends(
     make_user, mailbox, console, console_database_url
 ):
@@ -80,24 +90,14 @@ def test_forged_and_expired_links_change_nothing(make_user, mailbox, console_dat
     )
     stale = make_user().post("/api/password/reset", {"token": token, "password": "z" * 12})
     assert stale.json()["error"]["code"] == "link_used"
-    with psycopg.connect(console_database_url) as conn:
-        count = conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE recipient=%s AND kind='password_reset'",
-            (user.email,),
-        ).fetchone()
-    assert count == (2,)
+    assert reset_mails(console_database_url, user.email) == 2
 
 
 def test_resets_to_one_address_are_limited(make_user, mailbox, console_database_url):
     user = make_user().sign_up()
     for _ in range(5):
         assert user.post("/api/password/forgot", {"email": user.email}).status_code == 202
-    with psycopg.connect(console_database_url) as conn:
-        count = conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE recipient=%s AND kind='password_reset'",
-            (user.email,),
-        ).fetchone()
-    assert count == (3,)
+    assert reset_mails(console_database_url, user.email) == 3
 
 
 def test_the_email_is_confirmed_by_its_link_once(make_user, mailbox):
