@@ -218,8 +218,24 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def query_value(request: Request, name: str) -> str | None:
+    """A query parameter (the last one of that name, as `request.query_params` says), read
+    straight from a plain query string: parsing the whole of it costs a poll more than its
+    database work does. Escaped query strings take Starlette's parser."""
+    raw: bytes = request.scope["query_string"]
+    if b"%" in raw or b"+" in raw:
+        return request.query_params.get(name)
+    found = None
+    wanted = name.encode("latin-1")
+    for part in raw.split(b"&"):
+        key, _, value = part.partition(b"=")
+        if key == wanted:
+            found = value.decode("latin-1")
+    return found
+
+
 def int_query(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
+    raw = query_value(request, name)
     if raw is None:
         return default
     try:

@@ -2,6 +2,7 @@
 captures the request's ids and queues the record; one thread formats and writes it."""
 
 import atexit
+import contextlib
 import contextvars
 import json
 import logging
@@ -9,10 +10,12 @@ import os
 import queue
 import re
 import sys
+import threading
+import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from logging.handlers import QueueHandler, QueueListener
-from typing import Any
+from logging.handlers import QueueHandler
+from typing import Any, NamedTuple, TextIO
 
 REQUEST_ID_HEADER = "x-request-id"
 CASE_ID_HEADER = "x-case-id"
@@ -64,24 +67,52 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str = "libervia") -> None:
         super().__init__()
         self.service = service
+        self._encoder = json.JSONEncoder(default=str)  # json.dumps(default=) makes one a line
+        self._second: tuple[int, str] = (-1, "")
 
     def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "service": self.service,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
         current = getattr(record, "request", None) or _REQUEST.get()
-        if current:
-            data["request_id"] = current["request_id"]
-            if current.get("case_id"):
-                data["case_id"] = current["case_id"]
-        data.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str)
+        exc = self.formatException(record.exc_info) if record.exc_info else None
+        fields = getattr(record, "fields", {})
+        return self.line(
+            record.created, record.levelname, record.name, record.getMessage(), current, fields, exc
+        )
+
+    def line(
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        msg: str,
+        request: dict[str, Any] | None,
+        fields: dict[str, Any],
+        exc: str | None = None,
+    ) -> str:
+        data: dict[str, Any] = {
+            "ts": self._timestamp(created),
+            "level": level.lower(),
+            "service": self.service,
+            "logger": logger,
+            "msg": msg,
+        }
+        if request:
+            data["request_id"] = request["request_id"]
+            if request.get("case_id"):
+                data["case_id"] = request["case_id"]
+        data.update(fields)
+        if exc:
+            data["exc"] = exc
+        return self._encoder.encode(data)
+
+    def _timestamp(self, created: float) -> str:
+        """`2026-12-02T17:00:00.123+00:00`; the part up to the second is made once a second."""
+        second = int(created)
+        micros = round((created - second) * 1e6)  # as datetime.fromtimestamp rounds
+        if micros >= 1_000_000:
+            second, micros = second + 1, micros - 1_000_000
+        if self._second[0] != second:
+            self._second = (second, datetime.fromtimestamp(second, UTC).isoformat()[:-6])
+        return f"{self._second[1]}.{micros // 1000:03d}+00:00"
 
 
 class _RequestQueueHandler(QueueHandler):
@@ -95,24 +126,84 @@ class _RequestQueueHandler(QueueHandler):
         return record
 
 
-_listener: QueueListener | None = None
+class _Access(NamedTuple):
+    created: float
+    request: dict[str, Any] | None
+    fields: dict[str, Any]
+
+
+_STOP = object()
+BATCH_SECONDS = 0.02
+
+
+class _Writer:
+    """The one thread that formats and writes: it waits for a line, lets the ones logged in
+    the next BATCH_SECONDS join it, and writes them at once. Under load that is one wake-up and
+    one write for hundreds of lines, instead of a thread hand-off for each."""
+
+    def __init__(
+        self, records: "queue.SimpleQueue[Any]", stream: TextIO, formatter: JsonFormatter
+    ) -> None:
+        self.records, self.stream, self.formatter = records, stream, formatter
+        self.thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Write what is queued, then end (a second call does nothing)."""
+        if self.thread.is_alive():
+            self.records.put(_STOP)
+            self.thread.join()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.records.get()]
+            if batch[0] is not _STOP:
+                time.sleep(BATCH_SECONDS)
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    batch.append(self.records.get_nowait())
+            lines = [self._format(item) for item in batch if item is not _STOP]
+            try:
+                if lines:
+                    self.stream.write("\n".join(lines) + "\n")
+                    self.stream.flush()
+            except Exception:  # noqa: S110 - a log that cannot be written must not end the writer
+                pass
+            if any(item is _STOP for item in batch):
+                return
+
+    def _format(self, item: Any) -> str:
+        if isinstance(item, _Access):
+            return self.formatter.line(
+                item.created, "INFO", "libervia", "request", item.request, item.fields
+            )
+        return self.formatter.format(item)
+
+
+_records: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+_writer: _Writer | None = None
+_access_enabled = False
+
+
+def access(fields: dict[str, Any]) -> None:
+    """The edge's line for a request ("request", at INFO, in the request's ids): queued as
+    it is, without the logging machinery's record, caller lookup and handler locks."""
+    if _access_enabled:
+        _records.put(_Access(time.time(), _REQUEST.get(), fields))
 
 
 def configure(service: str, level: str | None = None) -> None:
     """JSON lines on stderr for our loggers and uvicorn's; the edge logs each request."""
-    global _listener
+    global _writer, _access_enabled
     level = level or os.environ.get("LIBERVIA_LOG_LEVEL", "INFO").upper()
-    writer = logging.StreamHandler(sys.stderr)
-    writer.setFormatter(JsonFormatter(service))
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    if _listener is not None:
-        _listener.stop()
-    _listener = QueueListener(records, writer)
-    _listener.start()
-    atexit.register(_listener.stop)  # what is queued is written before the process ends
+    if _writer is not None:
+        _writer.stop()
+    _writer = _Writer(_records, sys.stderr, JsonFormatter(service))
+    atexit.register(_writer.stop)  # what is queued is written before the process ends
     root = logging.getLogger()
-    root.handlers[:] = [_RequestQueueHandler(records)]
+    root.handlers[:] = [_RequestQueueHandler(_records)]
     root.setLevel(level)
+    _access_enabled = log.isEnabledFor(logging.INFO)
     for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []

@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+from governance.idle_polls import IdlePolls
+
 PEERS_REFRESH_SECONDS = 1.0
 
 
@@ -86,12 +88,14 @@ class PeerBus:
 
 
 class JobNotifier:
-    """Wakes long-polls of an institution when one of its jobs becomes available."""
+    """Wakes long-polls of an institution when one of its jobs becomes available, or its
+    actors change: they look again, and what idle polls remembered of it is forgotten."""
 
     def __init__(self, bus: PeerBus | None = None) -> None:
         self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
         self._lock = threading.Lock()
         self.bus = bus
+        self.idle = IdlePolls()
 
     def register(self, institution_id: str) -> asyncio.Event:
         event = asyncio.Event()
@@ -109,13 +113,15 @@ class JobNotifier:
 
     def wake(self, institution_id: str) -> None:
         """Wake this process's long-polls of the institution. Callable from any thread."""
+        self.idle.forget(institution_id)
         with self._lock:
             waiters = list(self._waiters.get(institution_id, ()))
         for loop, event in waiters:
             loop.call_soon_threadsafe(event.set)
 
     def notify(self, institution_id: str) -> None:
-        """A job of the institution is available: wake its long-polls here and in peers."""
+        """A job of the institution is available, or its actors changed: wake its long-polls
+        here and in peers."""
         self.wake(institution_id)
         if self.bus is not None:
             self.bus.publish(institution_id)

@@ -236,6 +236,9 @@ class InstitutionDB:
         self._queue_lock = threading.Lock()
         self._scheduled = False
         self._busy_since: float | None = None
+        # Counts this process's write transactions, bumped once each has ended: what was read
+        # before a bump may be out of date (see governance.idle_polls).
+        self.generation = 0
 
     @classmethod
     def open(cls, path: Path, institution_id: str) -> "InstitutionDB":
@@ -503,6 +506,8 @@ class InstitutionDB:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             return [(None, self._translated(exc))] * len(batch)
+        finally:
+            self.generation += 1
         return outcomes
 
     def _translated(self, exc: BaseException) -> BaseException:

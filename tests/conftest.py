@@ -4,11 +4,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
+from functions.engine.app import build_app as build_engine
+from functions.engine.settings import EngineSettings
 from tests.support.console_api import ConsoleUser
 from tests.support.databases import postgres_schema_url, require_postgres
 from tests.support.engine_api import Institution, new_institution
-from tests.support.servers import ROOT, console_process, engine_process
+from tests.support.servers import ADMIN_TOKEN, ROOT, console_process, engine_process
 from tests.support.smtp import Mailbox, smtp_env, smtp_server
 
 
@@ -27,6 +30,24 @@ def engine(engine_data_dir) -> Iterator[str]:
 @pytest.fixture
 def inst(engine) -> Institution:
     return new_institution(engine)
+
+
+@pytest.fixture
+def engine_app(tmp_path) -> Iterator[TestClient]:
+    """The engine's app in this process (Starlette's TestClient) on its own real data dir:
+    for what the HTTP layer and governance decide, without a process or a port."""
+    settings = EngineSettings(
+        data_dir=tmp_path / "engine-data", admin_token=ADMIN_TOKEN, rate_limit_per_second=0
+    )
+    settings.data_dir.mkdir()
+    with TestClient(build_engine(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def local_inst(engine_app) -> Institution:
+    """An institution of the in-process engine, set up like `inst`."""
+    return new_institution(str(engine_app.base_url), http=engine_app)
 
 
 @pytest.fixture

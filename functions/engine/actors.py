@@ -35,6 +35,7 @@ async def revoke(request: Request) -> JSONResponse:
     revoked = await run_in_threadpool(
         lambda: revoke_actor(auth.institution_admin(request), actor_id, reason)
     )
+    _changed(request)
     return JSONResponse(revoked)
 
 
@@ -43,4 +44,10 @@ async def reissue(request: Request) -> JSONResponse:
     issued = await run_in_threadpool(
         lambda: reissue_token(auth.institution_admin(request), actor_id, reason)
     )
+    _changed(request)
     return JSONResponse(issued, status_code=201)
+
+
+def _changed(request: Request) -> None:
+    """The engine's other workers forget what their idle polls remember of these actors."""
+    auth.context(request).notifier.notify(request.path_params["institution_id"])

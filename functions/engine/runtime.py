@@ -2,8 +2,10 @@
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
+from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -13,6 +15,7 @@ from functions import logs
 from functions.engine import auth
 from functions.http import (
     HTTPError,
+    bearer_token,
     decoded_body,
     int_query,
     parse_json_object,
@@ -21,6 +24,8 @@ from functions.http import (
 )
 from governance import Forbidden
 from governance.audit import record_witness_alarm
+from governance.context import EngineContext
+from governance.institutions import authenticate_actor
 from governance.jobs import (
     available_jobs,
     get_job,
@@ -36,44 +41,78 @@ RECHECK_SECONDS = 1.0
 AGENT_UA = re.compile(r"libervia-agent/(\d{1,4}\.\d{1,4}\.\d{1,4}(?:-[0-9A-Za-z.-]{1,32})?)")
 
 
+@functools.lru_cache(maxsize=256)  # an agent sends the same User-Agent with every poll
 def agent_version(user_agent: str) -> str | None:
     """`libervia-agent/1.2.3` -> "1.2.3" (a SemVer build name), else None."""
     match = AGENT_UA.fullmatch(user_agent.strip())
     return match.group(1) if match else None
 
 
+@dataclass(frozen=True)
+class _Poll:
+    institution_id: str
+    token: str | None
+    version: str | None
+    limit: int
+
+
 async def poll(request: Request) -> JSONResponse:
     """Returns at once when jobs are queued, otherwise waits up to `wait` seconds for one."""
     max_wait = request.app.state.settings.long_poll_max_seconds
     wait = int_query(request, "wait", 0, 0, max_wait)
-    limit = int_query(request, "limit", 10, 1, 100)
-    iid = request.path_params["institution_id"]
-    version = agent_version(request.headers.get("user-agent", ""))
-
-    def check():
-        tenant, actor = auth.actor(request)
-        if not actor["is_agent"]:
-            raise Forbidden("only the institution's agent polls for jobs", code="not_an_agent")
-        touch_actor(tenant, actor, version)
-        return available_jobs(tenant, limit)
-
-    jobs = await run_in_threadpool(check)
+    asked = _Poll(
+        request.path_params["institution_id"],
+        bearer_token(request),
+        agent_version(request.headers.get("user-agent", "")),
+        int_query(request, "limit", 10, 1, 100),
+    )
+    ctx = auth.context(request)
+    jobs = await _check(ctx, asked)
     if jobs or wait == 0:
         return JSONResponse({"jobs": jobs})
-    notifier = auth.context(request).notifier
     deadline = time.monotonic() + wait
-    event = notifier.register(iid)
+    event = ctx.notifier.register(asked.institution_id)
     try:
-        jobs = await run_in_threadpool(check)
+        jobs = await _check(ctx, asked)
         while not jobs and (remaining := deadline - time.monotonic()) > 0:
             # Re-check now and then: jobs may also come from another process (the clock).
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=min(remaining, RECHECK_SECONDS))
             event.clear()
-            jobs = await run_in_threadpool(check)
+            jobs = await _check(ctx, asked)
     finally:
-        notifier.unregister(iid, event)
+        ctx.notifier.unregister(asked.institution_id, event)
     return JSONResponse({"jobs": jobs})
+
+
+async def _check(ctx: EngineContext, asked: _Poll) -> list[dict]:
+    """The jobs for the agent; from memory when its last look found none and nothing changed."""
+    tenant = ctx.tenants.get_open(asked.institution_id)
+    if tenant is not None:
+        actor = ctx.notifier.idle.idle_agent(tenant, asked.token)
+        if actor is not None and asked.version in (None, actor["agent_version"]):
+            return []
+    return await run_in_threadpool(_look, ctx, asked)
+
+
+def _look(ctx: EngineContext, asked: _Poll) -> list[dict]:
+    """The jobs for the agent, read from its institution's file; none found is remembered."""
+    idle = ctx.notifier.idle
+    try:
+        tenant, actor = authenticate_actor(ctx, asked.institution_id, asked.token)
+        if not actor["is_agent"]:
+            raise Forbidden("only the institution's agent polls for jobs", code="not_an_agent")
+        touch_actor(tenant, actor, asked.version)
+        generation = tenant.db.generation
+        jobs = available_jobs(tenant, asked.limit)
+    except BaseException:
+        idle.forget(asked.institution_id)  # the memory's token may be the one refused
+        raise
+    if jobs:
+        idle.forget(asked.institution_id)
+    elif asked.token is not None:
+        idle.remember(tenant, asked.token, {**actor, "agent_version": asked.version}, generation)
+    return jobs
 
 
 async def lease(request: Request) -> JSONResponse:

@@ -26,17 +26,19 @@ class Institution:
     admin_key: str
     tokens: dict[str, str] = field(default_factory=dict)
     actor_ids: dict[str, str] = field(default_factory=dict)
+    # A real engine's port by default; an in-process app's TestClient (an httpx.Client too).
+    http: httpx.Client = field(default=HTTP, repr=False)
 
     def url(self, path: str) -> str:
         return f"{self.base}/v1/institutions/{self.institution_id}{path}"
 
     def post(self, path: str, who: str, json: dict | None = None) -> httpx.Response:
         token = self.admin_key if who == "admin" else self.tokens[who]
-        return HTTP.post(self.url(path), json=json or {}, headers=auth(token))
+        return self.http.post(self.url(path), json=json or {}, headers=auth(token))
 
     def get(self, path: str, who: str, **params) -> httpx.Response:
         token = self.admin_key if who == "admin" else self.tokens[who]
-        return HTTP.get(self.url(path), params=params, headers=auth(token))
+        return self.http.get(self.url(path), params=params, headers=auth(token))
 
     def propose(self, who: str, action: str, params: dict | None = None, **extra) -> dict:
         response = self.post("/proposals", who, {"action": action, "params": params or {}, **extra})
@@ -45,19 +47,24 @@ class Institution:
 
 
 def new_institution(
-    base: str, *, release: bool = True, second_owner: bool = False, external_id: str | None = None
+    base: str,
+    *,
+    release: bool = True,
+    second_owner: bool = False,
+    external_id: str | None = None,
+    http: httpx.Client = HTTP,
 ) -> Institution:
     admin = auth(ADMIN_TOKEN)
-    created = HTTP.post(
+    created = http.post(
         f"{base}/v1/admin/institutions",
         headers=admin,
         json={"external_id": external_id or f"ext-{uuid.uuid4()}", "name": "Test"},
     )
     assert created.status_code == 201, created.text
     iid = created.json()["institution_id"]
-    key = HTTP.post(f"{base}/v1/admin/institutions/{iid}/admin-key", headers=admin)
+    key = http.post(f"{base}/v1/admin/institutions/{iid}/admin-key", headers=admin)
     assert key.status_code == 201, key.text
-    inst = Institution(base, iid, key.json()["admin_key"])
+    inst = Institution(base, iid, key.json()["admin_key"], http=http)
     roles = {"owner": "owner", "exec": "executive_admin", "agent": "organizational_agent"}
     if second_owner:
         roles["owner2"] = "owner"
