@@ -24,6 +24,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from agent.fs.scan import Entry
 
+# How many first bytes the kept partial hash covers; the file records it (user_version), and a
+# cache made with another size (0: the first caches, 16 KiB) forgets its partial hashes.
+PARTIAL_BYTES = 4096
 RACY_NS = 2_000_000_000  # files changed this recently are hashed, never cached
 KEPT_SECONDS = 90 * 86400  # an entry unseen for this long is dropped
 SEEN_EVERY = 86400  # an entry's "last seen" is written again at most once a day
@@ -45,6 +48,10 @@ class HashCache:
         self._stale = clock() // 1_000_000_000 - SEEN_EVERY  # seen before this: note it again
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as conn:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != PARTIAL_BYTES:
+                with conn:
+                    conn.execute("UPDATE hashes SET partial=NULL")
+                    conn.execute(f"PRAGMA user_version={PARTIAL_BYTES}")
             for dev, ino, size, mtime_ns, ctime_ns, whole, partial, seen_at in conn.execute(
                 "SELECT dev, ino, size, mtime_ns, ctime_ns, sha256, partial, seen_at FROM hashes"
             ):

@@ -80,14 +80,17 @@ def _walk(
     except OSError:  # unreadable, or gone since: nothing to list there
         return
     subfolders = []
+    prefix = f"{folder}/" if folder else ""
     for entry in entries:
         name = entry.name
         try:
-            if entry.is_dir(follow_symlinks=False):
+            if entry.is_file(follow_symlinks=False):  # the file type from the listing itself
+                st = entry.stat(follow_symlinks=False)
+            elif entry.is_dir(follow_symlinks=False):
                 if folder or name != QUARANTINE:
                     subfolders.append(name)
                 continue
-            if entry.is_symlink():
+            elif entry.is_symlink():
                 # A link to a folder is passed over; one to nothing is a broken link.
                 try:
                     to_folder = entry.is_dir()
@@ -96,15 +99,16 @@ def _walk(
                 if oddities is not None and not to_folder:
                     _note_link(oddities, folder, name, dirfd)
                 continue
-            st = entry.stat(follow_symlinks=False)
+            else:
+                continue  # a device, a socket, a pipe
         except OSError:  # gone since the folder was read, or not ours to look at
             continue
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode):  # replaced since the folder was read
             continue
         counter.count(st.st_size)
         found.append(
             Entry(
-                f"{folder}/{name}" if folder else name,
+                prefix + name,
                 st.st_size,
                 st.st_mtime,
                 st.st_dev,

@@ -1,9 +1,11 @@
+import hashlib
 import random
 import shutil
 import subprocess
 
 import pytest
 
+from agent.fs.duplicates import MAX_COMPARED
 from agent.fs.executor import execute
 
 
@@ -58,3 +60,34 @@ def test_progress_is_reported(tmp_path):
     seen = []
     execute(tmp_path, "detect_duplicates", {"path": "."}, {}, progress=seen.append)
     assert {"scanning"} <= {p["phase"] for p in seen}
+
+
+def test_files_alike_but_for_one_byte_anywhere_are_told_apart(tmp_path):
+    """One size, the same first bytes: compared side by side, chunk by chunk (1 MiB)."""
+    base = random.Random(3).randbytes(2_500_000)
+    variants = {"a": base, "b": base, "c": base}
+    for name, at in (("d", 5000), ("e", 1024 * 1024), ("f", len(base) - 1)):
+        changed = bytearray(base)
+        changed[at] ^= 0xFF
+        variants[name] = bytes(changed)
+    variants["g"] = variants["d"]  # a copy of one that differs: its own group
+    for name, data in variants.items():
+        (tmp_path / f"{name}.bin").write_bytes(data)
+    report = execute(tmp_path, "detect_duplicates", {"path": "."}, {})
+    found = {frozenset(g["paths"]): g["sha256"] for g in report["groups"]}
+    assert found == {
+        frozenset({"a.bin", "b.bin", "c.bin"}): hashlib.sha256(base).hexdigest(),
+        frozenset({"d.bin", "g.bin"}): hashlib.sha256(variants["d"]).hexdigest(),
+    }
+
+
+def test_a_group_too_large_to_compare_side_by_side_is_hashed_file_by_file(tmp_path):
+    data = random.Random(4).randbytes(50_000)
+    for n in range(MAX_COMPARED + 5):
+        (tmp_path / f"copy{n}.bin").write_bytes(data if n % 2 else data[:-1] + b"!")
+    groups = execute(tmp_path, "detect_duplicates", {"path": "."}, {})["groups"]
+    assert sorted(len(g["paths"]) for g in groups) == [18, 19]
+    assert {g["sha256"] for g in groups} == {
+        hashlib.sha256(data).hexdigest(),
+        hashlib.sha256(data[:-1] + b"!").hexdigest(),
+    }

@@ -6,13 +6,14 @@ import hashlib
 import os
 import sqlite3
 import time
+from contextlib import closing
 
 import pytest
 
 from agent.fs import FsError
 from agent.fs.duplicates import find_duplicates
 from agent.fs.executor import execute
-from agent.fs.hash_cache import HashCache
+from agent.fs.hash_cache import PARTIAL_BYTES, HashCache
 from agent.fs.operations import list_files
 from agent.fs.safe_root import SafeRoot
 
@@ -123,3 +124,26 @@ def test_a_broken_cache_file_is_started_afresh(root, tmp_path):
     listed = execute(root, "list_files", {"path": "."}, {}, None, cache_path)
     assert listed["count"] == 22
     assert HashCache(cache_path).misses == 0  # a readable, fresh cache now
+
+
+def test_a_cache_of_another_partial_size_forgets_its_partial_hashes(root, tmp_path):
+    """The first caches kept the hash of 16 KiB where duplicates now compare 4 KiB: kept,
+    they would split real copies. Their whole-file hashes still serve."""
+    cache_path = tmp_path / "hashes.db"
+    with SafeRoot(root) as safe:
+        plain = find_duplicates(safe)["groups"]
+        cold = HashCache(cache_path, clock=later)
+        find_duplicates(safe, cache=cold)
+        cold.save()
+        with closing(sqlite3.connect(cache_path)) as conn, conn:
+            conn.execute("PRAGMA user_version=0")  # as the first caches were made
+            # Each one different, as 16 KiB hashes of files differing after 4 KiB would be.
+            conn.execute("UPDATE hashes SET partial=hex(randomblob(32)) WHERE partial IS NOT NULL")
+            stale = {row[0] for row in conn.execute("SELECT partial FROM hashes")} - {None}
+        assert stale
+        old = HashCache(cache_path, clock=later)
+        assert find_duplicates(safe, cache=old)["groups"] == plain
+        with closing(sqlite3.connect(cache_path)) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == PARTIAL_BYTES
+            kept = {row[0] for row in conn.execute("SELECT partial FROM hashes")}
+        assert not kept & stale
