@@ -8,7 +8,7 @@ import httpx
 
 from agent import AgentError, __version__
 from agent.config import AgentConfig
-from ledger.canonical import canonical_json
+from kernel.canonical import canonical_json
 
 COMPRESS_FROM = 64 * 1024
 

@@ -5,8 +5,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from ledger.canonical import canonical_json
-from ledger.store import utc_now
+from kernel.canonical import canonical_json
+from kernel.times import utc_now
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

@@ -2,7 +2,7 @@ import json
 import sys
 from typing import Any
 
-from ledger.store import utc_now
+from kernel.times import utc_now
 
 
 def log(level: str, msg: str, **fields: Any) -> None:

@@ -17,8 +17,8 @@ from agent.logs import log
 from agent.progress import ProgressReporter
 from agent.witness import Witness
 from idl import DESTRUCTIVE_ACTIONS
-from ledger.canonical import canonical_json
-from ledger.store import utc_now
+from kernel.canonical import canonical_json
+from kernel.times import utc_now
 from ledger.witness import WitnessAlarm
 
 WITNESS_RETRY_SECONDS = 30.0

@@ -10,7 +10,7 @@ from typing import Any
 
 from agent.client import EngineClient
 from agent.config import AgentConfig
-from ledger.store import utc_now
+from kernel.times import utc_now
 from ledger.witness import Seen, WitnessAlarm, judge
 
 STATE = "witness.json"

@@ -8,7 +8,7 @@ import random
 import time
 
 from bench.common import figure, goal, note, parse_args, ratio, title
-from ledger.canonical import canonical_json
+from kernel.canonical import canonical_json
 from portal.findings import Findings
 
 

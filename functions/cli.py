@@ -6,8 +6,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from functions import smoke
-from ledger import cli as ledger_cli
+from functions import ledger_cli, smoke
 from tenants import TenantError
 
 
@@ -67,7 +66,7 @@ def backup_restore(args: argparse.Namespace) -> int:
 
 def clock(args: argparse.Namespace) -> int:
     from functions import logs
-    from governance.clock import ClockSettings, run
+    from functions.clock import ClockSettings, run
 
     logs.configure("clock")
     run(ClockSettings.from_env())

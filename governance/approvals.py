@@ -13,7 +13,7 @@ from governance.proposals import (
 )
 from governance.tokens import secrets_equal
 from idl.model import ActionSpec
-from ledger.store import utc_now
+from kernel.times import utc_now
 from tenants.database import RaiseAfterCommit, Reader, Tx
 from tenants.tenant import Tenant
 

@@ -13,9 +13,9 @@ from idl.compiler import (
     contract_from_manifest,
 )
 from idl.model import Contract
-from ledger.canonical import canonical_json
+from kernel.canonical import canonical_json
+from kernel.times import utc_now
 from ledger.signing import sign
-from ledger.store import utc_now
 from tenants.database import Reader, Tx
 from tenants.tenant import Tenant
 

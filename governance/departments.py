@@ -7,7 +7,7 @@ from typing import Any
 
 from governance import BadRequest
 from governance.contracts import active_contract
-from ledger.store import utc_now
+from kernel.times import utc_now
 from tenants.database import Reader, Tx
 from tenants.tenant import Tenant
 

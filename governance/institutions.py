@@ -3,8 +3,9 @@ from typing import Any
 
 from governance import Conflict, Forbidden, NotFound, Unauthorized
 from governance.context import EngineContext
-from governance.tokens import hash_secret, new_id, new_secret, secrets_equal
-from ledger.store import utc_now
+from governance.tokens import hash_secret, new_secret, secrets_equal
+from kernel.ids import new_id
+from kernel.times import utc_now
 from tenants import InstitutionMissing, InstitutionUnavailable
 from tenants.database import Reader, Tx
 from tenants.layout import new_institution_id

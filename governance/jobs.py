@@ -1,12 +1,11 @@
 import hashlib
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from governance import BadRequest, Conflict, Forbidden, NotFound
-from governance.tokens import new_id
 from idl.model import ActionSpec
-from ledger.canonical import canonical_json
-from ledger.store import utc_now
+from kernel.canonical import canonical_json
+from kernel.ids import new_id
+from kernel.times import utc_in, utc_now
 from tenants.database import RaiseAfterCommit, Reader, Tx
 from tenants.tenant import Tenant
 
@@ -23,11 +22,6 @@ _JOB_COLUMNS = (
     " request_id, progress, length(CAST(result AS BLOB)) AS result_bytes,"  # bytes, not characters
     f" CASE WHEN length(CAST(result AS BLOB)) <= {REPORT_INLINE_BYTES} THEN result END AS result"
 )
-
-
-def iso_in(seconds: float) -> str:
-    moment = datetime.now(UTC) + timedelta(seconds=seconds)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def insert_job(
@@ -179,7 +173,7 @@ def _is_due(job: dict[str, Any], now: str) -> bool:
 def touch_actor(tenant: Tenant, actor: dict[str, Any], version: str | None = None) -> None:
     """Record that the agent was seen, at most every LAST_SEEN_EVERY seconds, and the build it
     runs (`version`, from its User-Agent) as soon as that changes."""
-    recent = actor["last_seen_at"] and actor["last_seen_at"] > iso_in(-LAST_SEEN_EVERY)
+    recent = actor["last_seen_at"] and actor["last_seen_at"] > utc_in(-LAST_SEEN_EVERY)
     if recent and (version is None or version == actor["agent_version"]):
         return
     tenant.db.write(
@@ -216,7 +210,7 @@ def lease_job(tenant: Tenant, actor: dict[str, Any], job_id: str, seconds: int) 
         renewing = job["status"] == "leased" and job["lease_owner"] == actor["id"]
         if job["status"] != "queued" and not renewing:
             raise Conflict(f"job {job_id} is {job['status']}", code="job_not_available")
-        until = iso_in(seconds)
+        until = utc_in(seconds)
         if job["not_after"] and job["not_after"] < until:
             until = job["not_after"]  # a lease never outlasts the approval
         tx.execute(

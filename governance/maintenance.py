@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from governance.approvals import any_expired, expire_due
 from governance.jobs import LEASE_LAPSED, WINDOW_CLOSED, any_due, settle_due
 from governance.retention import propose_due_purge
-from ledger.store import utc_now
+from kernel.times import utc_now
 from tenants import TenantError
 from tenants.database import Tx
 from tenants.registry import Registry

@@ -7,13 +7,14 @@ from governance.context import EngineContext
 from governance.contracts import active_contract
 from governance.departments import RULE as DEPARTMENT_RULE
 from governance.departments import inactive_reason
-from governance.jobs import insert_job, iso_in, record_job_created
-from governance.tokens import new_id
+from governance.jobs import insert_job, record_job_created
 from idl.model import ActionSpec
 from idl.params import ParamError, check_params
 from idl.validator import content_params
-from ledger.canonical import canonical_json
-from ledger.store import new_case_id, utc_now
+from kernel.canonical import canonical_json
+from kernel.ids import new_id
+from kernel.times import utc_in, utc_now
+from ledger.store import new_case_id
 from tenants.database import Reader, Tx
 from tenants.tenant import Tenant
 
@@ -255,7 +256,7 @@ def decide(
     if decision.decision == "pending_approval":
         assert ref is not None and manifest_sha256 is not None  # judged against a contract
         digest = approval_digest(proposal_id, action, params, ref, manifest_sha256)
-        expires_at = iso_in(spec.approval_ttl_seconds)
+        expires_at = utc_in(spec.approval_ttl_seconds)
     status = {"allowed": "authorized", "denied": "denied"}.get(
         decision.decision, "pending_approval"
     )

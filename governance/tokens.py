@@ -14,7 +14,3 @@ def hash_secret(secret: str) -> str:
 
 def secrets_equal(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"

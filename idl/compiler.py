@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from idl import IDLError
 from idl.model import Contract
 from idl.validator import validate_contract
-from ledger.canonical import canonical_json
+from kernel.canonical import canonical_json
 
 MANIFEST_FORMAT = "libervia-idl-manifest/1"
 BUNDLES_DIR = Path(__file__).parent / "bundles"

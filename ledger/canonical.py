@@ -1,16 +1,9 @@
+"""The ledger's chain: an event's canonical bytes and its hash."""
+
 import hashlib
-import json
-from json.encoder import encode_basestring as _quote  # what _dumps does for a str
-from typing import Any
+from json.encoder import encode_basestring as _quote  # what canonical_json does for a str
 
 GENESIS_HASH = "0" * 64
-
-_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-
-
-def canonical_json(value: Any) -> bytes:
-    """One byte string per value: sorted keys, no spaces, UTF-8."""
-    return _dumps(value).encode()
 
 
 def canonical_event_bytes(

@@ -2,7 +2,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.canonical import canonical_event_bytes, canonical_json
+from kernel.canonical import canonical_json
+from ledger.canonical import canonical_event_bytes
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
+from kernel.canonical import canonical_json
+from kernel.sqlite import statements
 from ledger import store as ledger_store
-from ledger.canonical import canonical_json
 from ledger.event import Event
-from ledger.sqlite_conn import statements
 
 JSONL_FORMAT = "libervia-ledger/1"
 CSV_COLUMNS = tuple(ledger_store.COLUMNS.split(", "))  # the events table, in order

@@ -6,8 +6,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kernel.canonical import canonical_json
 from ledger import LedgerError
-from ledger.canonical import canonical_json
 
 
 class SignatureInvalid(LedgerError):

@@ -9,14 +9,15 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kernel.canonical import canonical_json
+from kernel.times import utc_now
 from ledger import LedgerError, merkle
-from ledger.canonical import GENESIS_HASH, canonical_event_bytes, canonical_json, chain_hash
+from ledger.canonical import GENESIS_HASH, canonical_event_bytes, chain_hash
 from ledger.checkpoint import Checkpoint
 from ledger.event import Event
 from ledger.verify import VerifyResult, verify_database
@@ -65,10 +66,6 @@ CHECKPOINT_COLUMNS = ("seq", "head_hash", "ts", "signature", "public_key", "root
 
 # (type, actor, payload, case_id or None for a new case)
 EventItem = tuple[str, str, dict[str, Any], str | None]
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def new_case_id() -> str:

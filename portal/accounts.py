@@ -2,12 +2,13 @@
 
 import re
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from kernel.ids import new_id
+from kernel.times import stamp_now
 from portal import i18n
 from portal.db import Database, Tx
 from portal.errors import ConsoleError
@@ -20,19 +21,6 @@ MAX_PASSWORD = 256
 _hasher = PasswordHasher()  # argon2id
 # Verified when the email is unknown, so both paths cost one argon2 verification.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-def stamp(moment: datetime) -> str:
-    """A time as the accounts store keeps it: UTC, to the second, `2026-01-31T12:00:00Z`."""
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def now() -> str:
-    return stamp(datetime.now(UTC))
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(10)}"
 
 
 def normalize_email(email: Any) -> str:
@@ -61,7 +49,7 @@ def create_user(tx: Tx, email: str, password: Any, verified: bool = False) -> di
     address, secret = normalize_email(email), check_password(password)
     if tx.one("SELECT id FROM users WHERE email=?", (address,)):
         raise ConsoleError(409, "email_taken", "an account with this email already exists")
-    user = {"id": new_id("usr"), "email": address, "created_at": now()}
+    user = {"id": new_id("usr"), "email": address, "created_at": stamp_now()}
     tx.execute(
         "INSERT INTO users (id, email, password_hash, created_at, email_verified_at, locale)"
         " VALUES (?,?,?,?,?,?)",
@@ -70,7 +58,7 @@ def create_user(tx: Tx, email: str, password: Any, verified: bool = False) -> di
             address,
             _hasher.hash(secret),
             user["created_at"],
-            now() if verified else None,
+            stamp_now() if verified else None,
             i18n.current(),
         ),
     )
@@ -130,16 +118,16 @@ def ensure_institution(db: Database, user_id: str, name: str) -> dict[str, Any]:
             tx.execute(
                 "INSERT INTO institutions (id, name, onboarding_state, created_at)"
                 " VALUES (?,?,?,?)",
-                (institution_id, name, "created", now()),
+                (institution_id, name, "created", stamp_now()),
             )
             tx.execute(
                 "INSERT INTO memberships (user_id, institution_id, role, created_at)"
                 " VALUES (?,?,?,?)",
-                (user_id, institution_id, "owner", now()),
+                (user_id, institution_id, "owner", stamp_now()),
             )
             tx.execute(
                 "INSERT INTO subscriptions (institution_id, plan_code, started_at) VALUES (?,?,?)",
-                (institution_id, "free", now()),
+                (institution_id, "free", stamp_now()),
             )
     institution = institution_of(db, user_id)
     assert institution is not None  # created above, or there already

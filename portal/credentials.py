@@ -1,6 +1,6 @@
 """Each institution's engine credentials, encrypted at rest."""
 
-from portal.accounts import now
+from kernel.times import stamp_now
 from portal.db import Tx
 from portal.errors import ConsoleError
 from portal.secret_box import SecretBox
@@ -19,7 +19,7 @@ def store(
     tx.execute(
         "INSERT INTO engine_credentials (institution_id, kind, actor_id, nonce, ciphertext,"
         " created_at) VALUES (?,?,?,?,?,?)",
-        (institution_id, kind, actor_id, nonce, sealed, now()),
+        (institution_id, kind, actor_id, nonce, sealed, stamp_now()),
     )
 
 
@@ -44,7 +44,7 @@ def replace(tx: Tx, box: SecretBox, institution_id: str, kind: str, secret: str)
     tx.execute(
         "UPDATE engine_credentials SET nonce=?, ciphertext=?, created_at=?"
         " WHERE institution_id=? AND kind=?",
-        (nonce, sealed, now(), institution_id, kind),
+        (nonce, sealed, stamp_now(), institution_id, kind),
     )
 
 

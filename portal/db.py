@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ledger.sqlite_conn import SQLiteFile
+from kernel.sqlite import SQLiteFile
 
 
 class Database:

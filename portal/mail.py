@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 
-from portal.accounts import new_id, now, stamp
+from kernel.ids import new_id
+from kernel.times import stamp, stamp_now
 from portal.db import Database, Tx
 from portal.rounds import Rounds
 
@@ -47,7 +48,7 @@ def enqueue(tx: Tx, recipient: str, kind: str, subject: str, body: str) -> str:
     tx.execute(
         "INSERT INTO outbox (id, recipient, kind, subject, body, created_at, next_attempt_at)"
         " VALUES (?,?,?,?,?,?,?)",
-        (message_id, recipient, kind, one_line, body, now(), now()),
+        (message_id, recipient, kind, one_line, body, stamp_now(), stamp_now()),
     )
     return message_id
 
@@ -77,7 +78,7 @@ def record_sent(db: Database, mail: Mail) -> None:
     with db.transaction() as tx:
         tx.execute(
             "UPDATE outbox SET sent_at=?, attempts=?, body='' WHERE id=?",
-            (now(), mail.attempts + 1, mail.id),
+            (stamp_now(), mail.attempts + 1, mail.id),
         )
 
 
@@ -91,7 +92,7 @@ def record_failure(
     with db.transaction() as tx:
         tx.execute(
             "UPDATE outbox SET attempts=?, last_error=?, next_attempt_at=?, failed_at=? WHERE id=?",
-            (attempts, error[:500], stamp(retry), now() if given_up else None, mail.id),
+            (attempts, error[:500], stamp(retry), stamp_now() if given_up else None, mail.id),
         )
         if given_up:
             tx.execute("UPDATE outbox SET body='' WHERE id=?", (mail.id,))

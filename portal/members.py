@@ -11,15 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kernel.ids import new_id
+from kernel.times import stamp, stamp_now
 from portal import credentials, letters, mail
-from portal.accounts import (
-    create_user,
-    institution_of,
-    new_id,
-    normalize_email,
-    now,
-    stamp,
-)
+from portal.accounts import create_user, institution_of, normalize_email
 from portal.db import Database, Tx
 from portal.engine_client import EngineClient
 from portal.errors import ConsoleError
@@ -109,7 +104,7 @@ def invite(db: Database, owner_id: str, email: Any, role: Any, portal_url: str) 
         tx.execute(
             "UPDATE invitations SET withdrawn_at=? WHERE institution_id=? AND email=?"
             " AND accepted_at IS NULL AND withdrawn_at IS NULL",
-            (now(), institution["id"], address),
+            (stamp_now(), institution["id"], address),
         )
         tx.execute(
             "INSERT INTO invitations (id, token_hash, institution_id, email, role, invited_by,"
@@ -121,7 +116,7 @@ def invite(db: Database, owner_id: str, email: Any, role: Any, portal_url: str) 
                 address,
                 role,
                 owner_id,
-                now(),
+                stamp_now(),
                 stamp(moment + LIFETIME),
             ),
         )
@@ -236,7 +231,7 @@ def accept(
         tx.execute(
             "INSERT INTO memberships (user_id, institution_id, role, created_at, actor_id)"
             " VALUES (?,?,?,?,?)",
-            (user["id"], row["institution_id"], row["role"], now(), actor["actor_id"]),
+            (user["id"], row["institution_id"], row["role"], stamp_now(), actor["actor_id"]),
         )
         credentials.store(
             tx,
@@ -248,7 +243,7 @@ def accept(
         )
         tx.execute(
             "UPDATE invitations SET accepted_at=?, accepted_by=? WHERE id=?",
-            (now(), user["id"], row["id"]),
+            (stamp_now(), user["id"], row["id"]),
         )
     return dict(user)
 
@@ -259,7 +254,7 @@ def withdraw(db: Database, owner_id: str, invitation_id: str) -> None:
         changed = tx.execute(
             "UPDATE invitations SET withdrawn_at=? WHERE id=? AND institution_id=?"
             " AND accepted_at IS NULL AND withdrawn_at IS NULL",
-            (now(), invitation_id, institution["id"]),
+            (stamp_now(), invitation_id, institution["id"]),
         )
     if not changed:
         raise ConsoleError(404, "invitation_not_found", _("There is no such waiting invitation."))

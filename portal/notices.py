@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kernel.ids import new_id
+from kernel.times import stamp_now
 from portal import credentials, i18n, letters, mail
-from portal.accounts import new_id, now
 from portal.db import Database, Tx
 from portal.engine_client import EngineClient
 from portal.errors import ConsoleError
@@ -114,7 +115,7 @@ def mark_read(db: Database, user_id: str) -> int:
     with db.transaction() as tx:
         return tx.execute(
             "UPDATE notifications SET read_at=? WHERE user_id=? AND read_at IS NULL",
-            (now(), user_id),
+            (stamp_now(), user_id),
         )
 
 
@@ -179,7 +180,7 @@ def deliver(tx: Tx, institution_id: str, notice: Notice, portal_url: str) -> int
                 notice.subject_key,
                 json.dumps(params),
                 notice.link,
-                now(),
+                stamp_now(),
             ),
         )
         if not inserted or not person.verified:

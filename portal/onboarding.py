@@ -2,8 +2,9 @@
 
 from typing import Any
 
+from kernel.times import stamp_now
 from portal import credentials
-from portal.accounts import ensure_institution, institution_of, now
+from portal.accounts import ensure_institution, institution_of
 from portal.db import Database, Tx
 from portal.engine_client import EngineClient
 from portal.errors import ConsoleError
@@ -95,7 +96,7 @@ def onboard(
             tx.execute(
                 "UPDATE institutions SET agent_token_revealed_at=? WHERE id=?"
                 " AND agent_token_revealed_at IS NULL",
-                (now(), iid),
+                (stamp_now(), iid),
             )
             == 1
         )

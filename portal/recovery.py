@@ -12,8 +12,9 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from kernel.times import stamp, stamp_now
 from portal import letters, mail
-from portal.accounts import EMAIL, now, set_password, stamp
+from portal.accounts import EMAIL, set_password
 from portal.db import Database
 from portal.errors import ConsoleError
 from portal.i18n import _
@@ -101,7 +102,7 @@ def reset_password(db: Database, links: Links, token: Any, password: Any) -> dic
         set_password(tx, user["id"], password)
         tx.execute(
             "UPDATE users SET email_verified_at=COALESCE(email_verified_at, ?) WHERE id=?",
-            (now(), user["id"]),
+            (stamp_now(), user["id"]),
         )
     ended = revoke_all(db, user["id"])
     return {"reset": True, "email": user["email"], "sessions_ended": ended}
@@ -139,5 +140,5 @@ def verify_email(db: Database, links: Links, token: Any) -> dict[str, Any]:
             raise ConsoleError(400, "bad_link", _("This confirmation link is not valid."))
         if user["email_verified_at"]:
             return {"verified": True, "already": True, "email": user["email"]}
-        tx.execute("UPDATE users SET email_verified_at=? WHERE id=?", (now(), user["id"]))
+        tx.execute("UPDATE users SET email_verified_at=? WHERE id=?", (stamp_now(), user["id"]))
     return {"verified": True, "already": False, "email": user["email"]}

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from portal.accounts import stamp
+from kernel.times import stamp
 from portal.db import Database
 
 LIFETIME = timedelta(days=7)

@@ -2,8 +2,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ledger.sqlite_conn import SQLiteFile
-from ledger.store import utc_now
+from kernel.sqlite import SQLiteFile
+from kernel.times import utc_now
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS institutions (

@@ -10,8 +10,8 @@ who asked the agent for a proposal).
 
 import sqlite3
 
+from kernel.sqlite import statements
 from ledger import store as ledger_store
-from ledger.sqlite_conn import statements
 
 SCHEMA_VERSION = 3
 FILENAME = "institution.db"

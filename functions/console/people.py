@@ -13,8 +13,9 @@ from portal.errors import ConsoleError
 from portal.security import check_csrf, current_user_id, login, signed_in_user
 from portal.sessions import open_session
 
-INVITATION_ID = re.compile(r"inv_[0-9a-f]{20}")
-USER_ID = re.compile(r"usr_[0-9a-f]{20}")
+# 24 hex digits (kernel.ids); the accounts store's first ids had 20.
+INVITATION_ID = re.compile(r"inv_(?:[0-9a-f]{4})?[0-9a-f]{20}")
+USER_ID = re.compile(r"usr_(?:[0-9a-f]{4})?[0-9a-f]{20}")
 
 
 def _id(request: Request, pattern: re.Pattern[str], code: str, message: str) -> str:

@@ -2,8 +2,8 @@ import sqlite3
 
 import pytest
 
+from kernel.sqlite import statements
 from ledger import store
-from ledger.sqlite_conn import statements
 
 
 class LedgerFile:

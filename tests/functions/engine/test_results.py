@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ledger.canonical import canonical_json
+from kernel.canonical import canonical_json
 from tests.support.cli import libervia
 from tests.support.engine_api import HTTP, Institution, auth, new_institution
 from tests.support.servers import engine_process
