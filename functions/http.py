@@ -12,16 +12,22 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from governance import GovernanceError
+from kernel.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    Refused,
+    TooLarge,
+    TooMany,
+    Unauthorized,
+    Unavailable,
+    Unsupported,
+)
 from tenants import InstitutionMissing, InstitutionUnavailable, StorageFull, TenantError
 
 DEFAULT_MAX_BODY = 1024 * 1024
-
-
-class HTTPError(GovernanceError):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message, code=code)
-        self.status = status
 
 
 def error_response(
@@ -32,9 +38,37 @@ def error_response(
     )
 
 
-async def governance_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, GovernanceError)
-    return error_response(exc.status, exc.code, exc.message)
+# The one table from the kinds of refusal (kernel.errors) to HTTP status, for both apps.
+STATUS: dict[type[Refused], int] = {
+    BadRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    TooLarge: 413,
+    Unsupported: 415,
+    TooMany: 429,
+    Unavailable: 502,
+}
+
+
+def status_of(exc: Refused) -> int:
+    """The status of the nearest kind the table names (400 for a bare refusal)."""
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
+
+
+def refusal_response(exc: Refused, message: str | None = None) -> JSONResponse:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return error_response(status_of(exc), exc.code, message or exc.message, headers=headers)
+
+
+async def refusal_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Refused)
+    return refusal_response(exc)
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -97,7 +131,7 @@ async def internal_error_handler(request: Request, exc: Exception) -> JSONRespon
 
 
 EXCEPTION_HANDLERS = {
-    GovernanceError: governance_error_handler,
+    Refused: refusal_handler,
     HTTPException: http_exception_handler,
     TenantError: tenant_error_handler,
     sqlite3.Error: sqlite_error_handler,
@@ -140,10 +174,10 @@ def _check_tree(value: Any) -> None:
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError as exc:
-                raise HTTPError(400, "invalid_json", "a string holds a lone surrogate") from exc
+                raise BadRequest("a string holds a lone surrogate", code="invalid_json") from exc
         elif isinstance(item, dict | list):
             if depth > MAX_DEPTH:
-                raise HTTPError(400, "invalid_json", f"JSON nested deeper than {MAX_DEPTH}")
+                raise BadRequest(f"JSON nested deeper than {MAX_DEPTH}", code="invalid_json")
             children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
 
@@ -152,12 +186,12 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The raw request body; 413 past `limit` bytes, declared or streamed."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPError(413, "body_too_large", f"request body exceeds {limit} bytes")
+        raise TooLarge(f"request body exceeds {limit} bytes", code="body_too_large")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise HTTPError(413, "body_too_large", f"request body exceeds {limit} bytes")
+            raise TooLarge(f"request body exceeds {limit} bytes", code="body_too_large")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -169,8 +203,8 @@ def decoded_body(raw: bytes, encoding: str | None, limit: int) -> bytes:
     if encoding == "identity":
         return raw
     if encoding != "gzip":
-        raise HTTPError(
-            415, "unsupported_encoding", f"Content-Encoding {encoding!r}: use gzip or none"
+        raise Unsupported(
+            f"Content-Encoding {encoding!r}: use gzip or none", code="unsupported_encoding"
         )
     inflater = zlib.decompressobj(wbits=31)
     try:
@@ -178,11 +212,11 @@ def decoded_body(raw: bytes, encoding: str | None, limit: int) -> bytes:
         if len(expanded) <= limit and not inflater.eof:
             expanded += inflater.flush(limit + 1 - len(expanded))
     except zlib.error as exc:
-        raise HTTPError(400, "invalid_gzip", f"request body is not valid gzip: {exc}") from exc
+        raise BadRequest(f"request body is not valid gzip: {exc}", code="invalid_gzip") from exc
     if len(expanded) > limit:
-        raise HTTPError(413, "body_too_large", f"request body exceeds {limit} bytes expanded")
+        raise TooLarge(f"request body exceeds {limit} bytes expanded", code="body_too_large")
     if not inflater.eof or inflater.unused_data:
-        raise HTTPError(400, "invalid_gzip", "request body is truncated or not one gzip stream")
+        raise BadRequest("request body is truncated or not one gzip stream", code="invalid_gzip")
     return expanded
 
 
@@ -196,11 +230,11 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
             raw, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_finite_float
         )
     except RecursionError as exc:
-        raise HTTPError(400, "invalid_json", f"JSON nested deeper than {MAX_DEPTH}") from exc
+        raise BadRequest(f"JSON nested deeper than {MAX_DEPTH}", code="invalid_json") from exc
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
-        raise HTTPError(400, "invalid_json", f"request body is not valid JSON: {exc}") from exc
+        raise BadRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from exc
     if not isinstance(value, dict):
-        raise HTTPError(400, "invalid_json", "request body must be a JSON object")
+        raise BadRequest("request body must be a JSON object", code="invalid_json")
     _check_tree(value)
     return value
 
@@ -241,16 +275,16 @@ def int_query(request: Request, name: str, default: int, low: int, high: int) ->
     try:
         value = int(raw)
     except ValueError as exc:
-        raise HTTPError(400, "bad_query", f"query parameter {name!r} must be an integer") from exc
+        raise BadRequest(f"query parameter {name!r} must be an integer", code="bad_query") from exc
     if not low <= value <= high:
-        raise HTTPError(400, "bad_query", f"query parameter {name!r} must be {low}..{high}")
+        raise BadRequest(f"query parameter {name!r} must be {low}..{high}", code="bad_query")
     return value
 
 
 def required_str(body: dict[str, Any], name: str, max_length: int = 200) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise HTTPError(400, "missing_field", f"field {name!r} (a non-empty string) is required")
+        raise BadRequest(f"field {name!r} (a non-empty string) is required", code="missing_field")
     if len(value) > max_length:
-        raise HTTPError(400, "field_too_long", f"field {name!r} exceeds {max_length} characters")
+        raise BadRequest(f"field {name!r} exceeds {max_length} characters", code="field_too_long")
     return value.strip()

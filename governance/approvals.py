@@ -1,6 +1,5 @@
 from typing import Any
 
-from governance import BadRequest, Conflict, Forbidden
 from governance.context import EngineContext
 from governance.contracts import active_contract
 from governance.jobs import insert_job, record_job_created
@@ -13,6 +12,7 @@ from governance.proposals import (
 )
 from governance.tokens import secrets_equal
 from idl.model import ActionSpec
+from kernel.errors import BadRequest, Conflict, Forbidden
 from kernel.times import utc_now
 from tenants.database import RaiseAfterCommit, Reader, Tx
 from tenants.tenant import Tenant

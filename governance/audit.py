@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from governance import BadRequest, Conflict, NotFound
 from governance.context import EngineContext
+from kernel.errors import BadRequest, Conflict, NotFound
 from ledger import audit as ledger_audit
 from ledger import proof as proof_files
 from ledger import store as ledger_store

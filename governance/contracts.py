@@ -2,7 +2,6 @@ import hashlib
 import threading
 from typing import Any
 
-from governance import BadRequest, Conflict, Forbidden, NotFound
 from governance.context import EngineContext
 from governance.tokens import secrets_equal
 from idl import IDLError
@@ -14,6 +13,7 @@ from idl.compiler import (
 )
 from idl.model import Contract
 from kernel.canonical import canonical_json
+from kernel.errors import BadRequest, Conflict, Forbidden, NotFound
 from kernel.times import utc_now
 from ledger.signing import sign
 from tenants.database import Reader, Tx

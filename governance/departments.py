@@ -5,8 +5,8 @@ before activation existed, are judged by their contract alone)."""
 
 from typing import Any
 
-from governance import BadRequest
 from governance.contracts import active_contract
+from kernel.errors import BadRequest
 from kernel.times import utc_now
 from tenants.database import Reader, Tx
 from tenants.tenant import Tenant

@@ -1,9 +1,9 @@
 import shutil
 from typing import Any
 
-from governance import Conflict, Forbidden, NotFound, Unauthorized
 from governance.context import EngineContext
 from governance.tokens import hash_secret, new_secret, secrets_equal
+from kernel.errors import Conflict, Forbidden, NotFound, Unauthorized
 from kernel.ids import new_id
 from kernel.times import utc_now
 from tenants import InstitutionMissing, InstitutionUnavailable

@@ -1,9 +1,9 @@
 import hashlib
 from typing import Any
 
-from governance import BadRequest, Conflict, Forbidden, NotFound
 from idl.model import ActionSpec
 from kernel.canonical import canonical_json
+from kernel.errors import BadRequest, Conflict, Forbidden, NotFound
 from kernel.ids import new_id
 from kernel.times import utc_in, utc_now
 from tenants.database import RaiseAfterCommit, Reader, Tx

@@ -2,7 +2,6 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from governance import BadRequest, NotFound
 from governance.context import EngineContext
 from governance.contracts import active_contract
 from governance.departments import RULE as DEPARTMENT_RULE
@@ -12,6 +11,7 @@ from idl.model import ActionSpec
 from idl.params import ParamError, check_params
 from idl.validator import content_params
 from kernel.canonical import canonical_json
+from kernel.errors import BadRequest, NotFound
 from kernel.ids import new_id
 from kernel.times import utc_in, utc_now
 from ledger.store import new_case_id

@@ -7,11 +7,11 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from kernel.errors import BadRequest, Conflict, Unauthorized
 from kernel.ids import new_id
 from kernel.times import stamp_now
 from portal import i18n
 from portal.db import Database, Tx
-from portal.errors import ConsoleError
 
 # No characters a mail header reads as a list, a name or a comment: one address, one recipient.
 _ATOM = r"[^@\s,;:<>()\[\]\\\"]"
@@ -25,14 +25,14 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 def normalize_email(email: Any) -> str:
     if not isinstance(email, str) or not EMAIL.match(email.strip()):
-        raise ConsoleError(400, "bad_email", "enter a valid email address")
+        raise BadRequest("enter a valid email address", code="bad_email")
     return email.strip().lower()
 
 
 def check_password(password: Any) -> str:
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise ConsoleError(
-            400, "bad_password", f"the password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+        raise BadRequest(
+            f"the password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters", code="bad_password"
         )
     return password
 
@@ -48,7 +48,7 @@ def create_user(tx: Tx, email: str, password: Any, verified: bool = False) -> di
     to be theirs (an emailed link)."""
     address, secret = normalize_email(email), check_password(password)
     if tx.one("SELECT id FROM users WHERE email=?", (address,)):
-        raise ConsoleError(409, "email_taken", "an account with this email already exists")
+        raise Conflict("an account with this email already exists", code="email_taken")
     user = {"id": new_id("usr"), "email": address, "created_at": stamp_now()}
     tx.execute(
         "INSERT INTO users (id, email, password_hash, created_at, email_verified_at, locale)"
@@ -73,7 +73,7 @@ def set_password(tx: Tx, user_id: str, password: Any) -> None:
 
 
 def authenticate(db: Database, email: Any, password: Any) -> dict[str, Any]:
-    wrong = ConsoleError(401, "bad_credentials", "wrong email or password")
+    wrong = Unauthorized("wrong email or password", code="bad_credentials")
     if not isinstance(email, str) or not isinstance(password, str):
         raise wrong
     with db.transaction() as tx:

@@ -1,8 +1,8 @@
 """Each institution's engine credentials, encrypted at rest."""
 
+from kernel.errors import Conflict
 from kernel.times import stamp_now
 from portal.db import Tx
-from portal.errors import ConsoleError
 from portal.secret_box import SecretBox
 
 KINDS = ("admin_key", "owner", "executive_admin", "organizational_agent")
@@ -29,7 +29,7 @@ def load(tx: Tx, box: SecretBox, institution_id: str, kind: str) -> str:
         (institution_id, kind),
     )
     if row is None:
-        raise ConsoleError(409, "not_onboarded", f"no {kind} credential yet; finish onboarding")
+        raise Conflict(f"no {kind} credential yet; finish onboarding", code="not_onboarded")
     return box.open(row["nonce"], row["ciphertext"], _context(institution_id, kind))
 
 
@@ -54,5 +54,5 @@ def actor_of(tx: Tx, institution_id: str, kind: str) -> str:
         (institution_id, kind),
     )
     if row is None or row["actor_id"] is None:
-        raise ConsoleError(409, "not_onboarded", f"no {kind} actor yet; finish onboarding")
+        raise Conflict(f"no {kind} actor yet; finish onboarding", code="not_onboarded")
     return str(row["actor_id"])

@@ -6,7 +6,32 @@ from typing import Any
 
 import httpx
 
-from portal.errors import ConsoleError
+from kernel.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    Refused,
+    TooLarge,
+    TooMany,
+    Unauthorized,
+    Unavailable,
+    Unsupported,
+)
+
+# The engine's refusals, by the status its HTTP edge gave them (functions.http.STATUS).
+REFUSALS: dict[int, type[Refused]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    410: Gone,
+    413: TooLarge,
+    415: Unsupported,
+    429: TooMany,
+}
 
 
 class EngineClient:
@@ -48,10 +73,10 @@ class EngineClient:
                 **kwargs,
             )
         except httpx.InvalidURL as exc:
-            raise ConsoleError(400, "bad_request", "the request names something malformed") from exc
+            raise BadRequest("the request names something malformed", code="bad_request") from exc
         except httpx.HTTPError as exc:
-            raise ConsoleError(
-                502, "engine_unreachable", f"the engine is unreachable: {exc}"
+            raise Unavailable(
+                f"the engine is unreachable: {exc}", code="engine_unreachable"
             ) from exc
         if response.status_code in ok:
             return response
@@ -59,8 +84,10 @@ class EngineClient:
             error = response.json()["error"]
         except (ValueError, KeyError, TypeError):
             error = {"code": "engine_error", "message": f"engine answered {response.status_code}"}
-        status = response.status_code if 400 <= response.status_code < 500 else 502
-        raise ConsoleError(status, error.get("code", "engine_error"), error.get("message", ""))
+        kind = REFUSALS.get(response.status_code, BadRequest)
+        if not 400 <= response.status_code < 500:
+            kind = Unavailable
+        raise kind(error.get("message", ""), code=error.get("code", "engine_error"))
 
     def inst(self, institution_id: str, path: str) -> str:
         return f"/v1/institutions/{institution_id}{path}"

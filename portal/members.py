@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kernel.errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Refused, TooMany
 from kernel.ids import new_id
 from kernel.times import stamp, stamp_now
 from portal import credentials, letters, mail
 from portal.accounts import create_user, institution_of, normalize_email
 from portal.db import Database, Tx
 from portal.engine_client import EngineClient
-from portal.errors import ConsoleError
 from portal.i18n import N_, _
 from portal.onboarding import lock_institution
 from portal.secret_box import SecretBox
@@ -54,9 +54,9 @@ def owned(db: Database, user_id: str) -> dict[str, Any]:
     """The signed-in person's onboarded institution, which they must own."""
     institution = institution_of(db, user_id)
     if institution is None or institution["onboarding_state"] != "active":
-        raise ConsoleError(409, "not_onboarded", _("Finish onboarding first."))
+        raise Conflict(_("Finish onboarding first."), code="not_onboarded")
     if institution["membership_role"] != "owner":
-        raise ConsoleError(403, "owner_only", _("Only the owner can do this."))
+        raise Forbidden(_("Only the owner can do this."), code="owner_only")
     return institution
 
 
@@ -65,7 +65,7 @@ def invite(db: Database, owner_id: str, email: Any, role: Any, portal_url: str) 
     withdraws the earlier link (the newest email is the one that works)."""
     institution = owned(db, owner_id)
     if role not in INVITABLE:
-        raise ConsoleError(400, "bad_role", _("Choose a role: assistant or auditor."))
+        raise BadRequest(_("Choose a role: assistant or auditor."), code="bad_role")
     address = normalize_email(email)
     token = secrets.token_urlsafe(32)
     moment = datetime.now(UTC)
@@ -77,8 +77,8 @@ def invite(db: Database, owner_id: str, email: Any, role: Any, portal_url: str) 
             " WHERE u.email=? AND m.institution_id=?",
             (address, institution["id"]),
         ):
-            raise ConsoleError(
-                409, "already_member", _("%(email)s is already a member.", email=address)
+            raise Conflict(
+                _("%(email)s is already a member.", email=address), code="already_member"
             )
         pending = tx.one(
             "SELECT COUNT(*) AS n FROM invitations WHERE institution_id=? AND accepted_at IS NULL"
@@ -90,16 +90,14 @@ def invite(db: Database, owner_id: str, email: Any, role: Any, portal_url: str) 
             (owner_id, stamp(moment - timedelta(hours=1))),
         )
         if sent and sent["n"] >= INVITES_PER_HOUR:
-            raise ConsoleError(
-                429,
-                "too_many_invitations",
+            raise TooMany(
                 _("At most %(num)s invitations an hour; try again later.", num=INVITES_PER_HOUR),
+                code="too_many_invitations",
             )
         if pending and pending["n"] >= MAX_PENDING:
-            raise ConsoleError(
-                409,
-                "too_many_invitations",
+            raise Conflict(
                 _("At most %(num)s invitations can wait at once.", num=MAX_PENDING),
+                code="too_many_invitations",
             )
         tx.execute(
             "UPDATE invitations SET withdrawn_at=? WHERE institution_id=? AND email=?"
@@ -150,7 +148,7 @@ def _state(row: dict[str, Any]) -> str:
 
 def _invitation(tx: Tx, token: Any, lock: bool = False) -> dict[str, Any]:
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
-        raise ConsoleError(404, "invitation_not_found", _("This invitation link is not valid."))
+        raise NotFound(_("This invitation link is not valid."), code="invitation_not_found")
     row = tx.one(
         "SELECT v.*, i.name AS institution_name, i.engine_institution_id, u.email AS inviter"
         " FROM invitations v JOIN institutions i ON i.id = v.institution_id"
@@ -159,7 +157,7 @@ def _invitation(tx: Tx, token: Any, lock: bool = False) -> dict[str, Any]:
         (_digest(token),),
     )
     if row is None:
-        raise ConsoleError(404, "invitation_not_found", _("This invitation link is not valid."))
+        raise NotFound(_("This invitation link is not valid."), code="invitation_not_found")
     return row
 
 
@@ -201,26 +199,25 @@ def accept(
         lock_institution(db, tx, row["institution_id"])
         if _state(row) != "pending":
             code, message = _REFUSED[_state(row)]
-            raise ConsoleError(410, code, _(message))
+            raise Gone(_(message), code=code)
         user = tx.one(
             "SELECT id, email, created_at FROM users WHERE email=?"
             + (" FOR UPDATE" if tx.dialect == "postgres" else ""),
             (row["email"],),
         )
         if user is not None and user["id"] != signed_in:
-            raise ConsoleError(
-                409,
-                "sign_in_first",
+            raise Conflict(
                 _(
                     "An account for %(email)s exists: sign in with it, then open the link again.",
                     email=row["email"],
                 ),
+                code="sign_in_first",
             )
         if user is not None and tx.one(
             "SELECT institution_id FROM memberships WHERE user_id=?", (user["id"],)
         ):
-            raise ConsoleError(
-                409, "already_member", _("This account already belongs to an institution.")
+            raise Conflict(
+                _("This account already belongs to an institution."), code="already_member"
             )
         if user is None:
             user = create_user(tx, row["email"], password, verified=True)
@@ -257,7 +254,7 @@ def withdraw(db: Database, owner_id: str, invitation_id: str) -> None:
             (stamp_now(), invitation_id, institution["id"]),
         )
     if not changed:
-        raise ConsoleError(404, "invitation_not_found", _("There is no such waiting invitation."))
+        raise NotFound(_("There is no such waiting invitation."), code="invitation_not_found")
 
 
 def remove(
@@ -275,7 +272,7 @@ def remove(
             (iid, member_id if isinstance(member_id, str) else ""),
         )
         if member is None or member["role"] == "owner":
-            raise ConsoleError(404, "member_not_found", _("There is no such member."))
+            raise NotFound(_("There is no such member."), code="member_not_found")
         admin_key = credentials.load(tx, box, iid, "admin_key")
         try:
             engine.post(
@@ -284,7 +281,7 @@ def remove(
                 admin_key,
                 {"reason": "removed by the owner"},
             )
-        except ConsoleError as exc:
+        except Refused as exc:
             if exc.code != "actor_revoked":  # revoked before, and the removal did not commit
                 raise
         tx.execute(
@@ -302,7 +299,7 @@ def roster(db: Database, user_id: str) -> dict[str, Any]:
     """Who belongs to the signed-in person's institution, and (for its owner) who is invited."""
     institution = institution_of(db, user_id)
     if institution is None or institution["onboarding_state"] != "active":
-        raise ConsoleError(409, "not_onboarded", _("Finish onboarding first."))
+        raise Conflict(_("Finish onboarding first."), code="not_onboarded")
     with db.transaction() as tx:
         people = tx.all(
             "SELECT u.id AS user_id, u.email, m.role, m.created_at AS joined_at, m.actor_id"

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kernel.errors import BadRequest, Refused
 from kernel.ids import new_id
 from kernel.times import stamp_now
 from portal import credentials, i18n, letters, mail
 from portal.db import Database, Tx
 from portal.engine_client import EngineClient
-from portal.errors import ConsoleError
 from portal.i18n import N_, _
 from portal.rounds import Rounds
 from portal.secret_box import SecretBox
@@ -126,13 +126,12 @@ def choose(db: Database, user_id: str, choices: Any) -> dict[str, bool]:
         or not choices
         or not all(k in KINDS and isinstance(v, bool) for k, v in choices.items())
     ):
-        raise ConsoleError(
-            400,
-            "bad_choices",
+        raise BadRequest(
             _(
                 "Choices are kinds of notice (%(kinds)s), each true or false.",
                 kinds=", ".join(KINDS),
             ),
+            code="bad_choices",
         )
     with db.transaction() as tx:
         for kind, email in choices.items():
@@ -230,7 +229,7 @@ class Watcher:
         for institution in institutions:
             try:
                 emailed += self.watch(institution["id"], institution["engine_institution_id"])
-            except ConsoleError as exc:  # one institution's trouble does not stop the others
+            except Refused as exc:  # one institution's trouble does not stop the others
                 log.warning("notices of %s skipped: %s", institution["id"], exc.message)
         if emailed:
             self.on_mail()
@@ -308,7 +307,7 @@ class Watcher:
                 job = self.engine.get(
                     engine_id, f"/runtime/jobs/{event['payload']['job_id']}", admin_key
                 )
-            except ConsoleError as exc:  # one job the engine cannot show silences nothing else
+            except Refused as exc:  # one job the engine cannot show silences nothing else
                 log.warning("job %s skipped: %s", event["payload"].get("job_id"), exc.message)
                 continue
 

@@ -2,12 +2,12 @@
 
 from typing import Any
 
+from kernel.errors import Conflict, Refused
 from kernel.times import stamp_now
 from portal import credentials
 from portal.accounts import ensure_institution, institution_of
 from portal.db import Database, Tx
 from portal.engine_client import EngineClient
-from portal.errors import ConsoleError
 from portal.secret_box import SecretBox
 
 ACTORS = (
@@ -27,7 +27,7 @@ def plan_of(db: Database, code: str) -> dict[str, Any]:
     with db.transaction() as tx:
         plan = tx.one("SELECT * FROM plans WHERE code=?", (code,))
     if plan is None:
-        raise ConsoleError(409, "unknown_plan", f"there is no plan {code!r}")
+        raise Conflict(f"there is no plan {code!r}", code="unknown_plan")
     return plan
 
 
@@ -38,7 +38,7 @@ def contract_in_force(
     (moving to a newer version is the owner's decision, never onboarding's)."""
     try:
         return dict(engine.get(engine_id, "/contract", admin_key))
-    except ConsoleError as exc:
+    except Refused as exc:
         if exc.code != "no_released_contract":
             raise
     name, version = plan_ref.split("@v", 1)

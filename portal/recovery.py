@@ -12,11 +12,11 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from kernel.errors import BadRequest, Gone
 from kernel.times import stamp, stamp_now
 from portal import letters, mail
 from portal.accounts import EMAIL, set_password
 from portal.db import Database
-from portal.errors import ConsoleError
 from portal.i18n import _
 from portal.sessions import revoke_all
 
@@ -51,17 +51,17 @@ def _fingerprint(password_hash: str) -> str:
 
 def _read(serializer: URLSafeTimedSerializer, token: Any, max_age: int, what: str) -> dict:
     if not isinstance(token, str) or not token or len(token) > 500:
-        raise ConsoleError(400, "bad_link", _("%(what)s is not valid.", what=what))
+        raise BadRequest(_("%(what)s is not valid.", what=what), code="bad_link")
     try:
         data = serializer.loads(token, max_age=max_age)
     except SignatureExpired:
-        raise ConsoleError(
-            410, "link_expired", _("%(what)s has expired; ask for a new one.", what=what)
+        raise Gone(
+            _("%(what)s has expired; ask for a new one.", what=what), code="link_expired"
         ) from None
     except BadSignature:
-        raise ConsoleError(400, "bad_link", _("%(what)s is not valid.", what=what)) from None
+        raise BadRequest(_("%(what)s is not valid.", what=what), code="bad_link") from None
     if not isinstance(data, dict):
-        raise ConsoleError(400, "bad_link", _("%(what)s is not valid.", what=what))
+        raise BadRequest(_("%(what)s is not valid.", what=what), code="bad_link")
     return data
 
 
@@ -69,7 +69,7 @@ def ask_for_reset(db: Database, links: Links, email: Any, portal_url: str) -> bo
     """Email a reset link when the address has an account; says whether one was enqueued (for
     the caller to wake the postman, never to tell the person)."""
     if not isinstance(email, str) or not EMAIL.match(email.strip()):
-        raise ConsoleError(400, "bad_email", _("Enter a valid email address."))
+        raise BadRequest(_("Enter a valid email address."), code="bad_email")
     address = email.strip().lower()
     since = stamp(datetime.now(UTC) - timedelta(hours=1))
     with db.transaction() as tx:
@@ -92,7 +92,7 @@ def ask_for_reset(db: Database, links: Links, email: Any, portal_url: str) -> bo
 def reset_password(db: Database, links: Links, token: Any, password: Any) -> dict[str, Any]:
     """Set the new password, once per link; every session of the account ends."""
     claim = links.read_reset(token)
-    used = ConsoleError(410, "link_used", _("This reset link was already used; ask for a new one."))
+    used = Gone(_("This reset link was already used; ask for a new one."), code="link_used")
     with db.transaction() as tx:
         if tx.dialect == "postgres":
             tx.execute("SELECT id FROM users WHERE id=? FOR UPDATE", (claim.get("u"),))
@@ -137,7 +137,7 @@ def verify_email(db: Database, links: Links, token: Any) -> dict[str, Any]:
             "SELECT id, email, email_verified_at FROM users WHERE id=?", (claim.get("u"),)
         )
         if user is None or user["email"] != claim.get("e"):
-            raise ConsoleError(400, "bad_link", _("This confirmation link is not valid."))
+            raise BadRequest(_("This confirmation link is not valid."), code="bad_link")
         if user["email_verified_at"]:
             return {"verified": True, "already": True, "email": user["email"]}
         tx.execute("UPDATE users SET email_verified_at=? WHERE id=?", (stamp_now(), user["id"]))

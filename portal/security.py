@@ -7,7 +7,7 @@ from collections import defaultdict, deque
 
 from starlette.requests import Request
 
-from portal.errors import ConsoleError
+from kernel.errors import Forbidden, TooMany, Unauthorized
 from portal.i18n import _
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -26,10 +26,10 @@ def check_csrf(request: Request, form_token: str | None = None) -> None:
         return
     site = request.headers.get("sec-fetch-site")
     if site and site not in ("same-origin", "none"):
-        raise ConsoleError(403, "csrf", f"cross-site request refused ({site})")
+        raise Forbidden(f"cross-site request refused ({site})", code="csrf")
     origin = request.headers.get("origin")
     if origin and origin.split("://", 1)[-1] != request.headers.get("host"):
-        raise ConsoleError(403, "csrf", "request origin does not match this site")
+        raise Forbidden("request origin does not match this site", code="csrf")
     expected = request.session.get("csrf")
     given = request.headers.get("x-csrf-token") or form_token
     if (
@@ -37,7 +37,7 @@ def check_csrf(request: Request, form_token: str | None = None) -> None:
         or not isinstance(given, str)
         or not secrets.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
     ):
-        raise ConsoleError(403, "csrf", "missing or wrong CSRF token; reload the page")
+        raise Forbidden("missing or wrong CSRF token; reload the page", code="csrf")
 
 
 class LoginThrottle:
@@ -53,11 +53,10 @@ class LoginThrottle:
             failures = self._prune(key)
             if len(failures) >= self.attempts:
                 retry = int(failures[0] + self.window - time.monotonic()) + 1
-                raise ConsoleError(
-                    429,
-                    "too_many_attempts",
+                raise TooMany(
                     _("Too many failed sign-ins; try again in %(seconds)s s.", seconds=retry),
-                    headers={"Retry-After": str(retry)},
+                    code="too_many_attempts",
+                    retry_after=retry,
                 )
 
     def failed(self, key: str) -> None:
@@ -90,5 +89,5 @@ def signed_in_user(request: Request) -> str | None:
 def current_user_id(request: Request) -> str:
     user_id = signed_in_user(request)
     if not user_id:
-        raise ConsoleError(401, "not_signed_in", "sign in first")
+        raise Unauthorized("sign in first", code="not_signed_in")
     return user_id

@@ -13,11 +13,11 @@ from typing import Any
 
 from idl.compiler import builtin_source, compile_source
 from idl.model import Contract
+from kernel.errors import BadRequest, Conflict, Forbidden, NotFound, Refused, Unavailable
 from portal import credentials, engine_words, follow, i18n, lookup
 from portal.accounts import institution_of
 from portal.db import Database
 from portal.engine_client import EngineClient
-from portal.errors import ConsoleError
 from portal.findings import Findings
 from portal.i18n import _
 from portal.intent import parse
@@ -63,7 +63,7 @@ class Workspace:
     def open(cls, db: Database, box: SecretBox, engine: EngineClient, user_id: str) -> "Workspace":
         institution = institution_of(db, user_id)
         if institution is None or institution["onboarding_state"] != "active":
-            raise ConsoleError(409, "not_onboarded", _("Finish onboarding first."))
+            raise Conflict(_("Finish onboarding first."), code="not_onboarded")
         role = institution["membership_role"]
         person = "owner" if role == "owner" else member_kind(user_id)
         with db.transaction() as tx:
@@ -86,7 +86,7 @@ class Workspace:
 
     def owner_only(self) -> None:
         if self.role != "owner":
-            raise ConsoleError(403, "owner_only", _("Only the owner can do this."))
+            raise Forbidden(_("Only the owner can do this."), code="owner_only")
 
     def _get(self, path: str, **params: Any) -> Any:
         return self.engine.get(self.engine_id, path, self.person_token, **params)
@@ -141,7 +141,7 @@ class Workspace:
         self.owner_only()
         offer = self.contract_offer()
         if offer is None:
-            raise ConsoleError(409, "no_contract_offer", _("Your contract is already the newest."))
+            raise Conflict(_("Your contract is already the newest."), code="no_contract_offer")
         name, version = offer["to"].split("@v", 1)
         released = self.engine.call(
             "POST",
@@ -240,15 +240,13 @@ class Workspace:
             or not 1 <= len(paths) <= MAX_SELECTION
             or not all(isinstance(p, str) for p in paths)
         ):
-            raise ConsoleError(
-                400, "bad_selection", _("Select 1 to %(most)s files.", most=MAX_SELECTION)
+            raise BadRequest(
+                _("Select 1 to %(most)s files.", most=MAX_SELECTION), code="bad_selection"
             )
         known = self.inventory()
         missing = [p for p in paths if p not in known]
         if missing:
-            raise ConsoleError(
-                409,
-                "not_in_listing",
+            raise Conflict(
                 i18n.ngettext(
                     "%(num)s selected file is not in your agent's latest listing (%(paths)s);"
                     " scan again.",
@@ -257,6 +255,7 @@ class Workspace:
                     len(missing),
                     paths=", ".join(missing[:3]),
                 ),
+                code="not_in_listing",
             )
         files = [
             {"path": p, "sha256": known[p]["sha256"], "size": known[p]["size"]}
@@ -266,19 +265,19 @@ class Workspace:
 
     def propose_restore(self, quarantine_id: Any) -> dict[str, Any]:
         if not isinstance(quarantine_id, str) or not QUARANTINE_ID.fullmatch(quarantine_id):
-            raise ConsoleError(400, "bad_quarantine_id", "that is not a quarantine id")
+            raise BadRequest("that is not a quarantine id", code="bad_quarantine_id")
         return self._answer(self._propose("restore", {"quarantine_id": quarantine_id}))
 
     def propose_purge(self, quarantine_ids: Any) -> dict[str, Any]:
         if not isinstance(quarantine_ids, list) or not 1 <= len(quarantine_ids) <= MAX_SELECTION:
-            raise ConsoleError(
-                400, "bad_selection", _("Select 1 to %(most)s files.", most=MAX_SELECTION)
+            raise BadRequest(
+                _("Select 1 to %(most)s files.", most=MAX_SELECTION), code="bad_selection"
             )
         held = {e["quarantine_id"]: e for e in self.quarantine()["files"]}
         missing = [q for q in quarantine_ids if q not in held]
         if missing:
-            raise ConsoleError(
-                409, "not_in_quarantine", _("%(id)s is not in the quarantine.", id=missing[0])
+            raise Conflict(
+                _("%(id)s is not in the quarantine.", id=missing[0]), code="not_in_quarantine"
             )
         files = [
             {
@@ -316,10 +315,9 @@ class Workspace:
             self.person_token,
         )
         if hashlib.sha256(response.content).hexdigest() != sha256:
-            raise ConsoleError(
-                502,
-                "report_mismatch",
+            raise Unavailable(
                 f"the engine's report of job {job_id} is not the one its ledger names",
+                code="report_mismatch",
             )
         report: dict[str, Any] = json.loads(response.content)
         with _REPORTS_LOCK:
@@ -350,7 +348,7 @@ class Workspace:
 
     def decide(self, proposal_id: str, verdict: str, body: dict[str, Any]) -> dict[str, Any]:
         if verdict not in ("approve", "reject"):
-            raise ConsoleError(404, "not_found", "unknown decision")
+            raise NotFound("unknown decision", code="not_found")
         return self.engine.post(
             self.engine_id, f"/proposals/{proposal_id}/{verdict}", self.person_token, body
         )
@@ -370,7 +368,7 @@ class Workspace:
         self, category: str | None, since: str | None, until: str | None, limit: int = 500
     ) -> list[dict[str, Any]]:
         if category and category not in CATEGORIES:
-            raise ConsoleError(400, "bad_category", f"category must be one of {CATEGORIES}")
+            raise BadRequest(f"category must be one of {CATEGORIES}", code="bad_category")
         params: dict[str, Any] = {"order": "desc", "limit": limit}
         if category:
             params["category"] = category
@@ -429,7 +427,7 @@ class Workspace:
 
     def report_witness(self, problem: str, seen: int, shown: int | None) -> None:
         """Best effort: the alarm stands in the console whatever the engine answers."""
-        with contextlib.suppress(ConsoleError):
+        with contextlib.suppress(Refused):
             self.engine.post(
                 self.engine_id,
                 "/runtime/witness",
@@ -447,7 +445,7 @@ class Workspace:
 
     def export(self, fmt: str) -> Any:
         if fmt not in ("csv", "jsonl", "sqlite"):
-            raise ConsoleError(400, "bad_format", "format must be csv, jsonl or sqlite")
+            raise BadRequest("format must be csv, jsonl or sqlite", code="bad_format")
         return self.engine.export(self.engine_id, self.person_token, fmt)
 
     def chat(self, text: Any, inspected: str | None = None) -> dict[str, Any]:
@@ -455,7 +453,7 @@ class Workspace:
         content it acts on: found in the agent's latest listing, or first looked at by the agent
         (`inspecting`: the client asks again with `inspected` once that listing is done)."""
         if not isinstance(text, str) or not text.strip() or len(text) > 500:
-            raise ConsoleError(400, "bad_text", _("Write a request of 1 to 500 characters."))
+            raise BadRequest(_("Write a request of 1 to 500 characters."), code="bad_text")
         intent = parse(text)
         if intent.query is not None:
             queried = self._query(intent.query, intent.params, inspected)
@@ -678,7 +676,7 @@ def _day(value: str, name: str, next_day: bool = False) -> str:
     try:
         day = datetime.strptime(value, "%Y-%m-%d")
     except ValueError as exc:
-        raise ConsoleError(400, "bad_date", f"{name} must be a date like 2026-01-31") from exc
+        raise BadRequest(f"{name} must be a date like 2026-01-31", code="bad_date") from exc
     if next_day:
         day += timedelta(days=1)
     return day.strftime("%Y-%m-%dT00:00:00Z")

@@ -10,9 +10,9 @@ from functions import logs
 from functions.console import downloads
 from functions.console.services import people_names, services, workspace
 from functions.http import read_json
+from kernel.errors import BadRequest, Forbidden, NotFound
 from portal import agent_token, witness
 from portal.accounts import get_user, institution_of
-from portal.errors import ConsoleError
 from portal.findings import localized
 from portal.i18n import _
 from portal.onboarding import onboard
@@ -30,13 +30,13 @@ async def onboarding(request: Request) -> JSONResponse:
     user_id = current_user_id(request)
     name = body.get("name") or "My institution"
     if not isinstance(name, str) or len(name) > 100:
-        raise ConsoleError(400, "bad_name", _("The institution's name has at most 100 characters."))
+        raise BadRequest(_("The institution's name has at most 100 characters."), code="bad_name")
     s = services(request)
 
     def work():
         joined = institution_of(s.db, user_id)
         if joined is not None and joined["membership_role"] != "owner":
-            raise ConsoleError(403, "owner_only", _("Only the owner can do this."))
+            raise Forbidden(_("Only the owner can do this."), code="owner_only")
         user = get_user(s.db, user_id)
         return onboard(s.db, s.box, s.engine, user, name.strip(), s.settings.engine_public_url)
 
@@ -84,7 +84,7 @@ def proposal_of(request: Request) -> str:
     """The proposal id of the path, in the engine's one format (else there is no such one)."""
     proposal_id = request.path_params["proposal_id"]
     if not PROPOSAL_ID.fullmatch(proposal_id):
-        raise ConsoleError(404, "proposal_not_found", "there is no such proposal")
+        raise NotFound("there is no such proposal", code="proposal_not_found")
     return proposal_id
 
 
@@ -98,7 +98,7 @@ def audit_view(request: Request, ws: Workspace) -> dict:
     q = request.query_params
     person = q.get("person") or None
     if person is not None and not ACTOR_ID.fullmatch(person):
-        raise ConsoleError(400, "bad_person", "person must be an actor id")
+        raise BadRequest("person must be an actor id", code="bad_person")
     events = ws.audit(q.get("category") or None, q.get("since") or None, q.get("until") or None)
     return ws.timeline(events, people_names(request, ws), person)
 
@@ -136,7 +136,7 @@ async def audit_proof(request: Request) -> Response:
     """One event's proof file, to show an auditor that event and nothing else."""
     raw = request.query_params.get("seq", "")
     if not raw.isdigit() or not 0 < int(raw) < 2**62:
-        raise ConsoleError(400, "bad_seq", "seq must be a positive integer")
+        raise BadRequest("seq must be a positive integer", code="bad_seq")
     upstream = await run_in_threadpool(lambda: workspace(request).event_proof(int(raw)))
     return Response(
         upstream.content,
@@ -160,7 +160,7 @@ async def chat(request: Request) -> JSONResponse:
     if inspected is not None and not (
         isinstance(inspected, str) and PROPOSAL_ID.fullmatch(inspected)
     ):
-        raise ConsoleError(400, "bad_inspected", "inspected must be a proposal id")
+        raise BadRequest("inspected must be a proposal id", code="bad_inspected")
     result = await run_in_threadpool(lambda: workspace(request).chat(text, inspected))
     logs.bind_case(result.get("case_id"))
     return JSONResponse(result)
@@ -171,7 +171,7 @@ def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     if raw is None or raw == "":
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ConsoleError(400, "bad_query", f"{name} must be an integer from {low} to {high}")
+        raise BadRequest(f"{name} must be an integer from {low} to {high}", code="bad_query")
     return int(raw)
 
 
@@ -179,7 +179,7 @@ def folder_query(request: Request) -> dict:
     q = request.query_params
     for name in ("folder", "q"):
         if len(q.get(name, "")) > 1024:
-            raise ConsoleError(400, "bad_query", f"{name} is longer than 1024 characters")
+            raise BadRequest(f"{name} is longer than 1024 characters", code="bad_query")
     return {
         "folder": q.get("folder", ""),
         "search": q.get("q", ""),

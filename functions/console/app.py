@@ -21,11 +21,11 @@ from functions.console.session_check import SessionCheck
 from functions.console.settings import ConsoleSettings
 from functions.edge import Edge
 from functions.hardening import PAGE_HEADERS
-from functions.http import EXCEPTION_HANDLERS, error_response
+from functions.http import EXCEPTION_HANDLERS, error_response, refusal_response
+from kernel.errors import Refused
 from portal import engine_words
 from portal.db import open_database
 from portal.engine_client import EngineClient
-from portal.errors import ConsoleError
 from portal.i18n import LocaleMiddleware
 from portal.mail import Postman
 from portal.migrations import migrate
@@ -135,10 +135,10 @@ def page_or_json(json_handler):
     return handle
 
 
-async def console_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ConsoleError)
-    message = engine_words.error_message(exc.code, exc.message)
-    return error_response(exc.status, exc.code, message, headers=exc.headers)
+async def console_refusal(request: Request, exc: Exception) -> JSONResponse:
+    """A refusal, said in the person's language when the catalog knows its code."""
+    assert isinstance(exc, Refused)
+    return refusal_response(exc, engine_words.error_message(exc.code, exc.message))
 
 
 def build_app(settings: ConsoleSettings) -> Starlette:
@@ -200,7 +200,7 @@ def build_app(settings: ConsoleSettings) -> Starlette:
             **EXCEPTION_HANDLERS,
             HTTPException: page_or_json(EXCEPTION_HANDLERS[HTTPException]),
             Exception: page_or_json(EXCEPTION_HANDLERS[Exception]),
-            ConsoleError: console_error,
+            Refused: console_refusal,
             psycopg.Error: accounts_store_error,
         },
         middleware=[

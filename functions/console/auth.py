@@ -6,9 +6,9 @@ from starlette.responses import JSONResponse
 
 from functions.console.services import services
 from functions.http import read_json
+from kernel.errors import Unauthorized
 from portal import recovery
 from portal.accounts import authenticate, get_user, institution_of, locale_of, sign_up
-from portal.errors import ConsoleError
 from portal.i18n import LANG_COOKIE, LOCALES
 from portal.security import check_csrf, csrf_token, current_user_id, login, signed_in_user
 from portal.sessions import open_session, revoke, revoke_all
@@ -50,9 +50,8 @@ async def signin(request: Request) -> JSONResponse:
     s.throttle.check(key)
     try:
         user = await run_in_threadpool(authenticate, s.db, body.get("email"), body.get("password"))
-    except ConsoleError as exc:
-        if exc.status == 401:
-            s.throttle.failed(key)
+    except Unauthorized:
+        s.throttle.failed(key)
         raise
     s.throttle.succeeded(key)
     login(request, await run_in_threadpool(open_session, s.db, user["id"]))

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
 
 from functions.console.services import services
-from portal.errors import ConsoleError
+from kernel.errors import NotFound
 from portal.security import current_user_id
 
 BUILD = re.compile(r"libervia-agent-(\d+\.\d+\.\d+)-([a-z0-9]+)-([A-Za-z0-9_]+)(\.exe)?")
@@ -81,8 +81,8 @@ async def download(request: Request) -> FileResponse:
     name = request.path_params["name"]
     files = published(dist)
     if not files or (name != "SHA256SUMS" and name not in files) or not (dist / name).is_file():
-        raise ConsoleError(
-            404, "not_found", f"{name} is not published; the operator builds it with `make agent`"
+        raise NotFound(
+            f"{name} is not published; the operator builds it with `make agent`", code="not_found"
         )
     saved = name if name == "SHA256SUMS" else SAVED_AS + (".exe" if name.endswith(".exe") else "")
     return FileResponse(dist / name, filename=saved, headers={"X-Libervia-Build": name})

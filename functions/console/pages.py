@@ -10,9 +10,9 @@ from starlette.templating import Jinja2Templates
 
 from functions.console.api import SHOWN, audit_view, dashboard_view, folder_query
 from functions.console.services import services, workspace
+from kernel.errors import Refused
 from portal import engine_words, i18n, letters, members, notices, recovery
 from portal.accounts import get_user, institution_of, set_locale
-from portal.errors import ConsoleError
 from portal.findings import localized
 from portal.security import csrf_token, signed_in_user
 
@@ -92,7 +92,7 @@ async def _page(request: Request, template: str, load) -> Response:
     try:
         data = await run_in_threadpool(lambda: load(workspace(request)))
         error = None
-    except ConsoleError as exc:
+    except Refused as exc:
         data, error = None, engine_words.error_message(exc.code, exc.message)
     unread = await run_in_threadpool(notices.unread_count, services(request).db, user["id"])
     return render(
@@ -174,7 +174,7 @@ async def verify_page(request: Request) -> Response:
             recovery.verify_email, s.db, s.links, request.query_params.get("token")
         )
         error = None
-    except ConsoleError as exc:
+    except Refused as exc:
         result, error = None, engine_words.error_message(exc.code, exc.message)
     return render(request, "recovery.html", mode="verified", result=result, error=error)
 
@@ -203,7 +203,7 @@ async def invitation_page(request: Request) -> Response:
     try:
         invitation = await run_in_threadpool(members.look_up, s.db, token)
         error = None
-    except ConsoleError as exc:
+    except Refused as exc:
         invitation, error = None, engine_words.error_message(exc.code, exc.message)
     user_id = signed_in_user(request)
     user = await run_in_threadpool(get_user, s.db, user_id) if user_id else None

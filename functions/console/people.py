@@ -8,8 +8,8 @@ from starlette.responses import JSONResponse
 
 from functions.console.services import services
 from functions.http import read_json
+from kernel.errors import NotFound
 from portal import members
-from portal.errors import ConsoleError
 from portal.security import check_csrf, current_user_id, login, signed_in_user
 from portal.sessions import open_session
 
@@ -21,7 +21,7 @@ USER_ID = re.compile(r"usr_(?:[0-9a-f]{4})?[0-9a-f]{20}")
 def _id(request: Request, pattern: re.Pattern[str], code: str, message: str) -> str:
     value = request.path_params["id"]
     if not pattern.fullmatch(value):
-        raise ConsoleError(404, code, message)
+        raise NotFound(message, code=code)
     return str(value)
 
 

@@ -4,10 +4,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from functions.http import bearer_token
-from governance import Forbidden, Unauthorized
 from governance.context import EngineContext
 from governance.institutions import authenticate_actor, authenticate_admin, tenant_for
 from governance.tokens import secrets_equal
+from kernel.errors import Forbidden, Unauthorized
 from tenants.tenant import Tenant
 
 

@@ -5,10 +5,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from functions.engine import auth
-from functions.http import HTTPError, bearer_token, read_json
+from functions.http import bearer_token, read_json
 from governance.contracts import describe_active, list_bundles, register_bundle, release_bundle
 from idl import IDLError
 from idl.compiler import builtin_source
+from kernel.errors import BadRequest, NotFound
 
 
 async def register(request: Request) -> JSONResponse:
@@ -20,12 +21,11 @@ async def register(request: Request) -> JSONResponse:
         try:
             source = builtin_source(name, version)
         except IDLError as exc:
-            raise HTTPError(404, "bundle_not_found", str(exc)) from exc
+            raise NotFound(str(exc), code="bundle_not_found") from exc
     if not isinstance(source, str):
-        raise HTTPError(
-            400,
-            "missing_source",
+        raise BadRequest(
             "give 'source' (contract text) or 'builtin' (e.g. personal_ops@v1.0.0)",
+            code="missing_source",
         )
     bundle, created = await run_in_threadpool(
         lambda: register_bundle(auth.institution_admin(request), source)

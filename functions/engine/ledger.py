@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from functions.engine import auth
-from functions.http import HTTPError, int_query
+from functions.http import int_query
 from governance import audit
+from kernel.errors import BadRequest
 from ledger import store as ledger_store
 from tenants.tenant import Tenant
 
@@ -32,7 +33,7 @@ async def events(request: Request) -> JSONResponse:
     query = request.query_params
     category = query.get("category")
     if category is not None and category not in CATEGORIES:
-        raise HTTPError(400, "bad_query", f"category must be one of {', '.join(CATEGORIES)}")
+        raise BadRequest(f"category must be one of {', '.join(CATEGORIES)}", code="bad_query")
     types = [t for t in query.get("type", "").split(",") if t]
     limit = int_query(request, "limit", 200, 1, 5000)
     after_seq = int_query(request, "after_seq", 0, 0, 2**62)
@@ -108,7 +109,7 @@ async def event_proof(request: Request) -> JSONResponse:
 async def export(request: Request) -> Response:
     fmt = request.query_params.get("format", "jsonl")
     if fmt not in FORMATS:
-        raise HTTPError(400, "bad_query", "format must be jsonl, csv or sqlite")
+        raise BadRequest("format must be jsonl, csv or sqlite", code="bad_query")
 
     def work() -> tuple[Tenant, Path, dict[str, Any]]:
         tenant, _ = auth.human_or_admin(request)

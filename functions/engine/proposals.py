@@ -6,8 +6,7 @@ from starlette.responses import JSONResponse
 
 from functions import logs
 from functions.engine import auth
-from functions.http import HTTPError, bearer_token, int_query, read_json
-from governance import Forbidden
+from functions.http import bearer_token, int_query, read_json
 from governance.institutions import identify
 from governance.proposals import (
     decide,
@@ -16,6 +15,7 @@ from governance.proposals import (
     parse_submission,
     proposal_view,
 )
+from kernel.errors import BadRequest, Forbidden
 from tenants.database import Reader
 
 STATUSES = {"authorized", "denied", "pending_approval", "approved", "rejected", "expired"}
@@ -53,7 +53,7 @@ async def submit(request: Request) -> JSONResponse:
 async def index(request: Request) -> JSONResponse:
     status = request.query_params.get("status")
     if status is not None and status not in STATUSES:
-        raise HTTPError(400, "bad_query", f"status must be one of {', '.join(sorted(STATUSES))}")
+        raise BadRequest(f"status must be one of {', '.join(sorted(STATUSES))}", code="bad_query")
     limit = int_query(request, "limit", 100, 1, 1000)
 
     def work():

@@ -14,7 +14,6 @@ from starlette.responses import JSONResponse, Response
 from functions import logs
 from functions.engine import auth
 from functions.http import (
-    HTTPError,
     bearer_token,
     decoded_body,
     int_query,
@@ -22,7 +21,6 @@ from functions.http import (
     read_body,
     read_json,
 )
-from governance import Forbidden
 from governance.audit import record_witness_alarm
 from governance.context import EngineContext
 from governance.institutions import authenticate_actor
@@ -36,6 +34,7 @@ from governance.jobs import (
     touch_actor,
 )
 from governance.retention import held
+from kernel.errors import BadRequest, Forbidden
 
 RECHECK_SECONDS = 1.0
 AGENT_UA = re.compile(r"libervia-agent/(\d{1,4}\.\d{1,4}\.\d{1,4}(?:-[0-9A-Za-z.-]{1,32})?)")
@@ -119,7 +118,7 @@ async def lease(request: Request) -> JSONResponse:
     body = await read_json(request)
     seconds = body.get("lease_seconds", 300)
     if not isinstance(seconds, int) or isinstance(seconds, bool):
-        raise HTTPError(400, "bad_lease", "'lease_seconds' must be an integer")
+        raise BadRequest("'lease_seconds' must be an integer", code="bad_lease")
 
     def work():
         tenant, actor = auth.actor(request)
@@ -145,9 +144,9 @@ def _result_body(raw: bytes, encoding: str | None, expanded_limit: int) -> tuple
     status = body.get("status")
     report = body.get("report", {})
     if not isinstance(status, str):
-        raise HTTPError(400, "missing_field", "field 'status' is required")
+        raise BadRequest("field 'status' is required", code="missing_field")
     if not isinstance(report, dict):
-        raise HTTPError(400, "bad_report", "field 'report' must be an object")
+        raise BadRequest("field 'report' must be an object", code="bad_report")
     return status, report
 
 

@@ -1,10 +1,15 @@
-"""The HTTP edge's own readers of a request, against Starlette's."""
+"""The HTTP edge: its readers of a request (against Starlette's) and its one table of
+refusals."""
+
+import json
 
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from functions.http import query_value
+from functions.http import STATUS, query_value, refusal_response, status_of
+from kernel import errors
+from kernel.errors import Refused
 
 NAME = st.sampled_from(["wait", "limit", "w", ""])
 PART = st.one_of(
@@ -30,3 +35,23 @@ def test_the_last_of_a_repeated_name_wins_as_in_starlette():
     assert query_value(request_for(b"wait"), "wait") == ""
     assert query_value(request_for(b"w%61it=4"), "wait") == "4"
     assert query_value(request_for(b""), "wait") is None
+
+
+def test_every_kind_of_refusal_has_its_status_in_the_one_table():
+    kinds = [k for k in vars(errors).values() if isinstance(k, type) and issubclass(k, Refused)]
+    assert set(kinds) - set(STATUS) == {Refused}
+    assert all(not hasattr(kind, "status") for kind in kinds)  # no HTTP in the domain
+
+
+def test_a_refusal_answers_json_with_its_code_and_retry_after():
+    class Expired(errors.Gone):
+        code = "link_expired"
+
+    response = refusal_response(Expired("that link has expired"))
+    assert response.status_code == 410
+    assert json.loads(response.body) == {
+        "error": {"code": "link_expired", "message": "that link has expired"}
+    }
+    assert status_of(Refused("no")) == 400
+    waited = refusal_response(errors.TooMany("later", code="too_many_attempts", retry_after=7))
+    assert (waited.status_code, waited.headers["retry-after"]) == (429, "7")

@@ -3,9 +3,9 @@ content (no sha256) cannot be approved; it can still be rejected or left to expi
 
 import pytest
 
-from governance import Conflict
 from governance.approvals import approve, reject
 from governance.proposals import submit_proposal
+from kernel.errors import Conflict
 from tests.support.domain import open_domain
 from tests.support.engine_api import SEEN
 
