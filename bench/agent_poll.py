@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bench.common import figure, goal, note, parse_args, ratio, title
 from bench.load import LoadResult, Request, load_pool, measure
-from tests.support.engine_api import new_institution
-from tests.support.servers import engine_process, uvicorn_process
+from harness.engine_api import new_institution
+from harness.servers import engine_process, uvicorn_process
 
 GOAL = 0.40
 CONCURRENCY = 32

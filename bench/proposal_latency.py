@@ -26,8 +26,8 @@ from bench.common import figure, goal, note, parse_args, ratio, title
 from bench.load import LoadResult, Request, load_pool, measure
 from bench.raw_sqlite import concurrent_commits
 from functions.engine.settings import DEFAULT_WORKERS
-from tests.support.engine_api import Institution, auth, new_institution
-from tests.support.servers import engine_process
+from harness.engine_api import Institution, auth, new_institution
+from harness.servers import engine_process
 
 CONCURRENCY = 64
 GOAL_RATIO_TO_RAW = 0.50

@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 
 from bench.common import ROOT, figure, goal, note, parse_args, title
-from tests.support.engine_api import auth
-from tests.support.servers import ADMIN_TOKEN, free_port, start_uvicorn, stop_process, wait_healthy
+from harness.engine_api import auth
+from harness.servers import ADMIN_TOKEN, free_port, start_uvicorn, stop_process, wait_healthy
 
 CLIENTS = 8
 GOAL_KB_PER_INSTITUTION = 50

@@ -8,10 +8,10 @@ from starlette.testclient import TestClient
 
 from functions.engine.app import build_app as build_engine
 from functions.engine.settings import EngineSettings
+from harness.engine_api import Institution, new_institution
+from harness.servers import ADMIN_TOKEN, ROOT, console_process, engine_process
 from tests.support.console_api import ConsoleUser
 from tests.support.databases import postgres_schema_url, require_postgres
-from tests.support.engine_api import Institution, new_institution
-from tests.support.servers import ADMIN_TOKEN, ROOT, console_process, engine_process
 from tests.support.smtp import Mailbox, smtp_env, smtp_server
 
 

@@ -4,7 +4,7 @@ the ledger's verifiers (what a witness checks a proof with)."""
 import subprocess
 import sys
 
-from tests.support.servers import ROOT
+from harness.servers import ROOT
 
 SERVER_PACKAGES = {"governance", "functions", "tenants", "portal", "starlette", "uvicorn"}
 LEDGER_VERIFIERS = {"ledger", "ledger.checkpoint", "ledger.merkle", "ledger.signing"}

@@ -9,9 +9,9 @@ import pytest
 
 from agent.config import load as load_config
 from agent.journal import Journal
+from harness.engine_api import HTTP, auth, new_institution
+from harness.servers import engine_process
 from tests.support.agent_process import configure, job_result, running_agent
-from tests.support.engine_api import HTTP, auth, new_institution
-from tests.support.servers import engine_process
 
 
 def many_files(root, count: int, folder: str = "Fotos") -> None:

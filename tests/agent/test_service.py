@@ -12,8 +12,8 @@ import sys
 import pytest
 
 from agent import service
+from harness.servers import ROOT, stop_process
 from tests.support.agent_process import AGENT_CMD, configure, job_result
-from tests.support.servers import ROOT, stop_process
 
 
 def cli(home, *args, command=None):

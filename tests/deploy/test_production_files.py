@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.support.servers import ROOT
+from harness.servers import ROOT
 
 APP_SERVICES = {"engine", "console", "clock", "migrate"}
 

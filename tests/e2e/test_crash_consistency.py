@@ -17,16 +17,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ledger.offline import verify_file
-from tests.support.cli import libervia
-from tests.support.engine_api import SEEN, Institution, auth, new_institution
-from tests.support.servers import (
+from harness.engine_api import SEEN, Institution, auth, new_institution
+from harness.servers import (
     ADMIN_TOKEN,
     free_port,
     signal_group,
     start_uvicorn,
     wait_healthy,
 )
+from ledger.offline import verify_file
+from tests.support.cli import libervia
 
 ROUNDS = 20
 CLIENTS = 8

@@ -1,9 +1,9 @@
 """One request id and one case id follow an action from the portal to the engine to the agent."""
 
+from harness.servers import console_process, engine_process, json_lines
 from tests.support.agent_process import agent_cli, running_agent, wait_for
 from tests.support.console_api import ConsoleUser
 from tests.support.databases import postgres_schema_url, require_postgres
-from tests.support.servers import console_process, engine_process, json_lines
 
 
 def test_request_and_case_ids_reach_engine_and_agent_logs(tmp_path):

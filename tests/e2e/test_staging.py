@@ -22,15 +22,7 @@ import httpx
 import psycopg
 import pytest
 
-from ledger.store import COLUMNS
-from ledger.verify import verify_rows
-from tests.support.agent_process import agent_cli, wait_for
-from tests.support.caddy import Caddy, caddy_proxy
-from tests.support.cli import libervia, verify_offline
-from tests.support.console_api import ConsoleUser
-from tests.support.databases import postgres_database
-from tests.support.fault_proxy import FaultProxy
-from tests.support.servers import (
+from harness.servers import (
     ADMIN_TOKEN,
     ROOT,
     console_process,
@@ -40,6 +32,14 @@ from tests.support.servers import (
     stop_process,
     wait_healthy,
 )
+from ledger.store import COLUMNS
+from ledger.verify import verify_rows
+from tests.support.agent_process import agent_cli, wait_for
+from tests.support.caddy import Caddy, caddy_proxy
+from tests.support.cli import libervia, verify_offline
+from tests.support.console_api import ConsoleUser
+from tests.support.databases import postgres_database
+from tests.support.fault_proxy import FaultProxy
 
 
 @dataclass

@@ -12,11 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import tamper
-from tests.support.agent_process import agent_cli, running_agent, wait_for
-from tests.support.console_api import ConsoleUser
-from tests.support.databases import postgres_schema_url, require_postgres
-from tests.support.servers import (
+from harness.servers import (
     ADMIN_TOKEN,
     console_process,
     free_port,
@@ -25,6 +21,10 @@ from tests.support.servers import (
     stop_process,
     wait_healthy,
 )
+from tests.support import tamper
+from tests.support.agent_process import agent_cli, running_agent, wait_for
+from tests.support.console_api import ConsoleUser
+from tests.support.databases import postgres_schema_url, require_postgres
 
 
 @dataclass

@@ -5,9 +5,9 @@ import sqlite3
 import subprocess
 import sys
 
+from harness.engine_api import SEEN
+from harness.servers import ROOT
 from tests.support.agent_process import wait_for
-from tests.support.engine_api import SEEN
-from tests.support.servers import ROOT
 
 
 def set_in_the_past(engine_data_dir, inst, table, column, row_id):

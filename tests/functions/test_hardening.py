@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
+from harness.servers import ADMIN_TOKEN, console_process, engine_process, json_lines
 from tests.support.databases import require_postgres
-from tests.support.servers import ADMIN_TOKEN, console_process, engine_process, json_lines
 
 LIMITED = {"ENGINE_RATE_LIMIT_PER_SECOND": "1", "ENGINE_RATE_LIMIT_BURST": "3"}
 

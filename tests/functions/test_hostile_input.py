@@ -20,7 +20,7 @@ from functions.console.settings import ConsoleSettings
 from functions.engine.app import ROUTES as ENGINE_ROUTES
 from functions.engine.app import build_app as build_engine
 from functions.engine.settings import EngineSettings
-from tests.support.servers import ADMIN_TOKEN, CONSOLE_KEY
+from harness.servers import ADMIN_TOKEN, CONSOLE_KEY
 
 NASTY_TEXT = [
     "",

@@ -5,9 +5,9 @@ import pytest
 
 from governance.approvals import approve, reject
 from governance.proposals import submit_proposal
+from harness.engine_api import SEEN
 from kernel.errors import Conflict
 from tests.support.domain import open_domain
-from tests.support.engine_api import SEEN
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from governance.approvals import approve, expire_pending, reject
 from governance.consistency import check
 from governance.jobs import lease_job, post_result
 from governance.proposals import submit_proposal
+from harness.engine_api import SEEN
 from tests.support.cli import libervia
 from tests.support.domain import open_domain
-from tests.support.engine_api import SEEN
 
 
 @pytest.fixture

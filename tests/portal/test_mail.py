@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
+from harness.servers import free_port
 from portal import mail
 from portal.migrations import migrate
 from tests.support.databases import accounts_database
-from tests.support.servers import free_port
 from tests.support.smtp import smtp_server
 
 

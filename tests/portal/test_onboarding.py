@@ -2,6 +2,7 @@ import concurrent.futures
 
 import pytest
 
+from harness.servers import ADMIN_TOKEN
 from portal import credentials
 from portal.accounts import sign_up
 from portal.engine_client import EngineClient
@@ -9,7 +10,6 @@ from portal.migrations import migrate
 from portal.onboarding import onboard
 from portal.secret_box import SecretBox, new_key_b64
 from tests.support.databases import accounts_database
-from tests.support.servers import ADMIN_TOKEN
 
 
 @pytest.fixture(params=["postgres", "sqlite"])

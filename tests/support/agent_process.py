@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.servers import ROOT, stop_process
+from harness.servers import ROOT, stop_process
 
 AGENT_CMD = [sys.executable, "-m", "agent"]
 

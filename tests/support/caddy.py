@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers import ROOT, free_port, stop_process
+from harness.servers import ROOT, free_port, stop_process
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.servers import ROOT
+from harness.servers import ROOT
 
 
 def libervia(

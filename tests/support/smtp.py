@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.support.servers import free_port
+from harness.servers import free_port
 
 
 @dataclass

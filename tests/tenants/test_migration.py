@@ -12,12 +12,12 @@ import httpx
 import pytest
 
 from governance.consistency import check_data_dir
+from harness.engine_api import SEEN, auth
+from harness.servers import ROOT, engine_process, json_lines
 from ledger import store as ledger_store
 from tenants import InstitutionUnavailable
 from tenants.migration import migrate_data_dir, migrate_institution
 from tests.support.cli import libervia
-from tests.support.engine_api import SEEN, auth
-from tests.support.servers import ROOT, engine_process, json_lines
 from tests.support.v1_data import unpack_v1
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.engine_api import auth
+from harness.servers import engine_process
 from tenants import schema
 from tenants.database import InstitutionDB
 from tests.support.cli import libervia
-from tests.support.engine_api import auth
-from tests.support.servers import engine_process
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "schema1_data_dir.tar.gz"
 

@@ -1,7 +1,7 @@
 """Re-issuing the agent's token from the portal (a lost laptop): the old token gets 401 at once,
 the ledger records it, and the new one runs a real agent."""
 
-from tests.support.engine_api import HTTP, auth
+from harness.engine_api import HTTP, auth
 from tests.support.portal_agent import agent_for, settled
 
 

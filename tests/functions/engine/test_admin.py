@@ -1,7 +1,7 @@
 import httpx
 
-from tests.support.engine_api import auth, new_institution
-from tests.support.servers import ADMIN_TOKEN
+from harness.engine_api import auth, new_institution
+from harness.servers import ADMIN_TOKEN
 
 
 def test_create_institution_is_idempotent_by_external_id(engine):

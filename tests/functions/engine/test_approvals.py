@@ -3,8 +3,8 @@ import sqlite3
 
 import pytest
 
+from harness.engine_api import SEEN, new_institution
 from idl.compiler import builtin_source
-from tests.support.engine_api import SEEN, new_institution
 
 
 def pending_delete(inst, who="agent"):

@@ -1,8 +1,8 @@
 import httpx
 
+from harness.engine_api import new_institution
 from idl.compiler import builtin_source, bundle_signature_message
 from ledger.signing import parse_public_key, verify_signature
-from tests.support.engine_api import new_institution
 
 
 def test_release_signs_a_deterministic_manifest(engine):

@@ -4,9 +4,9 @@ outside an active department are denied with the rule."""
 
 import pytest
 
+from harness.engine_api import SEEN, new_institution
 from idl.compiler import builtin_source, compile_source
 from tests.support.cli import libervia
-from tests.support.engine_api import SEEN, new_institution
 
 V110 = compile_source(builtin_source("personal_ops", "1.1.0"))
 

@@ -1,7 +1,7 @@
 import sqlite3
 
+from harness.engine_api import SEEN, new_institution
 from tests.support.cli import verify_offline
-from tests.support.engine_api import SEEN, new_institution
 
 
 def run_flow(inst):

@@ -5,11 +5,11 @@ import json
 
 import httpx
 
+from harness.engine_api import SEEN, auth
 from ledger import merkle
 from ledger.checkpoint import parse
 from tests.support import tamper
 from tests.support.cli import libervia, verify_offline
-from tests.support.engine_api import SEEN, auth
 
 
 def flow(inst, n=6):

@@ -1,8 +1,8 @@
 """People on the engine: each person's own actor, who asked for a proposal, revocation and
 token re-issue (a lost laptop)."""
 
+from harness.engine_api import HTTP, SEEN, auth
 from tests.support.cli import libervia
-from tests.support.engine_api import HTTP, SEEN, auth
 
 
 def add_actor(inst, who: str, role: str) -> None:

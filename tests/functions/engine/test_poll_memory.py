@@ -9,7 +9,7 @@ from governance.context import EngineContext
 from governance.idle_polls import REMEMBER_SECONDS, IdlePolls
 from governance.institutions import authenticate_actor
 from governance.proposals import submit_proposal
-from tests.support.engine_api import Institution
+from harness.engine_api import Institution
 
 AGENT_UA = {"User-Agent": "libervia-agent/1.0.0"}
 

@@ -1,7 +1,7 @@
 import pytest
 
+from harness.engine_api import SEEN, new_institution
 from idl.compiler import builtin_source
-from tests.support.engine_api import SEEN, new_institution
 
 READ_ONLY = ["list_files", "detect_duplicates", "suggest_cleanup"]
 DESTRUCTIVE = [

@@ -8,10 +8,10 @@ import os
 
 import pytest
 
+from harness.engine_api import HTTP, Institution, auth, new_institution
+from harness.servers import engine_process
 from kernel.canonical import canonical_json
 from tests.support.cli import libervia
-from tests.support.engine_api import HTTP, Institution, auth, new_institution
-from tests.support.servers import engine_process
 
 FILES = 100_000
 

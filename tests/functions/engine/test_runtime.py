@@ -2,7 +2,7 @@ import sqlite3
 import threading
 import time
 
-from tests.support.engine_api import SEEN, new_institution
+from harness.engine_api import SEEN, new_institution
 
 
 def test_long_poll_returns_as_soon_as_a_job_appears(inst):

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.engine_api import SEEN, Institution, auth, new_institution
+from harness.servers import ADMIN_TOKEN, ROOT, engine_process
 from ledger.offline import verify_file
-from tests.support.engine_api import SEEN, Institution, auth, new_institution
-from tests.support.servers import ADMIN_TOKEN, ROOT, engine_process
 
 NO_LIMITS = {"ENGINE_RATE_LIMIT_PER_SECOND": "0", "LIBERVIA_LOG_LEVEL": "WARNING"}
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tests.support.servers import ADMIN_TOKEN
+from harness.servers import ADMIN_TOKEN
 
 # One client for every test request: building one per call (as httpx.post does) loads the CA
 # bundle each time, ~30 ms. No keep-alive, so an engine restarted on the same port is met fresh.

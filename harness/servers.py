@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "test-platform-admin-token-0123456789abcdef"
 CONSOLE_KEY = "dGVzdC1jb25zb2xlLWVuY3J5cHRpb24ta2V5LTMyYnk"
 
