@@ -10,6 +10,7 @@ from governance.proposals import (
     names_content,
     proposal_view,
 )
+from governance.records import Actor
 from governance.tokens import secrets_equal
 from idl.model import ActionSpec
 from kernel.errors import BadRequest, Conflict, Forbidden
@@ -52,20 +53,20 @@ def list_pending(tenant: Tenant, limit: int = 100) -> list[dict[str, Any]]:
 
 
 def _refusal(
-    tx: Tx, actor: dict[str, Any], proposal: dict[str, Any], code: str, message: str
+    tx: Tx, actor: Actor, proposal: dict[str, Any], code: str, message: str
 ) -> RaiseAfterCommit:
     """A refused decision is recorded, then refused."""
     tx.record(
         "approval.refused",
-        actor["id"],
-        {"proposal_id": proposal["id"], "role": actor["role"], "code": code, "reason": message},
+        actor.id,
+        {"proposal_id": proposal["id"], "role": actor.role, "code": code, "reason": message},
         proposal["case_id"],
     )
     return RaiseAfterCommit(Forbidden(message, code=code))
 
 
-def _check_decider(tx: Tx, actor: dict[str, Any], proposal: dict[str, Any]) -> None:
-    if actor["is_agent"]:
+def _check_decider(tx: Tx, actor: Actor, proposal: dict[str, Any]) -> None:
+    if actor.is_agent:
         raise _refusal(
             tx,
             actor,
@@ -76,16 +77,16 @@ def _check_decider(tx: Tx, actor: dict[str, Any], proposal: dict[str, Any]) -> N
     active = active_contract(tx)
     spec = active[0].actions.get(proposal["action"]) if active else None
     approvers = spec.approvers if spec else []
-    if actor["role"] not in approvers:
+    if actor.role not in approvers:
         raise _refusal(
             tx,
             actor,
             proposal,
             "role_cannot_approve",
-            f"role {actor['role']!r} is not an approver of {proposal['action']!r}"
+            f"role {actor.role!r} is not an approver of {proposal['action']!r}"
             f" (approvers: {', '.join(approvers) or 'none'})",
         )
-    if actor["id"] == proposal["actor_id"]:
+    if actor.id == proposal["actor_id"]:
         raise _refusal(
             tx,
             actor,
@@ -93,7 +94,7 @@ def _check_decider(tx: Tx, actor: dict[str, Any], proposal: dict[str, Any]) -> N
             "self_approval",
             "the proposer cannot decide their own destructive proposal",
         )
-    if actor["id"] == proposal.get("requested_by") and actor["role"] != "owner":
+    if actor.id == proposal.get("requested_by") and actor.role != "owner":
         # The owner may approve what they asked for themselves (a person alone acts on their
         # own folder); anyone else needs another approver for what they asked.
         raise _refusal(
@@ -133,12 +134,12 @@ def read_reason(body: dict[str, Any], required: bool, limit: int = MAX_REASON) -
     return reason.strip()
 
 
-def _close(tx: Tx, proposal_id: str, status: str, actor: dict[str, Any], reason: str) -> None:
+def _close(tx: Tx, proposal_id: str, status: str, actor: Actor, reason: str) -> None:
     """Decide a pending proposal exactly once, even under concurrent deciders."""
     updated = tx.execute(
         "UPDATE proposals SET status=?, decided_by=?, decided_at=?, decision_reason=?"
         " WHERE id=? AND status='pending_approval'",
-        (status, actor["id"], utc_now(), reason, proposal_id),
+        (status, actor.id, utc_now(), reason, proposal_id),
     )
     if updated != 1:
         raise Conflict(f"proposal {proposal_id} was decided concurrently", code="already_decided")
@@ -147,7 +148,7 @@ def _close(tx: Tx, proposal_id: str, status: str, actor: dict[str, Any], reason:
 def approve(
     ctx: EngineContext,
     tenant: Tenant,
-    actor: dict[str, Any],
+    actor: Actor,
     proposal_id: str,
     body: dict[str, Any],
     request_id: str | None = None,
@@ -193,7 +194,7 @@ def _grant(
     tx: Tx,
     proposal: dict[str, Any],
     spec: ActionSpec,
-    actor: dict[str, Any],
+    actor: Actor,
     reason: str,
     request_id: str | None,
 ) -> str:
@@ -201,11 +202,11 @@ def _grant(
     job = insert_job(tx, proposal, spec, proposal["digest"], proposal["expires_at"], request_id)
     tx.record(
         "approval.granted",
-        actor["id"],
+        actor.id,
         {
             "proposal_id": proposal["id"],
             "digest": proposal["digest"],
-            "role": actor["role"],
+            "role": actor.role,
             "reason": reason,
             "job_id": job["id"],
         },
@@ -215,9 +216,7 @@ def _grant(
     return job["id"]
 
 
-def reject(
-    tenant: Tenant, actor: dict[str, Any], proposal_id: str, body: dict[str, Any]
-) -> dict[str, Any]:
+def reject(tenant: Tenant, actor: Actor, proposal_id: str, body: dict[str, Any]) -> dict[str, Any]:
     reason = read_reason(body, required=True)
 
     def decide(tx: Tx) -> dict[str, Any]:
@@ -227,8 +226,8 @@ def reject(
         _close(tx, proposal_id, "rejected", actor, reason)
         tx.record(
             "approval.rejected",
-            actor["id"],
-            {"proposal_id": proposal_id, "role": actor["role"], "reason": reason},
+            actor.id,
+            {"proposal_id": proposal_id, "role": actor.role, "reason": reason},
             proposal["case_id"],
         )
         return proposal_view(get_proposal(tx, proposal_id))

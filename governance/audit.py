@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from governance.context import EngineContext
+from governance.records import Actor
 from kernel.errors import BadRequest, Conflict, NotFound
 from ledger import audit as ledger_audit
 from ledger import proof as proof_files
@@ -136,9 +137,7 @@ def event_proof(ctx: EngineContext, tenant: Tenant, seq: int) -> dict[str, Any]:
 MAX_PROBLEM = 2000
 
 
-def record_witness_alarm(
-    tenant: Tenant, actor: dict[str, Any], body: dict[str, Any]
-) -> dict[str, Any]:
+def record_witness_alarm(tenant: Tenant, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     """A witness (the agent, the console) says this ledger is not what it saw: recorded."""
     problem = body.get("problem")
     if not isinstance(problem, str) or not problem.strip() or len(problem) > MAX_PROBLEM:
@@ -151,6 +150,6 @@ def record_witness_alarm(
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise BadRequest(f"{name!r} must be an integer", code="bad_size")
         sizes[name] = value
-    payload = {"problem": problem.strip(), "role": actor["role"], **sizes}
-    event = tenant.db.write(lambda tx: tx.record("witness.alarm", actor["id"], payload))
+    payload = {"problem": problem.strip(), "role": actor.role, **sizes}
+    event = tenant.db.write(lambda tx: tx.record("witness.alarm", actor.id, payload))
     return {"recorded": True, "seq": event.seq}

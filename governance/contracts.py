@@ -3,6 +3,7 @@ import threading
 from typing import Any
 
 from governance.context import EngineContext
+from governance.records import Actor
 from governance.tokens import secrets_equal
 from idl import IDLError
 from idl.compiler import (
@@ -121,13 +122,13 @@ def release_bundle(
     tenant: Tenant,
     name: str,
     version: str,
-    approver: dict[str, Any] | None = None,
+    approver: Actor | None = None,
     approved_manifest: Any = None,
 ) -> dict[str, Any]:
     """Recompile the stored source, check its hash, sign it, and make it the active contract.
     The first contract is released by the institution admin; moving to another version while
     one is in force takes the owner's approval of exactly that manifest (`approver`)."""
-    if approver is not None and approver["role"] != "owner":
+    if approver is not None and approver.role != "owner":
         raise Forbidden(
             "only the owner approves a new contract version", code="owner_approval_required"
         )
@@ -162,7 +163,7 @@ def release_bundle(
                 )
             tx.record(
                 "contract.release_approved",
-                approver["id"],
+                approver.id,
                 {"ref": bundle.ref, "manifest_sha256": row["manifest_sha256"], "from": in_force},
             )
         released_at = utc_now()
@@ -177,7 +178,7 @@ def release_bundle(
         )
         tx.record(
             "contract.released",
-            approver["id"] if approver else "institution_admin",
+            approver.id if approver else "institution_admin",
             {"ref": bundle.ref, "manifest_sha256": bundle.manifest_sha256, "signature": signature},
         )
         return _public({**current, "signature": signature, "released_at": released_at})

@@ -12,8 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
+from governance.records import Actor
 from governance.tokens import hash_secret, secrets_equal
 from tenants.database import InstitutionDB
 from tenants.tenant import Tenant
@@ -27,7 +27,7 @@ class _Memory:
     db: InstitutionDB  # the one read: a reopened file is another
     generation: int
     token_hash: str
-    actor: dict[str, Any]
+    actor: Actor
     until: float
 
 
@@ -37,7 +37,7 @@ class IdlePolls:
         self._memories: dict[str, _Memory] = {}
         self._lock = threading.Lock()
 
-    def remember(self, tenant: Tenant, token: str, actor: dict[str, Any], generation: int) -> None:
+    def remember(self, tenant: Tenant, token: str, actor: Actor, generation: int) -> None:
         """`actor` (of `token`) polled and found no job, reading after `generation`."""
         memory = _Memory(
             tenant.db,
@@ -52,7 +52,7 @@ class IdlePolls:
                 self._memories = {k: m for k, m in self._memories.items() if m.until >= now}
             self._memories[tenant.institution_id] = memory
 
-    def idle_agent(self, tenant: Tenant, token: str | None) -> dict[str, Any] | None:
+    def idle_agent(self, tenant: Tenant, token: str | None) -> Actor | None:
         """The agent `token` opens, when its institution is known to have no job for it. Once
         a memory is REMEMBER_SECONDS old, the first caller gets None (it looks at the file and
         remembers again) while the others are answered from it meanwhile: a crowd of polls

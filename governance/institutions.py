@@ -2,6 +2,7 @@ import shutil
 from typing import Any
 
 from governance.context import EngineContext
+from governance.records import Actor
 from governance.tokens import hash_secret, new_secret, secrets_equal
 from kernel.errors import Conflict, Forbidden, NotFound, Unauthorized
 from kernel.ids import new_id
@@ -92,7 +93,7 @@ def authenticate_admin(ctx: EngineContext, institution_id: str, key: str | None)
     return tenant
 
 
-def identify(reader: Reader, token: str | None) -> dict[str, Any]:
+def identify(reader: Reader, token: str | None) -> Actor:
     """The actor a token belongs to (inside a write, the same transaction decides)."""
     if not token:
         raise Unauthorized("an actor token is required", code="missing_token")
@@ -105,13 +106,12 @@ def identify(reader: Reader, token: str | None) -> dict[str, Any]:
         raise Unauthorized("actor token is not valid for this institution", code="bad_token")
     if actor.pop("revoked_at") is not None:
         raise Unauthorized("this actor was revoked", code="actor_revoked")
-    actor["is_agent"] = bool(actor["is_agent"])
-    return actor
+    return Actor(**{**actor, "is_agent": bool(actor["is_agent"])})
 
 
 def authenticate_actor(
     ctx: EngineContext, institution_id: str, token: str | None
-) -> tuple[Tenant, dict]:
+) -> tuple[Tenant, Actor]:
     tenant = tenant_for(ctx, institution_id)
     with tenant.db.reader() as reader:
         return tenant, identify(reader, token)

@@ -1,6 +1,7 @@
 import hashlib
 from typing import Any
 
+from governance.records import Actor
 from idl.model import ActionSpec
 from kernel.canonical import canonical_json
 from kernel.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -170,22 +171,22 @@ def _is_due(job: dict[str, Any], now: str) -> bool:
     return job["not_after"] is not None and job["not_after"] < now
 
 
-def touch_actor(tenant: Tenant, actor: dict[str, Any], version: str | None = None) -> None:
+def touch_actor(tenant: Tenant, actor: Actor, version: str | None = None) -> None:
     """Record that the agent was seen, at most every LAST_SEEN_EVERY seconds, and the build it
     runs (`version`, from its User-Agent) as soon as that changes."""
-    recent = actor["last_seen_at"] and actor["last_seen_at"] > utc_in(-LAST_SEEN_EVERY)
-    if recent and (version is None or version == actor["agent_version"]):
+    recent = actor.last_seen_at and actor.last_seen_at > utc_in(-LAST_SEEN_EVERY)
+    if recent and (version is None or version == actor.agent_version):
         return
     tenant.db.write(
         lambda tx: tx.execute(
             "UPDATE actors SET last_seen_at=?, agent_version=coalesce(?, agent_version) WHERE id=?",
-            (utc_now(), version, actor["id"]),
+            (utc_now(), version, actor.id),
         )
     )
 
 
-def _require_agent(actor: dict[str, Any]) -> None:
-    if not actor["is_agent"]:
+def _require_agent(actor: Actor) -> None:
+    if not actor.is_agent:
         raise Forbidden("only the institution's agent runs jobs", code="not_an_agent")
 
 
@@ -197,7 +198,7 @@ def _job(reader: Reader, job_id: str) -> dict[str, Any]:
     return job
 
 
-def lease_job(tenant: Tenant, actor: dict[str, Any], job_id: str, seconds: int) -> dict[str, Any]:
+def lease_job(tenant: Tenant, actor: Actor, job_id: str, seconds: int) -> dict[str, Any]:
     _require_agent(actor)
     if not 1 <= seconds <= MAX_LEASE_SECONDS:
         raise BadRequest(f"lease_seconds must be 1..{MAX_LEASE_SECONDS}", code="bad_lease")
@@ -207,7 +208,7 @@ def lease_job(tenant: Tenant, actor: dict[str, Any], job_id: str, seconds: int) 
         job = _job(tx, job_id)
         if job["status"] in ("queued", "leased") and _window_closed(job, now):
             _expire(tx, job, now)  # nor leased, nor renewed, once its approval window closed
-        renewing = job["status"] == "leased" and job["lease_owner"] == actor["id"]
+        renewing = job["status"] == "leased" and job["lease_owner"] == actor.id
         if job["status"] != "queued" and not renewing:
             raise Conflict(f"job {job_id} is {job['status']}", code="job_not_available")
         until = utc_in(seconds)
@@ -216,13 +217,13 @@ def lease_job(tenant: Tenant, actor: dict[str, Any], job_id: str, seconds: int) 
         tx.execute(
             "UPDATE jobs SET status='leased', lease_owner=?, lease_expires_at=?,"
             " attempts=attempts+?, updated_at=? WHERE id=?",
-            (actor["id"], until, 0 if renewing else 1, now, job_id),
+            (actor.id, until, 0 if renewing else 1, now, job_id),
         )
         job = _job(tx, job_id)
         if not renewing:
             tx.record(
                 "job.leased",
-                actor["id"],
+                actor.id,
                 {
                     "job_id": job_id,
                     "lease_expires_at": job["lease_expires_at"],
@@ -261,7 +262,7 @@ def check_progress(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_progress(
-    tenant: Tenant, actor: dict[str, Any], job_id: str, body: dict[str, Any]
+    tenant: Tenant, actor: Actor, job_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
     """Keep the latest progress of a job its agent is running. Not a ledger event: it decides
     nothing, and the result that ends the job is recorded in full."""
@@ -270,7 +271,7 @@ def record_progress(
 
     def keep(tx: Tx) -> dict[str, Any]:
         job = _job(tx, job_id)
-        if job["status"] != "leased" or job["lease_owner"] != actor["id"]:
+        if job["status"] != "leased" or job["lease_owner"] != actor.id:
             raise Conflict(
                 f"job {job_id} is not running on this agent (status {job['status']})",
                 code="job_not_leased",
@@ -310,7 +311,7 @@ def report_fields(report: dict[str, Any], report_json: bytes) -> dict[str, Any]:
 
 
 def post_result(
-    tenant: Tenant, actor: dict[str, Any], job_id: str, status: str, report: dict[str, Any]
+    tenant: Tenant, actor: Actor, job_id: str, status: str, report: dict[str, Any]
 ) -> tuple[dict[str, Any], bool]:
     """Idempotent by job id: a repeated post returns the first outcome unchanged. The report
     is stored in the job byte for byte as its event's sha256 says (canonical JSON)."""
@@ -324,7 +325,7 @@ def post_result(
         job = _job(tx, job_id)
         if job["result_status"] is not None:
             return job_view(job), False
-        if job["lease_owner"] != actor["id"] or job["status"] not in ("leased", "queued"):
+        if job["lease_owner"] != actor.id or job["status"] not in ("leased", "queued"):
             raise Conflict(
                 f"job {job_id} is not leased by this agent (status {job['status']})",
                 code="job_not_leased",
@@ -339,7 +340,7 @@ def post_result(
             [
                 (
                     "job.executed",
-                    actor["id"],
+                    actor.id,
                     {"job_id": job_id, "action": job["action"], **report_facts},
                     job["case_id"],
                 ),

@@ -1,5 +1,5 @@
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from governance.context import EngineContext
@@ -7,6 +7,7 @@ from governance.contracts import active_contract
 from governance.departments import RULE as DEPARTMENT_RULE
 from governance.departments import inactive_reason
 from governance.jobs import insert_job, record_job_created
+from governance.records import Actor
 from idl.model import ActionSpec
 from idl.params import ParamError, check_params
 from idl.validator import content_params
@@ -40,28 +41,42 @@ def approval_digest(
     return hashlib.sha256(canonical_json(bound)).hexdigest()
 
 
+@dataclass(frozen=True)
 class Decision:
-    """The engine's verdict: the rule that decided, the reason in English, and the same reason
-    as a stable `code` with its `args` (the portal says it in the reader's language)."""
+    """The engine's verdict (`allowed`, `pending_approval`, `denied`): the rule that decided,
+    the reason in English, and the same reason as a stable `code` with its `args` (the portal
+    says it in the reader's language)."""
 
-    def __init__(
-        self, decision: str, rule: str, reason: str, code: str, args: dict[str, Any] | None = None
-    ) -> None:
-        self.decision, self.rule, self.reason = decision, rule, reason
-        self.code, self.args = code, args or {}
+    decision: str
+    rule: str
+    reason: str
+    code: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A decision and what it was reached on: the parameters (as checked, once they were), the
+    action's contract entry and the contract (absent when the judging stopped before them)."""
+
+    decision: Decision
+    params: dict[str, Any]
+    spec: ActionSpec | None = None
+    contract_ref: str | None = None
+    manifest_sha256: str | None = None
 
 
 def _judge(
     reader: Reader,
-    actor: dict[str, Any],
+    actor: Actor,
     action_name: str,
     params: Any,
     department: str | None,
-    requester: dict[str, Any] | None = None,
-) -> tuple[Decision, dict[str, Any], Any, str | None, str | None]:
+    requester: Actor | None = None,
+) -> Judgement:
     active = active_contract(reader)
     if active is None:
-        return (
+        return Judgement(
             Decision(
                 "denied",
                 "engine.no_released_contract",
@@ -79,7 +94,7 @@ def _judge(
     spec = contract.actions.get(action_name)
     if spec is None:
         allowed = ", ".join(sorted(contract.actions))
-        return (
+        return Judgement(
             Decision(
                 "denied",
                 f"{ref} actions",
@@ -95,7 +110,7 @@ def _judge(
     where = f"{ref} actions.{action_name}"
     dept = department or spec.department
     if dept != spec.department:
-        return (
+        return Judgement(
             Decision(
                 "denied",
                 f"{where}.department",
@@ -109,7 +124,7 @@ def _judge(
             manifest_sha256,
         )
     if (inactive := inactive_reason(reader, dept)) is not None:
-        return (
+        return Judgement(
             Decision(
                 "denied", DEPARTMENT_RULE, inactive, "department_inactive", {"department": dept}
             ),
@@ -118,30 +133,30 @@ def _judge(
             ref,
             manifest_sha256,
         )
-    if actor["role"] not in spec.roles:
-        return (
+    if actor.role not in spec.roles:
+        return Judgement(
             Decision(
                 "denied",
                 f"{where}.roles",
-                f"role {actor['role']!r} may not propose {action_name!r}"
+                f"role {actor.role!r} may not propose {action_name!r}"
                 f" (allowed: {', '.join(spec.roles)})",
                 "role_may_not_propose",
-                {"role": actor["role"], "action": action_name, "allowed": list(spec.roles)},
+                {"role": actor.role, "action": action_name, "allowed": list(spec.roles)},
             ),
             raw,
             spec,
             ref,
             manifest_sha256,
         )
-    if requester is not None and requester["role"] not in spec.roles:
-        return (
+    if requester is not None and requester.role not in spec.roles:
+        return Judgement(
             Decision(
                 "denied",
                 f"{where}.roles",
-                f"role {requester['role']!r} may not ask for {action_name!r}"
+                f"role {requester.role!r} may not ask for {action_name!r}"
                 f" (allowed: {', '.join(spec.roles)})",
                 "role_may_not_ask",
-                {"role": requester["role"], "action": action_name, "allowed": list(spec.roles)},
+                {"role": requester.role, "action": action_name, "allowed": list(spec.roles)},
             ),
             raw,
             spec,
@@ -151,7 +166,7 @@ def _judge(
     try:
         checked = check_params(spec, params)
     except ParamError as exc:
-        return (
+        return Judgement(
             Decision(
                 "denied",
                 f"{where}.params.{exc.param}",
@@ -165,7 +180,7 @@ def _judge(
             manifest_sha256,
         )
     if spec.effect == "destructive" and not names_content(spec, checked):
-        return (
+        return Judgement(
             Decision(
                 "denied",
                 CONTENT_RULE,
@@ -180,7 +195,7 @@ def _judge(
             manifest_sha256,
         )
     if spec.approval == "required":
-        return (
+        return Judgement(
             Decision(
                 "pending_approval",
                 f"{where}.approval",
@@ -194,14 +209,14 @@ def _judge(
             ref,
             manifest_sha256,
         )
-    return (
+    return Judgement(
         Decision(
             "allowed",
             f"{where}.approval",
             f"{action_name!r} is {spec.effect}-only and allowed for role"
-            f" {actor['role']!r} without approval",
+            f" {actor.role!r} without approval",
             "allowed",
-            {"action": action_name, "effect": spec.effect, "role": actor["role"]},
+            {"action": action_name, "effect": spec.effect, "role": actor.role},
         ),
         checked,
         spec,
@@ -235,26 +250,26 @@ def parse_submission(body: dict[str, Any]) -> Submission:
 
 def decide(
     tx: Tx,
-    actor: dict[str, Any],
+    actor: Actor,
     submission: Submission,
     request_id: str | None = None,
-    requester: dict[str, Any] | None = None,
+    requester: Actor | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Judge a proposal against the released contract and record it (with its job when it is
     allowed), in `tx`. Returns the proposal's view and whether a job was created. `requester`
     is the person who asked the submitting actor for it (authenticated by their own token):
     their role must be allowed too, and the ledger names them."""
     action, department, case_id = submission.action, submission.department, submission.case_id
-    decision, params, spec, ref, manifest_sha256 = _judge(
-        tx, actor, action, submission.params, department, requester
-    )
-    requested_by = requester["id"] if requester is not None else None
+    judged = _judge(tx, actor, action, submission.params, department, requester)
+    decision, params, spec = judged.decision, judged.params, judged.spec
+    ref, manifest_sha256 = judged.contract_ref, judged.manifest_sha256
+    requested_by = requester.id if requester is not None else None
     proposal_id = new_id("prop")
     job_id = new_id("job") if decision.decision == "allowed" else None
     now = utc_now()
     digest = expires_at = None
     if decision.decision == "pending_approval":
-        assert ref is not None and manifest_sha256 is not None  # judged against a contract
+        assert spec is not None and ref is not None and manifest_sha256 is not None
         digest = approval_digest(proposal_id, action, params, ref, manifest_sha256)
         expires_at = utc_in(spec.approval_ttl_seconds)
     status = {"allowed": "authorized", "denied": "denied"}.get(
@@ -263,7 +278,7 @@ def decide(
     proposal = {
         "id": proposal_id,
         "case_id": case_id,
-        "actor_id": actor["id"],
+        "actor_id": actor.id,
         "action": action,
         "params": params,
         "department": department or (spec.department if spec else ""),
@@ -287,7 +302,7 @@ def decide(
         (
             proposal_id,
             case_id,
-            actor["id"],
+            actor.id,
             action,
             canonical_json(params).decode(),
             proposal["department"],
@@ -308,7 +323,7 @@ def decide(
         "proposal_id": proposal_id,
         "action": action,
         "params": params,
-        "role": actor["role"],
+        "role": actor.role,
         "contract_ref": ref,
         "rule": decision.rule,
         "reason": decision.reason,
@@ -317,9 +332,10 @@ def decide(
         "digest": digest,
     }
     if requester is not None:
-        recorded |= {"requested_by": requester["id"], "requester_role": requester["role"]}
-    tx.record(f"proposal.{decision.decision}", actor["id"], recorded, case_id)
+        recorded |= {"requested_by": requester.id, "requester_role": requester.role}
+    tx.record(f"proposal.{decision.decision}", actor.id, recorded, case_id)
     if job_id is not None:
+        assert spec is not None  # allowed: judged against the action's entry
         record_job_created(tx, insert_job(tx, proposal, spec, None, None, request_id, job_id))
     return proposal_view({**proposal, "job_id": job_id}), job_id is not None
 
@@ -327,7 +343,7 @@ def decide(
 def submit_proposal(
     ctx: EngineContext,
     tenant: Tenant,
-    actor: dict[str, Any],
+    actor: Actor,
     body: dict[str, Any],
     request_id: str | None = None,
 ) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from governance.contracts import active_contract
 from governance.proposals import Submission, decide
+from governance.records import Actor
 from ledger.store import new_case_id
 from tenants.database import Reader, Tx
 from tenants.tenant import Tenant
@@ -87,9 +88,12 @@ def propose_due_purge(tenant: Tenant, now: datetime | None = None) -> dict[str, 
 
     def work(tx: Tx) -> dict[str, Any] | None:
         files = due(tx, now)
-        agent = tx.one("SELECT * FROM actors WHERE role='organizational_agent' LIMIT 1")
-        if not files or agent is None:
+        row = tx.one(
+            "SELECT id, name, role, is_agent FROM actors WHERE role='organizational_agent' LIMIT 1"
+        )
+        if not files or row is None:
             return None
+        agent = Actor(**{**row, "is_agent": bool(row["is_agent"])})
         submission = Submission("purge", {"files": files}, None, new_case_id())
         view, _ = decide(tx, agent, submission)
         return view

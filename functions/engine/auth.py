@@ -1,11 +1,10 @@
-from typing import Any
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from functions.http import bearer_token
 from governance.context import EngineContext
 from governance.institutions import authenticate_actor, authenticate_admin, tenant_for
+from governance.records import Actor
 from governance.tokens import secrets_equal
 from kernel.errors import Forbidden, Unauthorized
 from tenants.tenant import Tenant
@@ -34,24 +33,24 @@ def institution_admin(request: Request) -> Tenant:
     return authenticate_admin(context(request), iid, bearer_token(request))
 
 
-def actor(request: Request) -> tuple[Tenant, dict[str, Any]]:
+def actor(request: Request) -> tuple[Tenant, Actor]:
     iid = request.path_params["institution_id"]
     return authenticate_actor(context(request), iid, bearer_token(request))
 
 
-def human_or_admin(request: Request) -> tuple[Tenant, dict[str, Any] | None]:
+def human_or_admin(request: Request) -> tuple[Tenant, Actor | None]:
     """Readers of an institution's records: its admin key or a human actor, never the agent."""
     iid = request.path_params["institution_id"]
     ctx, token = context(request), bearer_token(request)
     if token and token.startswith("lak_"):
         return authenticate_admin(ctx, iid, token), None
     tenant, who = authenticate_actor(ctx, iid, token)
-    if who["is_agent"]:
+    if who.is_agent:
         raise Forbidden("the agent token cannot read institution records", code="agent_forbidden")
     return tenant, who
 
 
-def actor_or_admin(request: Request) -> tuple[Tenant, dict[str, Any] | None]:
+def actor_or_admin(request: Request) -> tuple[Tenant, Actor | None]:
     """Any credential of the institution: admin key or any actor (the agent included)."""
     iid = request.path_params["institution_id"]
     ctx, token = context(request), bearer_token(request)

@@ -15,6 +15,7 @@ from governance.proposals import (
     parse_submission,
     proposal_view,
 )
+from governance.records import Actor
 from kernel.errors import BadRequest, Forbidden
 from tenants.database import Reader
 
@@ -22,12 +23,12 @@ STATUSES = {"authorized", "denied", "pending_approval", "approved", "rejected", 
 REQUESTER_HEADER = "x-libervia-requester"
 
 
-def _requester(reader: Reader, token: str | None) -> dict | None:
+def _requester(reader: Reader, token: str | None) -> Actor | None:
     """The person who asked for the proposal, by their own token: a person, never an agent."""
     if token is None:
         return None
     person = identify(reader, token)
-    if person["is_agent"]:
+    if person.is_agent:
         raise Forbidden("a requester is a person, not an agent", code="requester_not_a_person")
     return person
 

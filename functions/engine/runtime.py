@@ -5,7 +5,7 @@ import contextlib
 import functools
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -89,7 +89,7 @@ async def _check(ctx: EngineContext, asked: _Poll) -> list[dict]:
     tenant = ctx.tenants.get_open(asked.institution_id)
     if tenant is not None:
         actor = ctx.notifier.idle.idle_agent(tenant, asked.token)
-        if actor is not None and asked.version in (None, actor["agent_version"]):
+        if actor is not None and asked.version in (None, actor.agent_version):
             return []
     return await run_in_threadpool(_look, ctx, asked)
 
@@ -99,7 +99,7 @@ def _look(ctx: EngineContext, asked: _Poll) -> list[dict]:
     idle = ctx.notifier.idle
     try:
         tenant, actor = authenticate_actor(ctx, asked.institution_id, asked.token)
-        if not actor["is_agent"]:
+        if not actor.is_agent:
             raise Forbidden("only the institution's agent polls for jobs", code="not_an_agent")
         touch_actor(tenant, actor, asked.version)
         generation = tenant.db.generation
@@ -110,7 +110,7 @@ def _look(ctx: EngineContext, asked: _Poll) -> list[dict]:
     if jobs:
         idle.forget(asked.institution_id)
     elif asked.token is not None:
-        idle.remember(tenant, asked.token, {**actor, "agent_version": asked.version}, generation)
+        idle.remember(tenant, asked.token, replace(actor, agent_version=asked.version), generation)
     return jobs
 
 

@@ -44,7 +44,7 @@ def test_the_agent_is_answered_from_memory_and_nobody_else(domain, idle):
 
 def test_any_write_to_the_institution_here_ends_the_memory(domain, idle):
     """Even one that tells nobody: a revocation straight through governance."""
-    revoke_actor(domain.tenant, domain.actors["agent"]["id"], "lost laptop")
+    revoke_actor(domain.tenant, domain.actors["agent"].id, "lost laptop")
     assert idle.idle_agent(domain.tenant, TOKEN) is None
 
 

@@ -79,7 +79,7 @@ def test_past_retention_one_purge_waits_for_approval_and_is_not_proposed_twice(d
         placed[0]["new_path"],
         placed[2]["new_path"],
     ]
-    assert proposal["actor_id"] == domain.actors["agent"]["id"]
+    assert proposal["actor_id"] == domain.actors["agent"].id
     assert propose_due_purge(domain.tenant, LATER) is None, "already proposed"
     reject(domain.tenant, domain.actors["owner"], proposal["proposal_id"], {"reason": "keep"})
     assert propose_due_purge(domain.tenant, LATER) is None, "the owner said keep them"

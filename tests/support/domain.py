@@ -13,6 +13,7 @@ from governance.institutions import (
     create_actor,
     create_institution,
 )
+from governance.records import Actor
 from idl.compiler import builtin_source
 from tenants.tenant import Tenant
 
@@ -23,7 +24,7 @@ ROLES = {"owner": "owner", "exec": "executive_admin", "agent": "organizational_a
 class Domain:
     ctx: EngineContext
     tenant: Tenant
-    actors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    actors: dict[str, Actor] = field(default_factory=dict)
 
     @property
     def institution_id(self) -> str:
