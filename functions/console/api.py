@@ -43,8 +43,8 @@ async def onboarding(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(work))
 
 
-async def contract(request: Request) -> JSONResponse:
-    return JSONResponse(await run_in_threadpool(lambda: workspace(request).contract()))
+def contract(request: Request) -> JSONResponse:
+    return JSONResponse(workspace(request).contract())
 
 
 def dashboard_view(request: Request, ws: Workspace) -> dict:
@@ -55,14 +55,12 @@ def dashboard_view(request: Request, ws: Workspace) -> dict:
     return shown
 
 
-async def dashboard(request: Request) -> JSONResponse:
-    return JSONResponse(
-        await run_in_threadpool(lambda: dashboard_view(request, workspace(request)))
-    )
+def dashboard(request: Request) -> JSONResponse:
+    return JSONResponse(dashboard_view(request, workspace(request)))
 
 
-async def approvals(request: Request) -> JSONResponse:
-    return JSONResponse({"pending": await run_in_threadpool(lambda: workspace(request).pending())})
+def approvals(request: Request) -> JSONResponse:
+    return JSONResponse({"pending": workspace(request).pending()})
 
 
 async def decide(request: Request) -> JSONResponse:
@@ -88,13 +86,12 @@ def proposal_of(request: Request) -> str:
     return proposal_id
 
 
-async def proposal(request: Request) -> JSONResponse:
-    proposal_id = proposal_of(request)
-    return JSONResponse(await run_in_threadpool(lambda: workspace(request).proposal(proposal_id)))
+def proposal(request: Request) -> JSONResponse:
+    return JSONResponse(workspace(request).proposal(proposal_of(request)))
 
 
 def audit_view(request: Request, ws: Workspace) -> dict:
-    """The audit timeline the query asks for (blocking: call it in a thread)."""
+    """The audit timeline the query asks for."""
     q = request.query_params
     person = q.get("person") or None
     if person is not None and not ACTOR_ID.fullmatch(person):
@@ -103,13 +100,12 @@ def audit_view(request: Request, ws: Workspace) -> dict:
     return ws.timeline(events, people_names(request, ws), person)
 
 
-async def audit(request: Request) -> JSONResponse:
-    return JSONResponse(await run_in_threadpool(lambda: audit_view(request, workspace(request))))
+def audit(request: Request) -> JSONResponse:
+    return JSONResponse(audit_view(request, workspace(request)))
 
 
-async def audit_export(request: Request) -> Response:
-    fmt = request.query_params.get("format", "jsonl")
-    upstream = await run_in_threadpool(lambda: workspace(request).export(fmt))
+def audit_export(request: Request) -> Response:
+    upstream = workspace(request).export(request.query_params.get("format", "jsonl"))
     headers = {
         name: upstream.headers[name]
         for name in ("content-disposition", "x-libervia-public-key", "x-libervia-checkpoint-seq")
@@ -120,24 +116,19 @@ async def audit_export(request: Request) -> Response:
     )
 
 
-async def audit_verify(request: Request) -> JSONResponse:
+def audit_verify(request: Request) -> JSONResponse:
     """The engine's verification of the chain and its checkpoints, and this console's own
     witness of the ledger (does it extend what the console saw before?)."""
-    s = services(request)
-
-    def work():
-        ws = workspace(request)
-        return {**ws.verify(), "witness": witness.check(s.db, ws)}
-
-    return JSONResponse(await run_in_threadpool(work))
+    ws = workspace(request)
+    return JSONResponse({**ws.verify(), "witness": witness.check(services(request).db, ws)})
 
 
-async def audit_proof(request: Request) -> Response:
+def audit_proof(request: Request) -> Response:
     """One event's proof file, to show an auditor that event and nothing else."""
     raw = request.query_params.get("seq", "")
     if not raw.isdigit() or not 0 < int(raw) < 2**62:
         raise BadRequest("seq must be a positive integer", code="bad_seq")
-    upstream = await run_in_threadpool(lambda: workspace(request).event_proof(int(raw)))
+    upstream = workspace(request).event_proof(int(raw))
     return Response(
         upstream.content,
         media_type="application/json",
@@ -145,11 +136,9 @@ async def audit_proof(request: Request) -> Response:
     )
 
 
-async def public_key(request: Request) -> JSONResponse:
+def public_key(request: Request) -> JSONResponse:
     current_user_id(request)
-    s = services(request)
-    response = await run_in_threadpool(lambda: s.engine.http.get("/v1/public-key"))
-    return JSONResponse(response.json())
+    return JSONResponse(services(request).engine.http.get("/v1/public-key").json())
 
 
 async def chat(request: Request) -> JSONResponse:
@@ -190,41 +179,31 @@ def folder_query(request: Request) -> dict:
     }
 
 
-async def files(request: Request) -> JSONResponse:
+def files(request: Request) -> JSONResponse:
     query = folder_query(request)
-
-    def work():
-        found, inventory = workspace(request).findings()
-        return {**found.folder(**query), "listed_at": inventory.listed_at}
-
-    return JSONResponse(await run_in_threadpool(work))
+    found, inventory = workspace(request).findings()
+    return JSONResponse({**found.folder(**query), "listed_at": inventory.listed_at})
 
 
-async def duplicates(request: Request) -> JSONResponse:
+def duplicates(request: Request) -> JSONResponse:
     keep = request.query_params.get("keep", "shortest")
     page = _int(request, "page", 1, 1, 10**6)
     per_page = _int(request, "per_page", 20, 1, 200)
 
-    def work():
-        found, inventory = workspace(request).findings()
-        return {**found.duplicates(keep, page, per_page), "listed_at": inventory.listed_at}
-
-    return JSONResponse(await run_in_threadpool(work))
-
-
-async def cleanup(request: Request) -> JSONResponse:
-    keep = request.query_params.get("keep", "shortest")
-
-    def work():
-        found, inventory = workspace(request).findings()
-        kinds = localized(found.cleanup(keep, shown=SHOWN))
-        return {"kinds": kinds, "listed_at": inventory.listed_at}
-
-    return JSONResponse(await run_in_threadpool(work))
+    found, inventory = workspace(request).findings()
+    return JSONResponse(
+        {**found.duplicates(keep, page, per_page), "listed_at": inventory.listed_at}
+    )
 
 
-async def quarantine(request: Request) -> JSONResponse:
-    return JSONResponse(await run_in_threadpool(lambda: workspace(request).quarantine()))
+def cleanup(request: Request) -> JSONResponse:
+    found, inventory = workspace(request).findings()
+    kinds = localized(found.cleanup(request.query_params.get("keep", "shortest"), shown=SHOWN))
+    return JSONResponse({"kinds": kinds, "listed_at": inventory.listed_at})
+
+
+def quarantine(request: Request) -> JSONResponse:
+    return JSONResponse(workspace(request).quarantine())
 
 
 async def _act(request: Request, act) -> JSONResponse:

@@ -21,9 +21,8 @@ async def create(request: Request) -> JSONResponse:
     return JSONResponse(actor, status_code=201)
 
 
-async def index(request: Request) -> JSONResponse:
-    actors = await run_in_threadpool(lambda: list_actors(auth.institution_admin(request)))
-    return JSONResponse({"actors": actors})
+def index(request: Request) -> JSONResponse:
+    return JSONResponse({"actors": list_actors(auth.institution_admin(request))})
 
 
 def _reason(body: dict) -> str:

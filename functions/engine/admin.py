@@ -23,12 +23,8 @@ async def create(request: Request) -> JSONResponse:
     return JSONResponse({**institution, "created": created}, status_code=201 if created else 200)
 
 
-async def bootstrap(request: Request) -> JSONResponse:
-    def work():
-        ctx = auth.platform_admin(request)
-        return bootstrap_admin_key(ctx, request.path_params["institution_id"])
-
-    key = await run_in_threadpool(work)
+def bootstrap(request: Request) -> JSONResponse:
+    key = bootstrap_admin_key(auth.platform_admin(request), request.path_params["institution_id"])
     return JSONResponse(
         {
             "institution_id": request.path_params["institution_id"],

@@ -10,14 +10,10 @@ from functions.http import int_query, read_json
 from governance.approvals import approve, list_pending, reject
 
 
-async def pending(request: Request) -> JSONResponse:
+def pending(request: Request) -> JSONResponse:
     limit = int_query(request, "limit", 100, 1, 1000)
-
-    def work():
-        tenant, _ = auth.human_or_admin(request)
-        return list_pending(tenant, limit)
-
-    return JSONResponse({"pending": await run_in_threadpool(work)})
+    tenant, _ = auth.human_or_admin(request)
+    return JSONResponse({"pending": list_pending(tenant, limit)})
 
 
 async def approve_one(request: Request) -> JSONResponse:

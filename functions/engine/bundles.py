@@ -50,14 +50,10 @@ async def release(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(work))
 
 
-async def index(request: Request) -> JSONResponse:
-    bundles = await run_in_threadpool(lambda: list_bundles(auth.institution_admin(request)))
-    return JSONResponse({"bundles": bundles})
+def index(request: Request) -> JSONResponse:
+    return JSONResponse({"bundles": list_bundles(auth.institution_admin(request))})
 
 
-async def active(request: Request) -> JSONResponse:
-    def work():
-        tenant, _ = auth.actor_or_admin(request)
-        return describe_active(tenant)
-
-    return JSONResponse(await run_in_threadpool(work))
+def active(request: Request) -> JSONResponse:
+    tenant, _ = auth.actor_or_admin(request)
+    return JSONResponse(describe_active(tenant))

@@ -1,6 +1,5 @@
 """Institution admin: activate the departments of the released contract."""
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -9,23 +8,15 @@ from governance.departments import activate as activate_department
 from governance.departments import active_departments
 
 
-async def activate(request: Request) -> JSONResponse:
-    name = request.path_params["name"]
-
-    def work():
-        return activate_department(auth.institution_admin(request), name)
-
-    result = await run_in_threadpool(work)
+def activate(request: Request) -> JSONResponse:
+    result = activate_department(auth.institution_admin(request), request.path_params["name"])
     return JSONResponse(result, status_code=201 if result["activated"] else 200)
 
 
-async def index(request: Request) -> JSONResponse:
-    def work():
-        tenant, _ = auth.actor_or_admin(request)
-        with tenant.db.reader() as reader:
-            return active_departments(reader)
-
-    active = await run_in_threadpool(work)
+def index(request: Request) -> JSONResponse:
+    tenant, _ = auth.actor_or_admin(request)
+    with tenant.db.reader() as reader:
+        active = active_departments(reader)
     return JSONResponse(
         {"departments": [{"department": d, "activated_at": at} for d, at in sorted(active.items())]}
     )

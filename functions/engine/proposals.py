@@ -1,6 +1,5 @@
 """Actors propose actions; the engine decides against the released contract."""
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -51,23 +50,17 @@ async def submit(request: Request) -> JSONResponse:
     return JSONResponse(proposal, status_code=201)
 
 
-async def index(request: Request) -> JSONResponse:
+def index(request: Request) -> JSONResponse:
     status = request.query_params.get("status")
     if status is not None and status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(sorted(STATUSES))}", code="bad_query")
     limit = int_query(request, "limit", 100, 1, 1000)
 
-    def work():
-        tenant, _ = auth.human_or_admin(request)
-        return list_proposals(tenant, status, limit)
-
-    return JSONResponse({"proposals": await run_in_threadpool(work)})
+    tenant, _ = auth.human_or_admin(request)
+    return JSONResponse({"proposals": list_proposals(tenant, status, limit)})
 
 
-async def show(request: Request) -> JSONResponse:
-    def work():
-        tenant, _ = auth.actor_or_admin(request)
-        with tenant.db.reader() as reader:
-            return proposal_view(get_proposal(reader, request.path_params["proposal_id"]))
-
-    return JSONResponse(await run_in_threadpool(work))
+def show(request: Request) -> JSONResponse:
+    tenant, _ = auth.actor_or_admin(request)
+    with tenant.db.reader() as reader:
+        return JSONResponse(proposal_view(get_proposal(reader, request.path_params["proposal_id"])))

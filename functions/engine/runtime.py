@@ -168,26 +168,19 @@ async def result(request: Request) -> JSONResponse:
     return JSONResponse({"job": job, "duplicate": not first}, status_code=201 if first else 200)
 
 
-async def report(request: Request) -> Response:
+def report(request: Request) -> Response:
     """The job's report byte for byte as stored, whose sha256 its `job.executed` event holds
     (`X-Libervia-Report-SHA256`): a reader can check it against the signed ledger."""
-
-    def work() -> tuple[bytes, str]:
-        tenant, _ = auth.human_or_admin(request)
-        return stored_report(tenant, request.path_params["job_id"])
-
-    body, sha256 = await run_in_threadpool(work)
+    tenant, _ = auth.human_or_admin(request)
+    body, sha256 = stored_report(tenant, request.path_params["job_id"])
     return Response(
         body, media_type="application/json", headers={"X-Libervia-Report-SHA256": sha256}
     )
 
 
-async def show(request: Request) -> JSONResponse:
-    def work():
-        tenant, _ = auth.actor_or_admin(request)
-        return get_job(tenant, request.path_params["job_id"])
-
-    return JSONResponse(await run_in_threadpool(work))
+def show(request: Request) -> JSONResponse:
+    tenant, _ = auth.actor_or_admin(request)
+    return JSONResponse(get_job(tenant, request.path_params["job_id"]))
 
 
 async def witness(request: Request) -> JSONResponse:
@@ -201,12 +194,8 @@ async def witness(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(work), status_code=201)
 
 
-async def quarantine(request: Request) -> JSONResponse:
+def quarantine(request: Request) -> JSONResponse:
     """What the engine's records say is in the agent's quarantine, newest first."""
-
-    def work():
-        tenant, _ = auth.human_or_admin(request)
-        with tenant.db.reader() as reader:
-            return held(reader)[::-1]
-
-    return JSONResponse({"files": await run_in_threadpool(work)})
+    tenant, _ = auth.human_or_admin(request)
+    with tenant.db.reader() as reader:
+        return JSONResponse({"files": held(reader)[::-1]})
