@@ -9,20 +9,15 @@ import httpx
 from agent import AgentError, __version__
 from agent.config import AgentConfig
 from kernel.canonical import canonical_json
+from kernel.engine_answers import refusal
+from kernel.errors import Refused
 
 COMPRESS_FROM = 64 * 1024
 
 
 class EngineUnavailable(AgentError):
-    """Network trouble or a 5xx: try again later."""
-
-
-class EngineRefused(AgentError):
-    """A 4xx: the engine said no."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status, self.code = status, code
+    """Network trouble, a 5xx or a 429: try again later. (A 4xx is the engine's refusal, a
+    `kernel.errors.Refused` of the kind its status says.)"""
 
 
 def trust(ca_bundle: str | None) -> ssl.SSLContext | bool:
@@ -57,18 +52,12 @@ class EngineClient:
             raise EngineUnavailable(f"engine unreachable: {exc}") from exc
         if response.status_code >= 500 or response.status_code == 429:
             raise EngineUnavailable(f"engine answered {response.status_code}; will retry")
+        if response.status_code >= 400:
+            raise refusal(response.status_code, response.content)
         try:
-            body = response.json()
+            return response.json()
         except ValueError as exc:
             raise EngineUnavailable(f"engine answered non-JSON ({response.status_code})") from exc
-        if response.status_code >= 400:
-            error = body.get("error", {}) if isinstance(body, dict) else {}
-            raise EngineRefused(
-                response.status_code,
-                error.get("code", "refused"),
-                error.get("message", response.text[:200]),
-            )
-        return body
 
     def poll(self, wait: int) -> list[dict[str, Any]]:
         return self._call("GET", "/runtime/jobs", params={"wait": wait})["jobs"]
@@ -99,7 +88,7 @@ class EngineClient:
 
     def progress(self, job_id: str, data: dict[str, Any]) -> None:
         """Best effort: a lost progress report changes nothing but the progress bar."""
-        with contextlib.suppress(EngineUnavailable, EngineRefused):
+        with contextlib.suppress(EngineUnavailable, Refused):
             self._call("POST", f"/runtime/jobs/{job_id}/progress", json=data)
 
     def contract(self) -> dict[str, Any]:
@@ -121,7 +110,7 @@ class EngineClient:
 
     def report_witness(self, problem: str, seen: int, shown: int | None) -> None:
         """Best effort: the alarm stands in the agent whatever the engine answers."""
-        with contextlib.suppress(EngineUnavailable, EngineRefused):
+        with contextlib.suppress(EngineUnavailable, Refused):
             self._call(
                 "POST",
                 "/runtime/witness",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent.client import EngineClient, EngineRefused, EngineUnavailable
+from agent.client import EngineClient, EngineUnavailable
 from agent.config import AgentConfig
 from agent.fs import FsError
 from agent.fs.executor import execute
@@ -18,6 +18,7 @@ from agent.progress import ProgressReporter
 from agent.witness import Witness
 from idl import DESTRUCTIVE_ACTIONS
 from kernel.canonical import canonical_json
+from kernel.errors import Conflict, Forbidden, Refused, Unauthorized
 from kernel.times import utc_now
 from ledger.witness import WitnessAlarm
 
@@ -26,7 +27,7 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 PROGRESS_EVERY = 1.0
 # Refusals of the agent itself (its token), not of one result: the result waits for later.
-AGENT_REFUSED = (401, 403)
+AGENT_REFUSED = (Unauthorized, Forbidden)  # the token itself refused: nothing else will pass
 
 
 def backoff_delay(failures: int) -> float:
@@ -84,14 +85,14 @@ class Runner:
                     retry_in=round(delay, 2),
                 )
                 self.stop.wait(delay)
-            except EngineRefused as exc:
+            except Refused as exc:
                 pending_poll = None
                 delay = backoff_delay(failures)
                 failures += 1
                 log(
                     "error",
                     "engine refused the agent",
-                    status=exc.status,
+                    refusal=type(exc).__name__,
                     code=exc.code,
                     error=str(exc),
                     retry_in=round(delay, 2),
@@ -136,7 +137,7 @@ class Runner:
         ids = {"job_id": job_id, **trace}
         try:
             self.client.lease(job_id, trace)
-        except EngineRefused as exc:
+        except Refused as exc:
             log("info", "job not leased", **ids, code=exc.code)
             return
         if job.get("contract_ref") and job["contract_ref"] != self.contract_ref:
@@ -204,8 +205,8 @@ class Runner:
         except EngineUnavailable as exc:
             log("warning", "result not delivered; will re-send", **ids, error=str(exc))
             return False
-        except EngineRefused as exc:
-            if exc.status in AGENT_REFUSED:
+        except Refused as exc:
+            if isinstance(exc, AGENT_REFUSED):
                 log(
                     "error",
                     "result not delivered: the engine refuses this agent",
@@ -213,7 +214,7 @@ class Runner:
                     error=str(exc),
                 )
                 return False
-            if exc.status != 409:
+            if not isinstance(exc, Conflict):
                 return self.deliver_refusal(job_id, status, report, exc, trace)
             log("warning", "engine no longer expects this result", **ids, error=str(exc))
         self.journal.acknowledge(job_id)
@@ -224,7 +225,7 @@ class Runner:
         job_id: str,
         status: str,
         report: dict[str, Any],
-        refused: EngineRefused,
+        refused: Refused,
         trace: dict[str, str | None],
     ) -> bool:
         ids = {"job_id": job_id, "case_id": trace.get("case_id")}
@@ -233,7 +234,7 @@ class Runner:
         failure = {
             "error": {
                 "code": "result_refused",
-                "message": f"the engine refused this job's result: {refused}",
+                "message": f"the engine refused this job's result: {refused.code}: {refused}",
             },
             "refused_result": {
                 "status": status,
@@ -247,8 +248,8 @@ class Runner:
         except EngineUnavailable as exc:
             log("warning", "failure not delivered; will re-send", **ids, error=str(exc))
             return False
-        except EngineRefused as exc:
-            if exc.status in AGENT_REFUSED:
+        except Refused as exc:
+            if isinstance(exc, AGENT_REFUSED):
                 return False
             log(
                 "error",

@@ -4,10 +4,11 @@ from typing import Any
 
 import httpx
 
-from agent.client import EngineClient, EngineRefused, EngineUnavailable
+from agent.client import EngineClient, EngineUnavailable
 from agent.config import AgentConfig
 from agent.journal import Journal
 from agent.witness import STATE, read_state
+from kernel.errors import Forbidden, Refused, Unauthorized
 from ledger.witness import Seen
 
 
@@ -22,8 +23,9 @@ def engine_reachability(config: AgentConfig) -> dict[str, Any]:
             "contract_ref": contract["ref"],
             "latency_ms": round((time.monotonic() - started) * 1000, 1),
         }
-    except EngineRefused as exc:
-        return {"reachable": True, "authorized": exc.status not in (401, 403), "error": str(exc)}
+    except Refused as exc:
+        refused = isinstance(exc, (Unauthorized, Forbidden))
+        return {"reachable": True, "authorized": not refused, "error": f"{exc.code}: {exc}"}
     except (EngineUnavailable, httpx.HTTPError) as exc:
         return {"reachable": False, "authorized": None, "error": str(exc)}
     finally:

@@ -12,19 +12,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from kernel.errors import (
-    BadRequest,
-    Conflict,
-    Forbidden,
-    Gone,
-    NotFound,
-    Refused,
-    TooLarge,
-    TooMany,
-    Unauthorized,
-    Unavailable,
-    Unsupported,
-)
+from kernel.engine_answers import REFUSALS
+from kernel.errors import BadRequest, Refused, TooLarge, Unavailable, Unsupported
 from tenants import InstitutionMissing, InstitutionUnavailable, StorageFull, TenantError
 
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -38,19 +27,10 @@ def error_response(
     )
 
 
-# The one table from the kinds of refusal (kernel.errors) to HTTP status, for both apps.
-STATUS: dict[type[Refused], int] = {
-    BadRequest: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    Gone: 410,
-    TooLarge: 413,
-    Unsupported: 415,
-    TooMany: 429,
-    Unavailable: 502,
-}
+# The one table from the kinds of refusal (kernel.errors) to HTTP status, for both apps; the
+# engine's clients read the same table the other way (kernel.engine_answers.REFUSALS).
+STATUS: dict[type[Refused], int] = {kind: status for status, kind in REFUSALS.items()}
+STATUS[Unavailable] = 502
 
 
 def status_of(exc: Refused) -> int:

@@ -6,32 +6,11 @@ from typing import Any
 
 import httpx
 
+from kernel.engine_answers import refusal
 from kernel.errors import (
     BadRequest,
-    Conflict,
-    Forbidden,
-    Gone,
-    NotFound,
-    Refused,
-    TooLarge,
-    TooMany,
-    Unauthorized,
     Unavailable,
-    Unsupported,
 )
-
-# The engine's refusals, by the status its HTTP edge gave them (functions.http.STATUS).
-REFUSALS: dict[int, type[Refused]] = {
-    400: BadRequest,
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    409: Conflict,
-    410: Gone,
-    413: TooLarge,
-    415: Unsupported,
-    429: TooMany,
-}
 
 
 class EngineClient:
@@ -80,14 +59,7 @@ class EngineClient:
             ) from exc
         if response.status_code in ok:
             return response
-        try:
-            error = response.json()["error"]
-        except (ValueError, KeyError, TypeError):
-            error = {"code": "engine_error", "message": f"engine answered {response.status_code}"}
-        kind = REFUSALS.get(response.status_code, BadRequest)
-        if not 400 <= response.status_code < 500:
-            kind = Unavailable
-        raise kind(error.get("message", ""), code=error.get("code", "engine_error"))
+        raise refusal(response.status_code, response.content)
 
     def inst(self, institution_id: str, path: str) -> str:
         return f"/v1/institutions/{institution_id}{path}"

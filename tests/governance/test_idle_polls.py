@@ -9,17 +9,10 @@ import pytest
 from governance.idle_polls import PRUNE_ABOVE, REMEMBER_SECONDS, IdlePolls
 from governance.institutions import revoke_actor
 from governance.notifier import JobNotifier, PeerBus
+from tests.support.clock import ManualClock
 from tests.support.domain import open_domain
 
 TOKEN = "lat_the-agents-token"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -31,7 +24,7 @@ def domain(tmp_path):
 
 @pytest.fixture
 def idle(domain) -> IdlePolls:
-    idle = IdlePolls(Clock())
+    idle = IdlePolls(ManualClock())
     idle.remember(domain.tenant, TOKEN, domain.actors["agent"], domain.tenant.db.generation)
     return idle
 
@@ -64,7 +57,7 @@ def test_once_old_one_poll_looks_again_while_the_others_are_answered(domain, idl
 
 
 def test_lapsed_memories_are_dropped_when_there_are_many(domain):
-    idle, agent = IdlePolls(Clock()), domain.actors["agent"]
+    idle, agent = IdlePolls(ManualClock()), domain.actors["agent"]
     for n in range(PRUNE_ABOVE + 1):
         others = replace(domain.tenant, institution_id=f"inst_{n}")
         idle.remember(others, TOKEN, agent, domain.tenant.db.generation)

@@ -10,21 +10,14 @@ from governance.idle_polls import REMEMBER_SECONDS, IdlePolls
 from governance.institutions import authenticate_actor
 from governance.proposals import submit_proposal
 from harness.engine_api import Institution
+from tests.support.clock import ManualClock
 
 AGENT_UA = {"User-Agent": "libervia-agent/1.0.0"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def memory(engine_app) -> Iterator[tuple[IdlePolls, Clock]]:
-    clock = Clock()
+def memory(engine_app) -> Iterator[tuple[IdlePolls, ManualClock]]:
+    clock = ManualClock()
     idle = engine_app.app.state.ctx.notifier.idle
     idle.clock = clock
     yield idle, clock
