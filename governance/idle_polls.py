@@ -1,12 +1,13 @@
-"""What an institution's last poll found when it found nothing to do, so that the agent's next
+"""What an institution's last poll found when it found nothing at all, so that the agent's next
 polls are answered from memory, without a thread or a database read.
 
 An agent asks every few seconds and almost always hears "no jobs": the answer only changes when
-the institution's file does. A memory is trusted while nothing was written to that file by this
+the institution's file does. A memory is kept only when no job was queued or out on a lease (a
+lease may lapse at any moment), and trusted while nothing was written to that file by this
 process (`InstitutionDB.generation`), no peer said the institution changed (`forget`, through
-the job notifier's bus), and is looked at again every `REMEMBER_SECONDS`: what another process
-may change without telling (the clock's settling of a lapsed lease) is seen within that time, as
-a long-poll's re-check would. Only the poll reads it; leasing and reporting always ask the file."""
+the job notifier's bus), and for `REMEMBER_SECONDS` at a time: a job that another process
+queues without telling is seen within that time, as a long-poll's re-check would see it. Only
+the poll reads it; leasing and reporting always ask the file."""
 
 import threading
 import time

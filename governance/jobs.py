@@ -1,4 +1,5 @@
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from governance.records import Actor
@@ -149,8 +150,17 @@ def any_due(reader: Reader, transition: tuple[str, str, str, str], now: str) -> 
     return reader.conn.execute(sql, (status, now)).fetchone() is not None
 
 
-def available_jobs(tenant: Tenant, limit: int = 10) -> list[dict[str, Any]]:
-    """Queued jobs, oldest first; expired leases and approval windows are settled first."""
+@dataclass(frozen=True)
+class Available:
+    """What an agent's poll finds: the queued jobs (oldest first, at most the limit asked),
+    and whether any job is out on a lease (it may lapse and come back)."""
+
+    jobs: list[dict[str, Any]]
+    leased: bool
+
+
+def available_jobs(tenant: Tenant, limit: int = 10) -> Available:
+    """Expired leases and approval windows are settled first."""
     sql = "SELECT * FROM jobs WHERE status IN ('queued', 'leased') ORDER BY created_at"
     rows = tenant.db.all(sql)
     if rows and any(_is_due(row, utc_now()) for row in rows):
@@ -162,7 +172,8 @@ def available_jobs(tenant: Tenant, limit: int = 10) -> list[dict[str, Any]]:
             return tx.all(sql)
 
         rows = tenant.db.write(settle)
-    return [job_view(row) for row in rows if row["status"] == "queued"][:limit]
+    queued = [job_view(row) for row in rows if row["status"] == "queued"][:limit]
+    return Available(queued, any(row["status"] == "leased" for row in rows))
 
 
 def _is_due(job: dict[str, Any], now: str) -> bool:

@@ -10,6 +10,7 @@ from functions.engine.app import build_app as build_engine
 from functions.engine.settings import EngineSettings
 from harness.engine_api import Institution, new_institution
 from harness.servers import ADMIN_TOKEN, ROOT, console_process, engine_process
+from kernel.times import CLOCK, Clock
 from tests.support.console_api import ConsoleUser
 from tests.support.databases import postgres_schema_url, require_postgres
 from tests.support.smtp import Mailbox, smtp_env, smtp_server
@@ -42,6 +43,13 @@ def engine_app(tmp_path) -> Iterator[TestClient]:
     settings.data_dir.mkdir()
     with TestClient(build_engine(settings), raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """The engine's clock, for tests that run it in process: `clock.advance(seconds)`."""
+    yield CLOCK
+    CLOCK.reset()
 
 
 @pytest.fixture

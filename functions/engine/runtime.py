@@ -103,15 +103,15 @@ def _look(ctx: EngineContext, asked: _Poll) -> list[dict]:
             raise Forbidden("only the institution's agent polls for jobs", code="not_an_agent")
         touch_actor(tenant, actor, asked.version)
         generation = tenant.db.generation
-        jobs = available_jobs(tenant, asked.limit)
+        found = available_jobs(tenant, asked.limit)
     except BaseException:
         idle.forget(asked.institution_id)  # the memory's token may be the one refused
         raise
-    if jobs:
+    if found.jobs or found.leased:  # a lease may lapse at any moment: no memory then
         idle.forget(asked.institution_id)
     elif asked.token is not None:
         idle.remember(tenant, asked.token, replace(actor, agent_version=asked.version), generation)
-    return jobs
+    return found.jobs
 
 
 async def lease(request: Request) -> JSONResponse:

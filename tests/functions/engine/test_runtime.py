@@ -1,6 +1,6 @@
-import sqlite3
 import threading
 import time
+from datetime import datetime
 
 from harness.engine_api import SEEN, new_institution
 
@@ -70,10 +70,12 @@ def test_result_without_lease_is_refused(inst):
     assert response.json()["error"]["code"] == "job_not_leased"
 
 
-def test_expired_lease_is_requeued(inst):
+def test_expired_lease_is_requeued(local_inst, clock):
+    inst = local_inst
     job_id = inst.propose("agent", "list_files")["job_id"]
-    inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {"lease_seconds": 1})
-    time.sleep(1.2)
+    inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {"lease_seconds": 60})
+    assert inst.get("/runtime/jobs", "agent").json()["jobs"] == []
+    clock.advance(61)
     jobs = inst.get("/runtime/jobs", "agent").json()["jobs"]
     assert [j["job_id"] for j in jobs] == [job_id]
     again = inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {"lease_seconds": 60})
@@ -116,11 +118,12 @@ def approved_delete(inst):
     return granted.json()["job_id"]
 
 
-def close_window(engine_data_dir, inst, job_id):
-    """As time passing would: the job's approval window ends now."""
-    path = engine_data_dir / "institutions" / inst.institution_id / "institution.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE jobs SET not_after='2000-01-01T00:00:00Z' WHERE id=?", (job_id,))
+def close_window(clock, inst, job_id):
+    """Time passes until just after the job's approval window ends."""
+    not_after = datetime.fromisoformat(
+        inst.get(f"/runtime/jobs/{job_id}", "owner").json()["not_after"]
+    )
+    clock.advance((not_after - clock.now()).total_seconds() + 1)
 
 
 def test_a_lease_never_outlasts_the_approval(inst):
@@ -129,10 +132,11 @@ def test_a_lease_never_outlasts_the_approval(inst):
     assert leased["lease_expires_at"] <= leased["not_after"]
 
 
-def test_past_its_window_a_job_is_neither_renewed_leased_nor_reported(inst, engine_data_dir):
+def test_past_its_window_a_job_is_neither_renewed_leased_nor_reported(local_inst, clock):
+    inst = local_inst
     job_id = approved_delete(inst)
     assert inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {}).status_code == 200
-    close_window(engine_data_dir, inst, job_id)
+    close_window(clock, inst, job_id)
     renewed = inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {})
     assert renewed.status_code == 409 and renewed.json()["error"]["code"] == "job_expired"
     again = inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {})
@@ -145,10 +149,11 @@ def test_past_its_window_a_job_is_neither_renewed_leased_nor_reported(inst, engi
     assert job["status"] == "expired" and job["result_status"] is None
 
 
-def test_a_result_after_the_window_is_recorded_but_not_taken(inst, engine_data_dir):
+def test_a_result_after_the_window_is_recorded_but_not_taken(local_inst, clock):
+    inst = local_inst
     job_id = approved_delete(inst)
     assert inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {}).status_code == 200
-    close_window(engine_data_dir, inst, job_id)
+    close_window(clock, inst, job_id)
     late = inst.post(
         f"/runtime/jobs/{job_id}/result", "agent", {"status": "succeeded", "report": {}}
     )
