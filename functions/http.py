@@ -259,12 +259,3 @@ def int_query(request: Request, name: str, default: int, low: int, high: int) ->
     if not low <= value <= high:
         raise BadRequest(f"query parameter {name!r} must be {low}..{high}", code="bad_query")
     return value
-
-
-def required_str(body: dict[str, Any], name: str, max_length: int = 200) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest(f"field {name!r} (a non-empty string) is required", code="missing_field")
-    if len(value) > max_length:
-        raise BadRequest(f"field {name!r} exceeds {max_length} characters", code="field_too_long")
-    return value.strip()

@@ -4,8 +4,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from functions.bodies import NewActor, parse
 from functions.engine import auth
-from functions.http import read_json, required_str
+from functions.http import read_json
 from governance.approvals import read_reason
 from governance.institutions import create_actor, list_actors, reissue_token, revoke_actor
 
@@ -13,10 +14,9 @@ MAX_REASON = 200
 
 
 async def create(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    name, role = required_str(body, "name"), required_str(body, "role")
+    asked = parse(NewActor, await read_json(request))
     actor = await run_in_threadpool(
-        lambda: create_actor(auth.institution_admin(request), name, role)
+        lambda: create_actor(auth.institution_admin(request), asked.name, asked.role)
     )
     return JSONResponse(actor, status_code=201)
 

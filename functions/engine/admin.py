@@ -4,22 +4,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from functions.bodies import NewInstitution, parse
 from functions.engine import auth
-from functions.http import read_json, required_str
+from functions.http import read_json
 from governance.institutions import bootstrap_admin_key, create_institution
 
 
 async def create(request: Request) -> JSONResponse:
     ctx = auth.platform_admin(request)
-    body = await read_json(request)
-    external_id = required_str(body, "external_id")
-    name = body.get("name") or external_id
-    name = required_str({"name": name}, "name")
-
-    def work():
-        return create_institution(ctx, external_id, name)
-
-    institution, created = await run_in_threadpool(work)
+    asked = parse(NewInstitution, await read_json(request))
+    institution, created = await run_in_threadpool(
+        create_institution, ctx, asked.external_id, asked.name or asked.external_id
+    )
     return JSONResponse({**institution, "created": created}, status_code=201 if created else 200)
 
 

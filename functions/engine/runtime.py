@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions import logs
+from functions.bodies import Lease, Result, parse
 from functions.engine import auth
 from functions.http import (
     bearer_token,
@@ -34,7 +35,7 @@ from governance.jobs import (
     touch_actor,
 )
 from governance.retention import held
-from kernel.errors import BadRequest, Forbidden
+from kernel.errors import Forbidden
 
 RECHECK_SECONDS = 1.0
 AGENT_UA = re.compile(r"libervia-agent/(\d{1,4}\.\d{1,4}\.\d{1,4}(?:-[0-9A-Za-z.-]{1,32})?)")
@@ -115,10 +116,7 @@ def _look(ctx: EngineContext, asked: _Poll) -> list[dict]:
 
 
 async def lease(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    seconds = body.get("lease_seconds", 300)
-    if not isinstance(seconds, int) or isinstance(seconds, bool):
-        raise BadRequest("'lease_seconds' must be an integer", code="bad_lease")
+    seconds = parse(Lease, await read_json(request)).lease_seconds
 
     def work():
         tenant, actor = auth.actor(request)
@@ -140,14 +138,8 @@ async def progress(request: Request) -> JSONResponse:
 
 
 def _result_body(raw: bytes, encoding: str | None, expanded_limit: int) -> tuple[str, dict]:
-    body = parse_json_object(decoded_body(raw, encoding, expanded_limit))
-    status = body.get("status")
-    report = body.get("report", {})
-    if not isinstance(status, str):
-        raise BadRequest("field 'status' is required", code="missing_field")
-    if not isinstance(report, dict):
-        raise BadRequest("field 'report' must be an object", code="bad_report")
-    return status, report
+    asked = parse(Result, parse_json_object(decoded_body(raw, encoding, expanded_limit)))
+    return asked.status, asked.report
 
 
 async def result(request: Request) -> JSONResponse:
