@@ -1,45 +1,11 @@
-"""Request bodies as pydantic models: a body that does not fit is a 400 that names the field
-and nothing runs. (The JSON itself is read and bounded first by `functions.http.read_json`.)"""
+"""The engine's request bodies read at its HTTP edge (the domain's own, such as a proposal,
+live with it)."""
 
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, StringConstraints, ValidationError
+from pydantic import StrictInt, StrictStr
 
-from kernel.errors import BadRequest
-
-# A name or an id: a string, stripped, 1 to 200 characters.
-Text = Annotated[
-    str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=200)
-]
-
-# The code a kind of problem gets when the model names none for its field.
-PROBLEM_CODES = {
-    "missing": "missing_field",
-    "string_too_short": "missing_field",
-    "string_too_long": "field_too_long",
-}
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    # A field's own code for any problem with it (the codes clients already know).
-    CODES: ClassVar[dict[str, str]] = {}
-
-
-B = TypeVar("B", bound=Body)
-
-
-def parse(model: type[B], body: dict[str, Any]) -> B:
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        problem = exc.errors(include_url=False)[0]
-        where = [str(part) for part in problem["loc"]]
-        field = where[0] if where else "body"
-        code = model.CODES.get(field) or PROBLEM_CODES.get(problem["type"], f"bad_{field}")
-        raise BadRequest(
-            f"field {'.'.join(where) or field!r}: {problem['msg']}", code=code
-        ) from None
+from kernel.bodies import Body, Text
 
 
 class NewInstitution(Body):

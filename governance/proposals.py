@@ -1,6 +1,8 @@
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import StrictStr, StringConstraints
 
 from governance.context import EngineContext
 from governance.contracts import active_contract
@@ -11,8 +13,9 @@ from governance.records import Actor
 from idl.model import ActionSpec
 from idl.params import ParamError, check_params
 from idl.validator import content_params
+from kernel.bodies import Body, parse
 from kernel.canonical import canonical_json
-from kernel.errors import BadRequest, NotFound
+from kernel.errors import NotFound
 from kernel.ids import new_id
 from kernel.times import utc_in, utc_now
 from ledger.store import new_case_id
@@ -233,19 +236,20 @@ class Submission:
     case_id: str
 
 
+class ProposalBody(Body):
+    CODES = {"action": "missing_action", "department": "bad_department", "case_id": "bad_case_id"}
+    action: Annotated[StrictStr, StringConstraints(min_length=1)]
+    params: Any = {}
+    department: StrictStr | None = None
+    case_id: Annotated[StrictStr, StringConstraints(max_length=64)] | None = None
+
+
 def parse_submission(body: dict[str, Any]) -> Submission:
-    action_name = body.get("action")
-    if not isinstance(action_name, str) or not action_name:
-        raise BadRequest("field 'action' (a non-empty string) is required", code="missing_action")
-    department = body.get("department")
-    if department is not None and not isinstance(department, str):
-        raise BadRequest("field 'department' must be a string", code="bad_department")
-    case_id = body.get("case_id") or new_case_id()
-    if not isinstance(case_id, str) or len(case_id) > 64:
-        raise BadRequest(
-            "field 'case_id' must be a string of at most 64 characters", code="bad_case_id"
-        )
-    return Submission(action_name[:128], body.get("params", {}), department, case_id)
+    asked = parse(ProposalBody, body)
+    # A long unknown name is still judged (and denied in the ledger), by its first 128 characters.
+    return Submission(
+        asked.action[:128], asked.params, asked.department, asked.case_id or new_case_id()
+    )
 
 
 def decide(

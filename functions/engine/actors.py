@@ -4,11 +4,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from functions.bodies import NewActor, parse
+from functions.bodies import NewActor
 from functions.engine import auth
 from functions.http import read_json
 from governance.approvals import read_reason
 from governance.institutions import create_actor, list_actors, reissue_token, revoke_actor
+from kernel.bodies import parse
 
 MAX_REASON = 200
 

@@ -4,10 +4,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from functions.bodies import NewInstitution, parse
+from functions.bodies import NewInstitution
 from functions.engine import auth
 from functions.http import read_json
 from governance.institutions import bootstrap_admin_key, create_institution
+from kernel.bodies import parse
 
 
 async def create(request: Request) -> JSONResponse:

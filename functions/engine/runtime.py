@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions import logs
-from functions.bodies import Lease, Result, parse
+from functions.bodies import Lease, Result
 from functions.engine import auth
 from functions.http import (
     bearer_token,
@@ -35,6 +35,7 @@ from governance.jobs import (
     touch_actor,
 )
 from governance.retention import held
+from kernel.bodies import parse
 from kernel.errors import Forbidden
 
 RECHECK_SECONDS = 1.0
