@@ -1,4 +1,6 @@
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import StrictStr, StringConstraints
 
 from governance.context import EngineContext
 from governance.contracts import active_contract
@@ -13,6 +15,7 @@ from governance.proposals import (
 from governance.records import Actor
 from governance.tokens import secrets_equal
 from idl.model import ActionSpec
+from kernel.bodies import Body, parse
 from kernel.errors import BadRequest, Conflict, Forbidden
 from kernel.times import utc_now
 from tenants.database import RaiseAfterCommit, Reader, Tx
@@ -122,10 +125,21 @@ def _check_open(tx: Tx, proposal: dict[str, Any]) -> None:
         )
 
 
+class Approval(Body):
+    CODES = {"digest": "missing_digest", "reason": "bad_reason"}
+    digest: StrictStr  # of what the person reviewed
+    reason: Annotated[StrictStr, StringConstraints(max_length=MAX_REASON)] = ""
+
+
+class Rejection(Body):
+    CODES = {"reason": "bad_reason"}
+    reason: Annotated[StrictStr, StringConstraints(max_length=MAX_REASON)] = ""
+
+
 def read_reason(body: dict[str, Any], required: bool, limit: int = MAX_REASON) -> str:
     """A request's `reason`: a string of at most `limit` characters (stripped)."""
-    reason = body.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > limit:
+    reason = parse(Rejection, body).reason
+    if len(reason) > limit:
         raise BadRequest(
             f"'reason' must be a string of at most {limit} characters", code="bad_reason"
         )
@@ -153,12 +167,8 @@ def approve(
     body: dict[str, Any],
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    reason = read_reason(body, required=False)
-    digest = body.get("digest")
-    if not isinstance(digest, str):
-        raise BadRequest(
-            "field 'digest' (the digest of what you reviewed) is required", code="missing_digest"
-        )
+    asked = parse(Approval, body)
+    reason, digest = asked.reason.strip(), asked.digest
 
     def decide(tx: Tx) -> dict[str, Any]:
         proposal = get_proposal(tx, proposal_id)

@@ -6,10 +6,13 @@ import base64
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import StrictInt, StrictStr, StringConstraints
 
 from governance.context import EngineContext
 from governance.records import Actor
+from kernel.bodies import Body, parse
 from kernel.errors import BadRequest, Conflict, NotFound
 from ledger import audit as ledger_audit
 from ledger import proof as proof_files
@@ -137,19 +140,23 @@ def event_proof(ctx: EngineContext, tenant: Tenant, seq: int) -> dict[str, Any]:
 MAX_PROBLEM = 2000
 
 
+class WitnessAlarm(Body):
+    CODES = {"problem": "bad_problem", "seen_size": "bad_size", "shown_size": "bad_size"}
+    problem: Annotated[
+        StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROBLEM)
+    ]
+    seen_size: StrictInt | None = None
+    shown_size: StrictInt | None = None
+
+
 def record_witness_alarm(tenant: Tenant, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     """A witness (the agent, the console) says this ledger is not what it saw: recorded."""
-    problem = body.get("problem")
-    if not isinstance(problem, str) or not problem.strip() or len(problem) > MAX_PROBLEM:
-        raise BadRequest(
-            f"'problem' must be a text of 1 to {MAX_PROBLEM} characters", code="bad_problem"
-        )
-    sizes = {}
-    for name in ("seen_size", "shown_size"):
-        value = body.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise BadRequest(f"{name!r} must be an integer", code="bad_size")
-        sizes[name] = value
-    payload = {"problem": problem.strip(), "role": actor.role, **sizes}
+    alarm = parse(WitnessAlarm, body)
+    payload = {
+        "problem": alarm.problem,
+        "role": actor.role,
+        "seen_size": alarm.seen_size,
+        "shown_size": alarm.shown_size,
+    }
     event = tenant.db.write(lambda tx: tx.record("witness.alarm", actor.id, payload))
     return {"recorded": True, "seq": event.seq}

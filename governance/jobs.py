@@ -1,9 +1,12 @@
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import ConfigDict, Field, StrictInt
 
 from governance.records import Actor
 from idl.model import ActionSpec
+from kernel.bodies import Body, parse
 from kernel.canonical import canonical_json
 from kernel.errors import BadRequest, Conflict, Forbidden, NotFound
 from kernel.ids import new_id
@@ -247,29 +250,30 @@ def lease_job(tenant: Tenant, actor: Actor, job_id: str, seconds: int) -> dict[s
     return tenant.db.write(lease)
 
 
-PROGRESS_PHASES = ("scanning", "hashing", "partial hash", "full hash")
+Phase = Literal["scanning", "hashing", "partial hash", "full hash"]
+PROGRESS_PHASES = get_args(Phase)
 PROGRESS_COUNTS = ("done", "total", "bytes")
 
 
-def check_progress(body: dict[str, Any]) -> dict[str, Any]:
+Count = Annotated[StrictInt, Field(ge=0, lt=2**62)] | None
+
+
+class Progress(Body):
     """What a running job has done so far, as its agent says: a phase and counts, nothing else."""
-    phase = body.get("phase")
-    if phase not in PROGRESS_PHASES:
-        raise BadRequest(
-            f"'phase' must be one of {', '.join(PROGRESS_PHASES)}", code="bad_progress"
-        )
-    progress: dict[str, Any] = {"phase": phase}
-    for name in PROGRESS_COUNTS:
-        value = body.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
-            raise BadRequest(f"'{name}' must be a non-negative integer", code="bad_progress")
-        progress[name] = value
-    unknown = sorted(set(body) - {"phase", *PROGRESS_COUNTS})
-    if unknown:
-        raise BadRequest(f"unknown progress field {unknown[0]!r}", code="bad_progress")
-    return progress
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    CODES = {name: "bad_progress" for name in ("phase", *PROGRESS_COUNTS)}
+    phase: Phase
+    done: Count = None
+    total: Count = None
+    bytes: Count = None
+
+
+def check_progress(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return parse(Progress, body).model_dump(exclude_none=True)
+    except BadRequest as exc:  # an unknown field is a bad progress report too
+        raise BadRequest(exc.message, code="bad_progress") from None
 
 
 def record_progress(
