@@ -78,7 +78,7 @@ def _check_decider(tx: Tx, actor: Actor, proposal: dict[str, Any]) -> None:
             "an agent token can never approve or reject",
         )
     active = active_contract(tx)
-    spec = active[0].actions.get(proposal["action"]) if active else None
+    spec = active.contract.actions.get(proposal["action"]) if active else None
     approvers = spec.approvers if spec else []
     if actor.role not in approvers:
         raise _refusal(
@@ -179,12 +179,12 @@ def approve(
                 "digest does not match the pending action; review it again", code="digest_mismatch"
             )
         active = active_contract(tx)
-        if active is None or active[1] != proposal["manifest_sha256"]:
+        if active is None or active.manifest_sha256 != proposal["manifest_sha256"]:
             raise Conflict(
                 "the released contract changed since this proposal; propose it again",
                 code="contract_changed",
             )
-        spec = active[0].actions[proposal["action"]]
+        spec = active.contract.actions[proposal["action"]]
         if spec.effect == "destructive" and not names_content(spec, proposal["params"]):
             raise Conflict(
                 f"{CONTENT_RULE}: this proposal names no content (no sha256 the agent observed),"

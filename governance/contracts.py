@@ -1,5 +1,6 @@
 import hashlib
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from governance.context import EngineContext
@@ -186,7 +187,15 @@ def release_bundle(
     return tenant.db.write(release)
 
 
-def active_contract(reader: Reader) -> tuple[Contract, str] | None:
+@dataclass(frozen=True)
+class Released:
+    """The contract in force, as compiled, and the sha256 of its manifest."""
+
+    contract: Contract
+    manifest_sha256: str
+
+
+def active_contract(reader: Reader) -> Released | None:
     """The released contract proposals are judged against, with its manifest hash."""
     found = reader.conn.execute(
         "SELECT b.manifest_sha256, b.name, b.version FROM meta m JOIN bundles b"
@@ -204,7 +213,7 @@ def active_contract(reader: Reader) -> tuple[Contract, str] | None:
                 f"the stored manifest of {ref} does not match its sha256", code="bundle_corrupt"
             )
         contract = _contracts.put(manifest_sha256, contract_from_manifest(manifest))
-    return contract, manifest_sha256
+    return Released(contract, manifest_sha256)
 
 
 def describe_active(tenant: Tenant) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def activate(tenant: Tenant, department: str, by: str = "institution_admin") -> 
         active = active_contract(tx)
         if active is None:
             raise BadRequest("release a contract first", code="no_released_contract")
-        contract, _ = active
+        contract = active.contract
         if department not in contract.contract.departments:
             known = ", ".join(contract.contract.departments)
             raise BadRequest(

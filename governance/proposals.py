@@ -91,7 +91,7 @@ def _judge(
             None,
             None,
         )
-    contract, manifest_sha256 = active
+    contract, manifest_sha256 = active.contract, active.manifest_sha256
     ref = contract.ref
     raw = params if isinstance(params, dict) else {}
     spec = contract.actions.get(action_name)

@@ -68,7 +68,7 @@ def _already_proposed(reader: Reader) -> set[str]:
 def due(reader: Reader, now: datetime) -> list[dict[str, Any]]:
     """The quarantined files past the retention period no purge proposal names yet."""
     active = active_contract(reader)
-    spec = active[0].actions.get("purge") if active else None
+    spec = active.contract.actions.get("purge") if active else None
     if spec is None or spec.retention_days is None:
         return []
     cutoff = _iso(now - timedelta(days=spec.retention_days))

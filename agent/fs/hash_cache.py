@@ -30,8 +30,8 @@ PARTIAL_BYTES = 4096
 RACY_NS = 2_000_000_000  # files changed this recently are hashed, never cached
 KEPT_SECONDS = 90 * 86400  # an entry unseen for this long is dropped
 SEEN_EVERY = 86400  # an entry's "last seen" is written again at most once a day
-Key = tuple[int, int]
-Facts = tuple[int, int, int]  # size, mtime_ns, ctime_ns
+Key = tuple[int, int]  # device, inode
+Kept = tuple[int, int, int, str | None, str | None, int]
 
 
 class HashCache:
@@ -40,8 +40,8 @@ class HashCache:
     def __init__(self, path: Path, clock: Callable[[], int] = time.time_ns) -> None:
         self.path, self.clock = path, clock
         self._lock = threading.Lock()
-        # facts, sha256 of the whole file, of its first bytes, last seen (epoch seconds)
-        self._entries: dict[Key, tuple[Facts, str | None, str | None, int]] = {}
+        # size, mtime_ns, ctime_ns, sha256 of the whole file, of its first bytes, last seen
+        self._entries: dict[Key, Kept] = {}
         self._fresh: set[Key] = set()
         self._seen: list[Key] = []
         self.hits = self.misses = 0
@@ -52,11 +52,11 @@ class HashCache:
                 with conn:
                     conn.execute("UPDATE hashes SET partial=NULL")
                     conn.execute(f"PRAGMA user_version={PARTIAL_BYTES}")
-            for dev, ino, size, mtime_ns, ctime_ns, whole, partial, seen_at in conn.execute(
-                "SELECT dev, ino, size, mtime_ns, ctime_ns, sha256, partial, seen_at FROM hashes"
-            ):
-                facts = (size, mtime_ns, ctime_ns)
-                self._entries[(dev, ino)] = (facts, whole, partial, seen_at or 0)
+            rows = conn.execute(
+                "SELECT dev, ino, size, mtime_ns, ctime_ns, sha256, partial, coalesce(seen_at, 0)"
+                " FROM hashes"
+            ).fetchall()
+        self._entries = {(row[0], row[1]): row[2:] for row in rows}
 
     def _connect(self) -> sqlite3.Connection:
         new = not self.path.exists()
@@ -74,16 +74,20 @@ class HashCache:
     def known(self, entry: "Entry", partial: bool = False) -> str | None:
         """The hash of the file as the scan saw it (device, inode, size, mtime, ctime), if it is
         unchanged since it was kept (with `partial`, of its first bytes)."""
-        key, facts = (entry.dev, entry.ino), (entry.size, entry.mtime_ns, entry.ctime_ns)
-        known = self._entries.get(key)  # a dict read is atomic: no lock on the hot path
-        digest = None if known is None or known[0] != facts else known[2 if partial else 1]
-        if digest is None or known is None:
+        kept = self._entries.get((entry.dev, entry.ino))  # a dict read is atomic: no lock
+        if (
+            kept is None
+            or kept[0] != entry.size
+            or kept[1] != entry.mtime_ns
+            or kept[2] != entry.ctime_ns
+            or (digest := kept[4] if partial else kept[3]) is None
+        ):
             self.misses += 1
             return None
         self.hits += 1
-        if known[3] < self._stale:
-            self._seen.append(key)
-        return str(digest)
+        if kept[5] < self._stale:
+            self._seen.append((entry.dev, entry.ino))
+        return digest
 
     def put(self, st: os.stat_result, sha256: str, partial: bool = False) -> None:
         """Remember a hash just computed from the open file `st` describes (with `partial`,
@@ -92,13 +96,13 @@ class HashCache:
             return
         key, facts = (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         with self._lock:
-            known = self._entries.get(key)
-            whole, first = (known[1], known[2]) if known and known[0] == facts else (None, None)
+            kept = self._entries.get(key)
+            whole, first = (kept[3], kept[4]) if kept and kept[:3] == facts else (None, None)
             if partial:
                 first = sha256
             else:
                 whole = sha256
-            self._entries[key] = (facts, whole, first, 0)
+            self._entries[key] = (*facts, whole, first, 0)
             self._fresh.add(key)
 
     def save(self) -> None:
@@ -111,10 +115,7 @@ class HashCache:
         with closing(self._connect()) as conn, conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?,?)",
-                [
-                    (*key, *facts, whole, first, now)
-                    for key, (facts, whole, first, _) in fresh.items()
-                ],
+                [(*key, *kept[:5], now) for key, kept in fresh.items()],
             )
             conn.executemany(
                 "UPDATE hashes SET seen_at=? WHERE dev=? AND ino=?",
