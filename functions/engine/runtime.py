@@ -5,7 +5,8 @@ import contextlib
 import functools
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -39,6 +40,7 @@ from kernel.bodies import parse
 from kernel.errors import Forbidden
 
 RECHECK_SECONDS = 1.0
+NO_JOBS = JSONResponse({"jobs": []}).body
 AGENT_UA = re.compile(r"libervia-agent/(\d{1,4}\.\d{1,4}\.\d{1,4}(?:-[0-9A-Za-z.-]{1,32})?)")
 
 
@@ -49,15 +51,14 @@ def agent_version(user_agent: str) -> str | None:
     return match.group(1) if match else None
 
 
-@dataclass(frozen=True)
-class _Poll:
+class _Poll(NamedTuple):  # made for every poll: a NamedTuple is the cheapest record
     institution_id: str
     token: str | None
     version: str | None
     limit: int
 
 
-async def poll(request: Request) -> JSONResponse:
+async def poll(request: Request) -> Response:
     """Returns at once when jobs are queued, otherwise waits up to `wait` seconds for one."""
     max_wait = request.app.state.settings.long_poll_max_seconds
     wait = int_query(request, "wait", 0, 0, max_wait)
@@ -69,7 +70,9 @@ async def poll(request: Request) -> JSONResponse:
     )
     ctx = auth.context(request)
     jobs = await _check(ctx, asked)
-    if jobs or wait == 0:
+    if not jobs and wait == 0:
+        return Response(NO_JOBS, media_type="application/json")  # JSONResponse's bytes, made once
+    if jobs:
         return JSONResponse({"jobs": jobs})
     deadline = time.monotonic() + wait
     event = ctx.notifier.register(asked.institution_id)
