@@ -4,25 +4,27 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from functions.bodies import NewBundle, Release
 from functions.engine import auth
 from functions.http import bearer_token, read_json
 from governance.contracts import describe_active, list_bundles, register_bundle, release_bundle
 from idl import IDLError
 from idl.compiler import builtin_source
+from kernel.bodies import parse
 from kernel.errors import BadRequest, NotFound
 
 
 async def register(request: Request) -> JSONResponse:
     """Body: {"source": "<contract TOML>"} or {"builtin": "personal_ops@v1.0.0"}."""
-    body = await read_json(request)
-    source = body.get("source")
-    if source is None and isinstance(body.get("builtin"), str) and "@v" in body["builtin"]:
-        name, version = body["builtin"].split("@v", 1)
+    asked = parse(NewBundle, await read_json(request))
+    source = asked.source
+    if source is None and asked.builtin is not None and "@v" in asked.builtin:
+        name, version = asked.builtin.split("@v", 1)
         try:
             source = builtin_source(name, version)
         except IDLError as exc:
             raise NotFound(str(exc), code="bundle_not_found") from exc
-    if not isinstance(source, str):
+    if source is None:
         raise BadRequest(
             "give 'source' (contract text) or 'builtin' (e.g. personal_ops@v1.0.0)",
             code="missing_source",
@@ -38,14 +40,14 @@ async def release(request: Request) -> JSONResponse:
     another version while one is in force (the owner's approval is recorded)."""
     name, version = request.path_params["name"], request.path_params["version"]
     by_owner = not (bearer_token(request) or "").startswith("lak_")
-    body = await read_json(request) if by_owner else {}
+    approved = parse(Release, await read_json(request)).manifest_sha256 if by_owner else None
 
     def work():
         ctx, number = auth.context(request), version.removeprefix("v")
         if not by_owner:
             return release_bundle(ctx, auth.institution_admin(request), name, number)
         tenant, approver = auth.actor(request)
-        return release_bundle(ctx, tenant, name, number, approver, body.get("manifest_sha256"))
+        return release_bundle(ctx, tenant, name, number, approver, approved)
 
     return JSONResponse(await run_in_threadpool(work))
 
