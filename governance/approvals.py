@@ -125,15 +125,18 @@ def _check_open(tx: Tx, proposal: dict[str, Any]) -> None:
         )
 
 
+Reason = Annotated[StrictStr, StringConstraints(max_length=MAX_REASON)]
+
+
 class Approval(Body):
     CODES = {"digest": "missing_digest", "reason": "bad_reason"}
     digest: StrictStr  # of what the person reviewed
-    reason: Annotated[StrictStr, StringConstraints(max_length=MAX_REASON)] = ""
+    reason: Reason = ""
 
 
 class Rejection(Body):
     CODES = {"reason": "bad_reason"}
-    reason: Annotated[StrictStr, StringConstraints(max_length=MAX_REASON)] = ""
+    reason: Reason = ""
 
 
 def read_reason(body: dict[str, Any], required: bool, limit: int = MAX_REASON) -> str:

@@ -22,8 +22,10 @@ PROBLEM_CODES = {
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
-    # A field's own code for any problem with it (the codes clients already know).
+    # A field's own code for any problem with it (the codes clients already know), and the
+    # body's own for any other (an unknown field where none is allowed).
     CODES: ClassVar[dict[str, str]] = {}
+    CODE: ClassVar[str | None] = None
 
 
 B = TypeVar("B", bound=Body)
@@ -36,7 +38,11 @@ def parse(model: type[B], body: dict[str, Any]) -> B:
         problem = exc.errors(include_url=False)[0]
         where = [str(part) for part in problem["loc"]]
         field = where[0] if where else "body"
-        code = model.CODES.get(field) or PROBLEM_CODES.get(problem["type"], f"bad_{field}")
+        code = (
+            model.CODES.get(field)
+            or model.CODE
+            or PROBLEM_CODES.get(problem["type"], f"bad_{field}")
+        )
         raise BadRequest(
             f"field {'.'.join(where) or field!r}: {problem['msg']}", code=code
         ) from None

@@ -59,7 +59,7 @@ class EngineClient:
             ) from exc
         if response.status_code in ok:
             return response
-        raise refusal(response.status_code, response.content)
+        raise refusal(response.status_code, response.content, response.headers.get("retry-after"))
 
     def inst(self, institution_id: str, path: str) -> str:
         return f"/v1/institutions/{institution_id}{path}"

@@ -14,7 +14,6 @@ a symlink during the scan cannot lead the hashing outside the root.
 import hashlib
 import os
 import stat
-import threading
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,12 +21,11 @@ from functools import partial
 from typing import Any
 
 from agent.fs.hash_cache import PARTIAL_BYTES, HashCache
-from agent.fs.safe_root import CHUNK, SafeRoot, hash_fd
-from agent.fs.scan import Entry, ProgressFn, scan
+from agent.fs.safe_root import CHUNK, SafeRoot, chunk_buffers, hash_fd
+from agent.fs.scan import PROGRESS_EVERY, Entry, ProgressFn, scan
 
 # Threads that read and hash whole files (hashlib and reads release the GIL): one a core.
 WORKERS = max(1, min(4, os.cpu_count() or 1))
-PROGRESS_EVERY = 1000
 BATCHES = 64
 MAX_COMPARED = 32  # files of one group compared side by side (each is an open descriptor)
 
@@ -97,15 +95,10 @@ def _confirmed(
     return found
 
 
-_buffers = threading.local()
-
-
 def _compare(first_fd: int, others: list[Opened]) -> tuple[str, list[Opened], list[Opened]]:
     """The first file's sha256, and which of the others hold the same bytes and which not
     (when none does, its hash is not finished: nothing will name it)."""
-    if not hasattr(_buffers, "pair"):
-        _buffers.pair = (bytearray(CHUNK), bytearray(CHUNK))
-    mine, theirs = _buffers.pair
+    mine, theirs = chunk_buffers()
     digest, same, differ, offset = hashlib.sha256(), others, list[Opened](), 0
     while same:
         got = os.preadv(first_fd, [mine], offset)
