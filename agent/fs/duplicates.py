@@ -4,7 +4,10 @@ The last step reads each file once: in a group of files of one size and first by
 first one's sha256 is computed while the others are compared with it byte for byte, chunk by
 chunk (hashing one and comparing the rest costs less than hashing them all); those that
 differ are sorted out among themselves the same way. A group whose members the hash cache
-partly knows, or too large to keep open at once, is hashed file by file instead.
+partly knows, or too large to keep open at once, is hashed file by file instead. A few files
+of one size skip the first-bytes pass: compared side by side, those that differ do so in their
+first PARTIAL_BYTES, read first (fclones and jdupes order their work the same way, cheapest
+test first).
 
 Hard links (same device and inode) are one file, never duplicates of each other. Files are
 re-opened relative to the root and checked against the scanned inode, so a folder swapped for
@@ -16,9 +19,8 @@ import os
 import stat
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from typing import Any, TypeVar
 
 from agent.fs.hash_cache import PARTIAL_BYTES, HashCache
 from agent.fs.safe_root import CHUNK, SafeRoot, chunk_buffers, hash_fd
@@ -26,8 +28,10 @@ from agent.fs.scan import PROGRESS_EVERY, Entry, ProgressFn, scan
 
 # Threads that read and hash whole files (hashlib and reads release the GIL): one a core.
 WORKERS = max(1, min(4, os.cpu_count() or 1))
-BATCHES = 64
+BATCHES = 64  # jobs the work of a step is dealt into
 MAX_COMPARED = 32  # files of one group compared side by side (each is an open descriptor)
+FEW = 4  # files of one size compared side by side with no first-bytes pass before
+T = TypeVar("T")
 
 
 def _open_scanned(root: SafeRoot, entry: Entry) -> tuple[int, os.stat_result] | None:
@@ -68,11 +72,17 @@ def _hasher(
 Opened = tuple[Entry, int, os.stat_result]
 
 
+def _confirmed_all(
+    root: SafeRoot, groups: list[list[Entry]], cache: HashCache | None
+) -> list[tuple[str, list[Entry]]]:
+    return [found for group in groups for found in _confirmed(root, group, cache)]
+
+
 def _confirmed(
     root: SafeRoot, group: list[Entry], cache: HashCache | None
 ) -> list[tuple[str, list[Entry]]]:
-    """The groups of identical files among `group` (one size, the same first bytes), each with
-    its sha256; every file is read once."""
+    """The groups of identical files among `group` (files of one size), each with its sha256;
+    every file is read once, except the first bytes of those that differ from the others."""
     opened: list[Opened] = []
     for entry in group:
         if (fd_and_stat := _open_scanned(root, entry)) is not None:
@@ -82,26 +92,39 @@ def _confirmed(
         rest = opened
         while len(rest) > 1:
             first = rest[0]
-            digest, same, rest = _compare(first[1], rest[1:])
+            digest, same, rest = _compare(first, rest[1:], cache)
             if same:
                 members = [first, *same]
                 found.append((digest, [entry for entry, _, _ in members]))
                 if cache is not None:
                     for _, _, st in members:
                         cache.put(st, digest)
+        if rest and cache is not None:  # like no other: what tells it apart is kept
+            _, fd, st = rest[0]
+            cache.put(st, hash_fd(fd, PARTIAL_BYTES), partial=st.st_size > PARTIAL_BYTES)
     finally:
         for _, fd, _ in opened:
             os.close(fd)
     return found
 
 
-def _compare(first_fd: int, others: list[Opened]) -> tuple[str, list[Opened], list[Opened]]:
+def _compare(
+    first: Opened, others: list[Opened], cache: HashCache | None
+) -> tuple[str, list[Opened], list[Opened]]:
     """The first file's sha256, and which of the others hold the same bytes and which not
-    (when none does, its hash is not finished: nothing will name it)."""
+    (when none does, its hash is not finished: nothing will name it). The first read is of
+    PARTIAL_BYTES, where most files that differ already do; the hash of those bytes is what
+    the cache keeps for each file read."""
     mine, theirs = chunk_buffers()
-    digest, same, differ, offset = hashlib.sha256(), others, list[Opened](), 0
+    digest, same, differ, offset, wanted = (
+        hashlib.sha256(),
+        others,
+        list[Opened](),
+        0,
+        PARTIAL_BYTES,
+    )
     while same:
-        got = os.preadv(first_fd, [mine], offset)
+        got = os.preadv(first[1], [memoryview(mine)[:wanted]], offset)
         digest.update(memoryview(mine)[:got])
         still: list[Opened] = []
         for item in same:
@@ -109,7 +132,10 @@ def _compare(first_fd: int, others: list[Opened]) -> tuple[str, list[Opened], li
             read = os.preadv(item[1], [memoryview(theirs)[: got or 1]], offset)
             equal = mine == theirs if got == CHUNK else mine[:got] == theirs[:got]
             (still if read == got and equal else differ).append(item)
-        same, offset = still, offset + got
+        if offset == 0 and cache is not None:  # these first bytes are theirs too
+            for _, _, st in (first, *still):
+                cache.put(st, digest.hexdigest(), partial=st.st_size > PARTIAL_BYTES)
+        same, offset, wanted = still, offset + got, CHUNK
         if not got:
             break
     return digest.hexdigest(), same, differ
@@ -121,67 +147,94 @@ def _hashed_each(
     return [(digest, [entry]) for entry, digest in map(hasher, batch) if digest]
 
 
-def _full_groups(
-    pool: ThreadPoolExecutor,
-    root: SafeRoot,
-    groups: list[list[Entry]],
-    progress: ProgressFn | None,
-    cache: HashCache | None,
-) -> list[tuple[str, list[Entry]]]:
-    """Groups of identical files among groups of one size and first bytes."""
+def _batches(items: list[T]) -> list[list[T]]:
+    """At most BATCHES jobs' worth of items, big and small ones dealt out evenly."""
+    return [batch for batch in (items[i::BATCHES] for i in range(BATCHES)) if batch]
+
+
+Job = tuple[int, "Future[list[tuple[str, list[Entry]]]]"]  # files, their groups to come
+
+
+def _compared_jobs(
+    pool: ThreadPoolExecutor, root: SafeRoot, groups: list[list[Entry]], cache: HashCache | None
+) -> list[Job]:
+    """Groups of one size compared side by side in the pool, a batch of groups a job."""
+    return [
+        (sum(map(len, batch)), pool.submit(_confirmed_all, root, batch, cache))
+        for batch in _batches(groups)
+    ]
+
+
+def _full_jobs(
+    pool: ThreadPoolExecutor, root: SafeRoot, groups: list[list[Entry]], cache: HashCache | None
+) -> tuple[list[Job], dict[tuple[int, str], list[Entry]]]:
+    """Jobs finding identical files among groups of one size and first bytes, and the files
+    whose whole hash the cache already knows."""
     by_key: dict[tuple[int, str], list[Entry]] = defaultdict(list)
     compared: list[list[Entry]] = []
     hashed: list[Entry] = []
     for group in groups:
-        known = {entry: cache.known(entry) for entry in group} if cache is not None else {}
-        if not any(known.values()) and len(group) <= MAX_COMPARED:
+        known = [cache.known(e) for e in group] if cache is not None else [None] * len(group)
+        if not any(known) and len(group) <= MAX_COMPARED:
             compared.append(group)
             continue
-        for entry in group:  # some hashes known: the others are hashed to be matched with them
-            if (digest := known.get(entry)) is not None:
+        for entry, digest in zip(group, known, strict=True):  # the others are hashed to match
+            if digest is not None:
                 by_key[(entry.size, digest)].append(entry)
             else:
                 hashed.append(entry)
     hasher = _hasher(root, None, cache)
-    batches = [batch for batch in (hashed[i::BATCHES] for i in range(BATCHES)) if batch]
-    jobs = [(len(g), partial(_confirmed, root, g, cache)) for g in compared]
-    jobs += [(len(batch), partial(_hashed_each, hasher, batch)) for batch in batches]
-    total, done = sum(files for files, _ in jobs), 0
-    for (files, _), results in zip(jobs, pool.map(lambda job: job[1](), jobs), strict=True):
-        for digest, members in results:
+    jobs = _compared_jobs(pool, root, compared, cache)
+    jobs += [(len(batch), pool.submit(_hashed_each, hasher, batch)) for batch in _batches(hashed)]
+    return jobs, by_key
+
+
+def _gathered(
+    jobs: list[Job], by_key: dict[tuple[int, str], list[Entry]], progress: ProgressFn | None
+) -> list[tuple[str, list[Entry]]]:
+    """Every job's identical files, with those `by_key` holds already."""
+    files = {future: count for count, future in jobs}
+    total, done = sum(files.values()), 0
+    for future in as_completed(files):
+        for digest, members in future.result():
             by_key[(members[0].size, digest)].extend(members)
-        done += files
+        done += files[future]
         if progress:
             progress({"phase": "full hash", "done": done, "total": total})
     return [(digest, group) for (_, digest), group in by_key.items() if len(group) > 1]
 
 
+Sized = tuple[list[Entry], list[str | None]]  # files of one size, the hash of their first bytes
+
+
+def _first_bytes_known(group: list[Entry], cache: HashCache | None) -> list[str | None]:
+    """The hash of each file's first PARTIAL_BYTES (all of a file that short) as the cache
+    keeps it for the file as the scan saw it, or None."""
+    if cache is None:
+        return [None] * len(group)
+    return [cache.known(entry, partial=entry.size > PARTIAL_BYTES) for entry in group]
+
+
 def _first_bytes_groups(
-    root: SafeRoot,
-    groups: list[list[Entry]],
-    progress: ProgressFn | None,
-    cache: HashCache | None = None,
+    root: SafeRoot, groups: list[Sized], progress: ProgressFn | None, cache: HashCache | None
 ) -> list[tuple[str, list[Entry]]]:
-    """Files of one size regrouped by the hash of their first PARTIAL_BYTES (all of a file
-    that short). In this thread: reading 4 KiB costs less than handing the GIL between threads
-    for each file (measured: one thread hashes them faster than four)."""
-    candidates = [entry for group in groups for entry in group]
+    """Files of one size regrouped by the hash of their first PARTIAL_BYTES, known or read.
+    In this thread: reading 4 KiB costs less than handing the GIL between threads for each
+    file (measured: one thread hashes them faster than two, even on two cores)."""
     by_key: dict[tuple[int, str], list[Entry]] = defaultdict(list)
-    if cache is not None:  # hashes kept for files as the scan saw them: no file is opened
-        unknown = []
-        for entry in candidates:
-            known = cache.known(entry, partial=entry.size > PARTIAL_BYTES)
-            if known is None:
+    unknown = []
+    for group, digests in groups:
+        for entry, digest in zip(group, digests, strict=True):
+            if digest is None:
                 unknown.append(entry)
             else:
-                by_key[(entry.size, known)].append(entry)
-        candidates = unknown
+                by_key[(entry.size, digest)].append(entry)
     hasher = _hasher(root, PARTIAL_BYTES, cache)
-    for done, entry in enumerate(candidates, 1):
-        if (digest := hasher(entry)[1]) is not None:
-            by_key[(entry.size, digest)].append(entry)
-        if progress and (done % PROGRESS_EVERY == 0 or done == len(candidates)):
-            progress({"phase": "partial hash", "done": done, "total": len(candidates)})
+    for done, entry in enumerate(unknown, 1):
+        if (found := hasher(entry)[1]) is not None:
+            by_key[(entry.size, found)].append(entry)
+        if progress and (done % PROGRESS_EVERY == 0 or done == len(unknown)):
+            progress({"phase": "partial hash", "done": done, "total": len(unknown)})
     return [(digest, group) for (_, digest), group in by_key.items() if len(group) > 1]
 
 
@@ -195,24 +248,34 @@ def find_duplicates(
     """Groups of identical files. With `cache`, the partial and full hashes of files unchanged
     since they were kept are taken from it, so a second scan of an unchanged folder opens no
     file."""
-    by_size: dict[int, list[Entry]] = defaultdict(list)
-    inodes: set[tuple[int, int]] = set()
+    files: dict[tuple[int, int], Entry] = {}
     scanned = 0
-    for entry in sorted(scan(root, path, progress=progress)):  # by path: its first field
+    for entry in scan(root, path, progress=progress):
         scanned += 1
-        if entry.size < min_size or (entry.dev, entry.ino) in inodes:
+        if entry.size < min_size:
             continue
-        inodes.add((entry.dev, entry.ino))
+        other = files.setdefault((entry.dev, entry.ino), entry)
+        if entry.path < other.path:  # hard links are one file, named by its first path
+            files[(entry.dev, entry.ino)] = entry
+    by_size: dict[int, list[Entry]] = defaultdict(list)
+    for entry in files.values():
         by_size[entry.size].append(entry)
-    same_size = [group for group in by_size.values() if len(group) > 1]
-    bytes_hashed = 0
-    alike = _first_bytes_groups(root, same_size, progress, cache)
+    few: list[list[Entry]] = []
+    many: list[Sized] = []
+    for group in by_size.values():
+        if len(group) > 1:
+            digests = _first_bytes_known(group, cache)
+            if len(group) <= FEW and None in digests:
+                few.append(group)
+            else:
+                many.append((group, digests))
+    alike = _first_bytes_groups(root, many, progress, cache)
     small = [(d, g) for d, g in alike if g[0].size <= PARTIAL_BYTES]
     large = [g for d, g in alike if g[0].size > PARTIAL_BYTES]
-    bytes_hashed += sum(min(e.size, PARTIAL_BYTES) for g in same_size for e in g)
-    bytes_hashed += sum(e.size for g in large for e in g)
     with ThreadPoolExecutor(WORKERS) as pool:
-        full = small + _full_groups(pool, root, large, progress, cache)
+        jobs = _compared_jobs(pool, root, few, cache)
+        more, by_key = _full_jobs(pool, root, large, cache)
+        full = small + _gathered(jobs + more, by_key, progress)
     groups: list[dict[str, Any]] = sorted(
         (
             {"sha256": digest, "size": members[0].size, "paths": sorted(e.path for e in members)}
@@ -220,6 +283,8 @@ def find_duplicates(
         ),
         key=lambda g: (-g["size"], g["paths"][0]),
     )
+    bytes_hashed = sum(min(e.size, PARTIAL_BYTES) for g, _ in many for e in g)
+    bytes_hashed += sum(e.size for g in (*few, *large) for e in g)
     return {
         "groups": groups,
         "files_scanned": scanned,
