@@ -10,9 +10,8 @@ from governance.proposals import (
     get_proposal,
     is_past,
     names_content,
-    proposal_view,
 )
-from governance.records import Actor
+from governance.records import Actor, Proposal
 from governance.tokens import secrets_equal
 from idl.model import ActionSpec
 from kernel.bodies import Body, parse
@@ -46,29 +45,27 @@ def expire_pending(tenant: Tenant) -> int:
     return tenant.db.write(lambda tx: expire_due(tx, utc_now()))
 
 
-def list_pending(tenant: Tenant, limit: int = 100) -> list[dict[str, Any]]:
+def list_pending(tenant: Tenant, limit: int = 100) -> list[Proposal]:
     expire_pending(tenant)
     rows = tenant.db.all(
         "SELECT * FROM proposals WHERE status='pending_approval' ORDER BY created_at LIMIT ?",
         (limit,),
     )
-    return [proposal_view(row) for row in rows]
+    return [Proposal.from_row(row) for row in rows]
 
 
-def _refusal(
-    tx: Tx, actor: Actor, proposal: dict[str, Any], code: str, message: str
-) -> RaiseAfterCommit:
+def _refusal(tx: Tx, actor: Actor, proposal: Proposal, code: str, message: str) -> RaiseAfterCommit:
     """A refused decision is recorded, then refused."""
     tx.record(
         "approval.refused",
         actor.id,
-        {"proposal_id": proposal["id"], "role": actor.role, "code": code, "reason": message},
-        proposal["case_id"],
+        {"proposal_id": proposal.id, "role": actor.role, "code": code, "reason": message},
+        proposal.case_id,
     )
     return RaiseAfterCommit(Forbidden(message, code=code))
 
 
-def _check_decider(tx: Tx, actor: Actor, proposal: dict[str, Any]) -> None:
+def _check_decider(tx: Tx, actor: Actor, proposal: Proposal) -> None:
     if actor.is_agent:
         raise _refusal(
             tx,
@@ -78,7 +75,7 @@ def _check_decider(tx: Tx, actor: Actor, proposal: dict[str, Any]) -> None:
             "an agent token can never approve or reject",
         )
     active = active_contract(tx)
-    spec = active.contract.actions.get(proposal["action"]) if active else None
+    spec = active.contract.actions.get(proposal.action) if active else None
     approvers = spec.approvers if spec else []
     if actor.role not in approvers:
         raise _refusal(
@@ -86,10 +83,10 @@ def _check_decider(tx: Tx, actor: Actor, proposal: dict[str, Any]) -> None:
             actor,
             proposal,
             "role_cannot_approve",
-            f"role {actor.role!r} is not an approver of {proposal['action']!r}"
+            f"role {actor.role!r} is not an approver of {proposal.action!r}"
             f" (approvers: {', '.join(approvers) or 'none'})",
         )
-    if actor.id == proposal["actor_id"]:
+    if actor.id == proposal.actor_id:
         raise _refusal(
             tx,
             actor,
@@ -97,7 +94,7 @@ def _check_decider(tx: Tx, actor: Actor, proposal: dict[str, Any]) -> None:
             "self_approval",
             "the proposer cannot decide their own destructive proposal",
         )
-    if actor.id == proposal.get("requested_by") and actor.role != "owner":
+    if actor.id == proposal.requested_by and actor.role != "owner":
         # The owner may approve what they asked for themselves (a person alone acts on their
         # own folder); anyone else needs another approver for what they asked.
         raise _refusal(
@@ -109,18 +106,18 @@ def _check_decider(tx: Tx, actor: Actor, proposal: dict[str, Any]) -> None:
         )
 
 
-def _check_open(tx: Tx, proposal: dict[str, Any]) -> None:
-    if proposal["status"] == "pending_approval" and is_past(proposal["expires_at"]):
+def _check_open(tx: Tx, proposal: Proposal) -> None:
+    if proposal.status == "pending_approval" and is_past(proposal.expires_at):
         expire_due(tx, utc_now())
         raise RaiseAfterCommit(
             Conflict(
-                f"proposal {proposal['id']} expired at {proposal['expires_at']}",
+                f"proposal {proposal.id} expired at {proposal.expires_at}",
                 code="approval_expired",
             )
         )
-    if proposal["status"] != "pending_approval":
+    if proposal.status != "pending_approval":
         raise Conflict(
-            f"proposal {proposal['id']} is {proposal['status']}, not pending",
+            f"proposal {proposal.id} is {proposal.status}, not pending",
             code="already_decided",
         )
 
@@ -169,70 +166,69 @@ def approve(
     proposal_id: str,
     body: dict[str, Any],
     request_id: str | None = None,
-) -> dict[str, Any]:
+) -> Proposal:
     asked = parse(Approval, body)
     reason, digest = asked.reason.strip(), asked.digest
 
-    def decide(tx: Tx) -> dict[str, Any]:
+    def decide(tx: Tx) -> Proposal:
         proposal = get_proposal(tx, proposal_id)
         _check_decider(tx, actor, proposal)
         _check_open(tx, proposal)
-        if not secrets_equal(digest, proposal["digest"] or ""):
+        if not secrets_equal(digest, proposal.digest or ""):
             raise Conflict(
                 "digest does not match the pending action; review it again", code="digest_mismatch"
             )
         active = active_contract(tx)
-        if active is None or active.manifest_sha256 != proposal["manifest_sha256"]:
+        if active is None or active.manifest_sha256 != proposal.manifest_sha256:
             raise Conflict(
                 "the released contract changed since this proposal; propose it again",
                 code="contract_changed",
             )
-        spec = active.contract.actions[proposal["action"]]
-        if spec.effect == "destructive" and not names_content(spec, proposal["params"]):
+        spec = active.contract.actions[proposal.action]
+        if spec.effect == "destructive" and not names_content(spec, proposal.params):
             raise Conflict(
                 f"{CONTENT_RULE}: this proposal names no content (no sha256 the agent observed),"
                 " so it cannot be approved; ask again so the agent looks at the file first",
                 code="content_unnamed",
             )
         _close(tx, proposal_id, "approved", actor, reason)
-        job_id = _grant(tx, proposal, spec, actor, reason, request_id)
-        return proposal_view({**get_proposal(tx, proposal_id), "job_id": job_id})
+        _grant(tx, proposal, spec, actor, reason, request_id)
+        return get_proposal(tx, proposal_id)  # pointed at its job now
 
-    view = tenant.db.write(decide)
+    proposal = tenant.db.write(decide)
     ctx.notifier.notify(tenant.institution_id)
-    return view
+    return proposal
 
 
 def _grant(
     tx: Tx,
-    proposal: dict[str, Any],
+    proposal: Proposal,
     spec: ActionSpec,
     actor: Actor,
     reason: str,
     request_id: str | None,
-) -> str:
+) -> None:
     """The one job the approval authorizes; `approval.granted` names it, `job.created` follows."""
-    job = insert_job(tx, proposal, spec, proposal["digest"], proposal["expires_at"], request_id)
+    job = insert_job(tx, proposal, spec, proposal.digest, proposal.expires_at, request_id)
     tx.record(
         "approval.granted",
         actor.id,
         {
-            "proposal_id": proposal["id"],
-            "digest": proposal["digest"],
+            "proposal_id": proposal.id,
+            "digest": proposal.digest,
             "role": actor.role,
             "reason": reason,
-            "job_id": job["id"],
+            "job_id": job.id,
         },
-        proposal["case_id"],
+        proposal.case_id,
     )
     record_job_created(tx, job)
-    return job["id"]
 
 
-def reject(tenant: Tenant, actor: Actor, proposal_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def reject(tenant: Tenant, actor: Actor, proposal_id: str, body: dict[str, Any]) -> Proposal:
     reason = read_reason(body, required=True)
 
-    def decide(tx: Tx) -> dict[str, Any]:
+    def decide(tx: Tx) -> Proposal:
         proposal = get_proposal(tx, proposal_id)
         _check_decider(tx, actor, proposal)
         _check_open(tx, proposal)
@@ -241,8 +237,8 @@ def reject(tenant: Tenant, actor: Actor, proposal_id: str, body: dict[str, Any])
             "approval.rejected",
             actor.id,
             {"proposal_id": proposal_id, "role": actor.role, "reason": reason},
-            proposal["case_id"],
+            proposal.case_id,
         )
-        return proposal_view(get_proposal(tx, proposal_id))
+        return get_proposal(tx, proposal_id)
 
     return tenant.db.write(decide)

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictInt
 
-from governance.records import Actor
+from governance.records import Actor, Job, Proposal
 from idl.model import ActionSpec
 from kernel.bodies import Body, parse
 from kernel.canonical import canonical_json
@@ -31,13 +31,13 @@ _JOB_COLUMNS = (
 
 def insert_job(
     tx: Tx,
-    proposal: dict[str, Any],
+    proposal: Proposal,
     spec: ActionSpec,
     approval_digest: str | None,
     not_after: str | None,
     request_id: str | None = None,
     job_id: str | None = None,
-) -> dict[str, Any]:
+) -> Job:
     """Insert the job in the caller's transaction (the caller records `job.created` with
     `record_job_created`); UNIQUE(proposal_id) makes it at most one per proposal. With `job_id`
     the proposal row was written naming it already; otherwise the proposal is pointed at it."""
@@ -45,29 +45,31 @@ def insert_job(
     options: dict[str, str] = {"effect": spec.effect}
     if spec.delete_mode:
         options["delete_mode"] = spec.delete_mode
-    job = {
-        "id": job_id or new_id("job"),
-        "proposal_id": proposal["id"],
-        "case_id": proposal["case_id"],
-        "action": proposal["action"],
-        "params": proposal["params"],
-        "contract_ref": proposal["contract_ref"],
-        "approval_digest": approval_digest,
-        "options": options,
-        "not_after": not_after,
-        "request_id": request_id,
-    }
+    assert proposal.contract_ref is not None  # a job is only ever made from a judged proposal
+    job = Job(
+        id=job_id or new_id("job"),
+        proposal_id=proposal.id,
+        case_id=proposal.case_id,
+        action=proposal.action,
+        params=proposal.params,
+        options=options,
+        contract_ref=proposal.contract_ref,
+        approval_digest=approval_digest,
+        not_after=not_after,
+        request_id=request_id,
+        created_at=now,
+    )
     tx.execute(
         "INSERT INTO jobs (id, proposal_id, case_id, action, params, contract_ref, approval_digest,"
         " options, status, not_after, created_at, updated_at, request_id)"
         " VALUES (?,?,?,?,?,?,?,?,'queued',?,?,?,?)",
         (
-            job["id"],
-            job["proposal_id"],
-            job["case_id"],
-            job["action"],
-            canonical_json(job["params"]).decode(),
-            job["contract_ref"],
+            job.id,
+            job.proposal_id,
+            job.case_id,
+            job.action,
+            canonical_json(job.params).decode(),
+            job.contract_ref,
             approval_digest,
             canonical_json(options).decode(),
             not_after,
@@ -77,47 +79,24 @@ def insert_job(
         ),
     )
     if job_id is None:
-        tx.execute("UPDATE proposals SET job_id=? WHERE id=?", (job["id"], proposal["id"]))
+        tx.execute("UPDATE proposals SET job_id=? WHERE id=?", (job.id, proposal.id))
     return job
 
 
-def record_job_created(tx: Tx, job: dict[str, Any]) -> None:
+def record_job_created(tx: Tx, job: Job) -> None:
     tx.record(
         "job.created",
         "engine",
         {
-            "job_id": job["id"],
-            "proposal_id": job["proposal_id"],
-            "action": job["action"],
-            "params": job["params"],
-            "contract_ref": job["contract_ref"],
-            "approval_digest": job["approval_digest"],
+            "job_id": job.id,
+            "proposal_id": job.proposal_id,
+            "action": job.action,
+            "params": job.params,
+            "contract_ref": job.contract_ref,
+            "approval_digest": job.approval_digest,
         },
-        job["case_id"],
+        job.case_id,
     )
-
-
-def job_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "job_id": row["id"],
-        "proposal_id": row["proposal_id"],
-        "case_id": row["case_id"],
-        "action": row["action"],
-        "params": row["params"],
-        "options": row["options"],
-        "contract_ref": row["contract_ref"],
-        "approval_digest": row["approval_digest"],
-        "status": row["status"],
-        "not_after": row["not_after"],
-        "lease_expires_at": row["lease_expires_at"],
-        "attempts": row["attempts"],
-        "result_status": row["result_status"],
-        "result": row["result"],
-        "result_bytes": row.get("result_bytes"),
-        "progress": row.get("progress"),
-        "created_at": row["created_at"],
-        "request_id": row["request_id"],
-    }
 
 
 # Deadlines the engine settles: (status, deadline column, new status, event type).
@@ -158,7 +137,7 @@ class Available:
     """What an agent's poll finds: the queued jobs (oldest first, at most the limit asked),
     and whether any job is out on a lease (it may lapse and come back)."""
 
-    jobs: list[dict[str, Any]]
+    jobs: list[Job]
     leased: bool
 
 
@@ -168,18 +147,18 @@ def available_jobs(tenant: Tenant, limit: int = 10) -> Available:
     rows = tenant.db.all(sql)
     if rows and any(_is_due(row, utc_now()) for row in rows):
 
-        def settle(tx: Tx) -> list[dict[str, Any]]:
+        def settle(tx: Tx) -> list[dict[str, Any]]:  # rows
             now = utc_now()
             settle_due(tx, LEASE_LAPSED, now)
             settle_due(tx, WINDOW_CLOSED, now)
             return tx.all(sql)
 
         rows = tenant.db.write(settle)
-    queued = [job_view(row) for row in rows if row["status"] == "queued"][:limit]
+    queued = [Job.from_row(row) for row in rows if row["status"] == "queued"][:limit]
     return Available(queued, any(row["status"] == "leased" for row in rows))
 
 
-def _is_due(job: dict[str, Any], now: str) -> bool:
+def _is_due(job: dict[str, Any], now: str) -> bool:  # a row, before it is a Job
     if job["status"] == "leased":
         return job["lease_expires_at"] < now
     return job["not_after"] is not None and job["not_after"] < now
@@ -204,30 +183,30 @@ def _require_agent(actor: Actor) -> None:
         raise Forbidden("only the institution's agent runs jobs", code="not_an_agent")
 
 
-def _job(reader: Reader, job_id: str) -> dict[str, Any]:
+def _job(reader: Reader, job_id: str) -> Job:
     """The job; its report only when small (`result_bytes` says how large it is)."""
-    job = reader.one(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id=?", (job_id,))
-    if job is None:
+    row = reader.one(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id=?", (job_id,))
+    if row is None:
         raise NotFound(f"no job {job_id}", code="job_not_found")
-    return job
+    return Job.from_row(row)
 
 
-def lease_job(tenant: Tenant, actor: Actor, job_id: str, seconds: int) -> dict[str, Any]:
+def lease_job(tenant: Tenant, actor: Actor, job_id: str, seconds: int) -> Job:
     _require_agent(actor)
     if not 1 <= seconds <= MAX_LEASE_SECONDS:
         raise BadRequest(f"lease_seconds must be 1..{MAX_LEASE_SECONDS}", code="bad_lease")
 
-    def lease(tx: Tx) -> dict[str, Any]:
+    def lease(tx: Tx) -> Job:
         now = utc_now()
         job = _job(tx, job_id)
-        if job["status"] in ("queued", "leased") and _window_closed(job, now):
+        if job.status in ("queued", "leased") and _window_closed(job, now):
             _expire(tx, job, now)  # nor leased, nor renewed, once its approval window closed
-        renewing = job["status"] == "leased" and job["lease_owner"] == actor.id
-        if job["status"] != "queued" and not renewing:
-            raise Conflict(f"job {job_id} is {job['status']}", code="job_not_available")
+        renewing = job.status == "leased" and job.lease_owner == actor.id
+        if job.status != "queued" and not renewing:
+            raise Conflict(f"job {job_id} is {job.status}", code="job_not_available")
         until = utc_in(seconds)
-        if job["not_after"] and job["not_after"] < until:
-            until = job["not_after"]  # a lease never outlasts the approval
+        if job.not_after and job.not_after < until:
+            until = job.not_after  # a lease never outlasts the approval
         tx.execute(
             "UPDATE jobs SET status='leased', lease_owner=?, lease_expires_at=?,"
             " attempts=attempts+?, updated_at=? WHERE id=?",
@@ -240,12 +219,12 @@ def lease_job(tenant: Tenant, actor: Actor, job_id: str, seconds: int) -> dict[s
                 actor.id,
                 {
                     "job_id": job_id,
-                    "lease_expires_at": job["lease_expires_at"],
-                    "attempt": job["attempts"],
+                    "lease_expires_at": job.lease_expires_at,
+                    "attempt": job.attempts,
                 },
-                job["case_id"],
+                job.case_id,
             )
-        return job_view(job)
+        return job
 
     return tenant.db.write(lease)
 
@@ -279,9 +258,9 @@ def record_progress(
 
     def keep(tx: Tx) -> dict[str, Any]:
         job = _job(tx, job_id)
-        if job["status"] != "leased" or job["lease_owner"] != actor.id:
+        if job.status != "leased" or job.lease_owner != actor.id:
             raise Conflict(
-                f"job {job_id} is not running on this agent (status {job['status']})",
+                f"job {job_id} is not running on this agent (status {job.status})",
                 code="job_not_leased",
             )
         tx.execute(
@@ -320,7 +299,7 @@ def report_fields(report: dict[str, Any], report_json: bytes) -> dict[str, Any]:
 
 def post_result(
     tenant: Tenant, actor: Actor, job_id: str, status: str, report: dict[str, Any]
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[Job, bool]:
     """Idempotent by job id: a repeated post returns the first outcome unchanged. The report
     is stored in the job byte for byte as its event's sha256 says (canonical JSON)."""
     _require_agent(actor)
@@ -329,13 +308,13 @@ def post_result(
     report_json = canonical_json(report)
     report_facts = report_fields(report, report_json)
 
-    def finish(tx: Tx) -> tuple[dict[str, Any], bool]:
+    def finish(tx: Tx) -> tuple[Job, bool]:
         job = _job(tx, job_id)
-        if job["result_status"] is not None:
-            return job_view(job), False
-        if job["lease_owner"] != actor.id or job["status"] not in ("leased", "queued"):
+        if job.result_status is not None:
+            return job, False
+        if job.lease_owner != actor.id or job.status not in ("leased", "queued"):
             raise Conflict(
-                f"job {job_id} is not leased by this agent (status {job['status']})",
+                f"job {job_id} is not leased by this agent (status {job.status})",
                 code="job_not_leased",
             )
         if _window_closed(job, utc_now()):
@@ -349,13 +328,13 @@ def post_result(
                 (
                     "job.executed",
                     actor.id,
-                    {"job_id": job_id, "action": job["action"], **report_facts},
-                    job["case_id"],
+                    {"job_id": job_id, "action": job.action, **report_facts},
+                    job.case_id,
                 ),
-                ("job.result", "engine", {"job_id": job_id, "status": status}, job["case_id"]),
+                ("job.result", "engine", {"job_id": job_id, "status": status}, job.case_id),
             ]
         )
-        return job_view(_job(tx, job_id)), True
+        return _job(tx, job_id), True
 
     return tenant.db.write(finish)
 
@@ -372,22 +351,22 @@ def stored_report(tenant: Tenant, job_id: str) -> tuple[bytes, str]:
     return body, hashlib.sha256(body).hexdigest()
 
 
-def _window_closed(job: dict[str, Any], now: str) -> bool:
-    return bool(job["not_after"]) and job["not_after"] <= now
+def _window_closed(job: Job, now: str) -> bool:
+    return job.not_after is not None and job.not_after <= now
 
 
-def _expire(tx: Tx, job: dict[str, Any], now: str, late_result: str | None = None) -> None:
+def _expire(tx: Tx, job: Job, now: str, late_result: str | None = None) -> None:
     """The job's approval window closed: it ends expired (recorded), and the caller is told."""
-    tx.execute("UPDATE jobs SET status='expired', updated_at=? WHERE id=?", (now, job["id"]))
-    payload: dict[str, Any] = {"job_id": job["id"], "lease_owner": job["lease_owner"]}
+    tx.execute("UPDATE jobs SET status='expired', updated_at=? WHERE id=?", (now, job.id))
+    payload: dict[str, Any] = {"job_id": job.id, "lease_owner": job.lease_owner}
     if late_result is not None:
         payload["late_result"] = late_result
-    tx.record("job.expired", "engine", payload, job["case_id"])
+    tx.record("job.expired", "engine", payload, job.case_id)
     raise RaiseAfterCommit(
-        Conflict(f"job {job['id']} expired: its approval window closed", code="job_expired")
+        Conflict(f"job {job.id} expired: its approval window closed", code="job_expired")
     )
 
 
-def get_job(tenant: Tenant, job_id: str) -> dict[str, Any]:
+def get_job(tenant: Tenant, job_id: str) -> Job:
     with tenant.db.reader() as reader:
-        return job_view(_job(reader, job_id))
+        return _job(reader, job_id)

@@ -9,7 +9,7 @@ from governance.contracts import active_contract
 from governance.departments import RULE as DEPARTMENT_RULE
 from governance.departments import inactive_reason
 from governance.jobs import insert_job, record_job_created
-from governance.records import Actor
+from governance.records import Actor, Proposal
 from idl.model import ActionSpec
 from idl.params import ParamError, check_params
 from idl.validator import content_params
@@ -258,9 +258,9 @@ def decide(
     submission: Submission,
     request_id: str | None = None,
     requester: Actor | None = None,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[Proposal, bool]:
     """Judge a proposal against the released contract and record it (with its job when it is
-    allowed), in `tx`. Returns the proposal's view and whether a job was created. `requester`
+    allowed), in `tx`. Returns the proposal and whether a job was created. `requester`
     is the person who asked the submitting actor for it (authenticated by their own token):
     their role must be allowed too, and the ledger names them."""
     action, department, case_id = submission.action, submission.department, submission.case_id
@@ -279,26 +279,27 @@ def decide(
     status = {"allowed": "authorized", "denied": "denied"}.get(
         decision.decision, "pending_approval"
     )
-    proposal = {
-        "id": proposal_id,
-        "case_id": case_id,
-        "actor_id": actor.id,
-        "action": action,
-        "params": params,
-        "department": department or (spec.department if spec else ""),
-        "contract_ref": ref,
-        "manifest_sha256": manifest_sha256,
-        "decision": decision.decision,
-        "status": status,
-        "rule": decision.rule,
-        "reason": decision.reason,
-        "reason_code": decision.code,
-        "reason_args": decision.args,
-        "digest": digest,
-        "created_at": now,
-        "expires_at": expires_at,
-        "requested_by": requested_by,
-    }
+    proposal = Proposal(
+        id=proposal_id,
+        case_id=case_id,
+        actor_id=actor.id,
+        action=action,
+        params=params,
+        department=department or (spec.department if spec else ""),
+        contract_ref=ref,
+        manifest_sha256=manifest_sha256,
+        decision=decision.decision,
+        status=status,
+        rule=decision.rule,
+        reason=decision.reason,
+        digest=digest,
+        created_at=now,
+        expires_at=expires_at,
+        job_id=job_id,
+        requested_by=requested_by,
+        reason_code=decision.code,
+        reason_args=decision.args,
+    )
     tx.execute(
         "INSERT INTO proposals (id, case_id, actor_id, action, params, department,"
         " contract_ref, manifest_sha256, decision, status, rule, reason, digest, created_at,"
@@ -309,7 +310,7 @@ def decide(
             actor.id,
             action,
             canonical_json(params).decode(),
-            proposal["department"],
+            proposal.department,
             ref,
             manifest_sha256,
             decision.decision,
@@ -341,7 +342,7 @@ def decide(
     if job_id is not None:
         assert spec is not None  # allowed: judged against the action's entry
         record_job_created(tx, insert_job(tx, proposal, spec, None, None, request_id, job_id))
-    return proposal_view({**proposal, "job_id": job_id}), job_id is not None
+    return proposal, job_id is not None
 
 
 def submit_proposal(
@@ -350,49 +351,22 @@ def submit_proposal(
     actor: Actor,
     body: dict[str, Any],
     request_id: str | None = None,
-) -> dict[str, Any]:
+) -> Proposal:
     submission = parse_submission(body)
-    view, job_created = tenant.db.write(lambda tx: decide(tx, actor, submission, request_id))
+    proposal, job_created = tenant.db.write(lambda tx: decide(tx, actor, submission, request_id))
     if job_created:
         ctx.notifier.notify(tenant.institution_id)
-    return view
+    return proposal
 
 
-def proposal_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "proposal_id": row["id"],
-        "case_id": row["case_id"],
-        "actor_id": row["actor_id"],
-        "action": row["action"],
-        "params": row["params"],
-        "department": row["department"],
-        "contract_ref": row["contract_ref"],
-        "manifest_sha256": row["manifest_sha256"],
-        "decision": row["decision"],
-        "status": row["status"],
-        "rule": row["rule"],
-        "reason": row["reason"],
-        "reason_code": row.get("reason_code"),  # said when decided; not stored with the row
-        "reason_args": row.get("reason_args"),
-        "digest": row["digest"],
-        "created_at": row["created_at"],
-        "expires_at": row["expires_at"],
-        "decided_by": row.get("decided_by"),
-        "decided_at": row.get("decided_at"),
-        "decision_reason": row.get("decision_reason"),
-        "job_id": row.get("job_id"),
-        "requested_by": row.get("requested_by"),
-    }
-
-
-def get_proposal(reader: Reader, proposal_id: str) -> dict[str, Any]:
+def get_proposal(reader: Reader, proposal_id: str) -> Proposal:
     row = reader.one("SELECT * FROM proposals WHERE id=?", (proposal_id,))
     if row is None:
         raise NotFound(f"no proposal {proposal_id}", code="proposal_not_found")
-    return row
+    return Proposal.from_row(row)
 
 
-def list_proposals(tenant: Tenant, status: str | None, limit: int) -> list[dict[str, Any]]:
+def list_proposals(tenant: Tenant, status: str | None, limit: int) -> list[Proposal]:
     if status:
         rows = tenant.db.all(
             "SELECT * FROM proposals WHERE status=? ORDER BY created_at DESC LIMIT ?",
@@ -400,7 +374,7 @@ def list_proposals(tenant: Tenant, status: str | None, limit: int) -> list[dict[
         )
     else:
         rows = tenant.db.all("SELECT * FROM proposals ORDER BY created_at DESC LIMIT ?", (limit,))
-    return [proposal_view(row) for row in rows]
+    return [Proposal.from_row(row) for row in rows]
 
 
 def is_past(timestamp: str | None) -> bool:

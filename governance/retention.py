@@ -9,7 +9,7 @@ from typing import Any
 
 from governance.contracts import active_contract
 from governance.proposals import Submission, decide
-from governance.records import Actor
+from governance.records import Actor, Proposal
 from ledger.store import new_case_id
 from tenants.database import Reader, Tx
 from tenants.tenant import Tenant
@@ -78,7 +78,7 @@ def due(reader: Reader, now: datetime) -> list[dict[str, Any]]:
     return [{k: e[k] for k in ("path", "sha256", "size")} for e in waiting[:maximum]]
 
 
-def propose_due_purge(tenant: Tenant, now: datetime | None = None) -> dict[str, Any] | None:
+def propose_due_purge(tenant: Tenant, now: datetime | None = None) -> Proposal | None:
     """Propose purging what waited past retention, as the institution's agent (the actor
     that keeps the quarantine). A plain read when nothing is due; the write re-checks."""
     now = now or datetime.now(UTC)
@@ -86,7 +86,7 @@ def propose_due_purge(tenant: Tenant, now: datetime | None = None) -> dict[str, 
         if not due(reader, now):
             return None
 
-    def work(tx: Tx) -> dict[str, Any] | None:
+    def work(tx: Tx) -> Proposal | None:
         files = due(tx, now)
         row = tx.one(
             "SELECT id, name, role, is_agent FROM actors WHERE role='organizational_agent' LIMIT 1"
@@ -95,7 +95,7 @@ def propose_due_purge(tenant: Tenant, now: datetime | None = None) -> dict[str, 
             return None
         agent = Actor(**{**row, "is_agent": bool(row["is_agent"])})
         submission = Submission("purge", {"files": files}, None, new_case_id())
-        view, _ = decide(tx, agent, submission)
-        return view
+        proposal, _ = decide(tx, agent, submission)
+        return proposal
 
     return tenant.db.write(work)

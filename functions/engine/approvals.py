@@ -13,7 +13,7 @@ from governance.approvals import approve, list_pending, reject
 def pending(request: Request) -> JSONResponse:
     limit = int_query(request, "limit", 100, 1, 1000)
     tenant, _ = auth.human_or_admin(request)
-    return JSONResponse({"pending": list_pending(tenant, limit)})
+    return JSONResponse({"pending": [p.view() for p in list_pending(tenant, limit)]})
 
 
 async def approve_one(request: Request) -> JSONResponse:
@@ -31,8 +31,8 @@ async def approve_one(request: Request) -> JSONResponse:
         )
 
     proposal = await run_in_threadpool(work)
-    logs.bind_case(proposal["case_id"])
-    return JSONResponse(proposal)
+    logs.bind_case(proposal.case_id)
+    return JSONResponse(proposal.view())
 
 
 async def reject_one(request: Request) -> JSONResponse:
@@ -42,4 +42,4 @@ async def reject_one(request: Request) -> JSONResponse:
         tenant, actor = auth.actor(request)
         return reject(tenant, actor, request.path_params["proposal_id"], body)
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse((await run_in_threadpool(work)).view())

@@ -12,7 +12,6 @@ from governance.proposals import (
     get_proposal,
     list_proposals,
     parse_submission,
-    proposal_view,
 )
 from governance.records import Actor
 from kernel.errors import BadRequest, Forbidden
@@ -46,8 +45,8 @@ async def submit(request: Request) -> JSONResponse:
     )
     if job_created:
         auth.context(request).notifier.notify(tenant.institution_id)
-    logs.bind_case(proposal["case_id"])
-    return JSONResponse(proposal, status_code=201)
+    logs.bind_case(proposal.case_id)
+    return JSONResponse(proposal.view(), status_code=201)
 
 
 def index(request: Request) -> JSONResponse:
@@ -57,10 +56,10 @@ def index(request: Request) -> JSONResponse:
     limit = int_query(request, "limit", 100, 1, 1000)
 
     tenant, _ = auth.human_or_admin(request)
-    return JSONResponse({"proposals": list_proposals(tenant, status, limit)})
+    return JSONResponse({"proposals": [p.view() for p in list_proposals(tenant, status, limit)]})
 
 
 def show(request: Request) -> JSONResponse:
     tenant, _ = auth.actor_or_admin(request)
     with tenant.db.reader() as reader:
-        return JSONResponse(proposal_view(get_proposal(reader, request.path_params["proposal_id"])))
+        return JSONResponse(get_proposal(reader, request.path_params["proposal_id"]).view())

@@ -35,6 +35,7 @@ from governance.jobs import (
     stored_report,
     touch_actor,
 )
+from governance.records import Job
 from governance.retention import held
 from kernel.bodies import parse
 from kernel.errors import Forbidden
@@ -116,7 +117,7 @@ def _look(ctx: EngineContext, asked: _Poll) -> list[dict]:
         idle.forget(asked.institution_id)
     elif asked.token is not None:
         idle.remember(tenant, asked.token, replace(actor, agent_version=asked.version), generation)
-    return found.jobs
+    return [job.view() for job in found.jobs]
 
 
 async def lease(request: Request) -> JSONResponse:
@@ -127,8 +128,8 @@ async def lease(request: Request) -> JSONResponse:
         return lease_job(tenant, actor, request.path_params["job_id"], seconds)
 
     job = await run_in_threadpool(work)
-    logs.bind_case(job["case_id"])
-    return JSONResponse(job)
+    logs.bind_case(job.case_id)
+    return JSONResponse(job.view())
 
 
 async def progress(request: Request) -> JSONResponse:
@@ -155,13 +156,15 @@ async def result(request: Request) -> JSONResponse:
     raw = await read_body(request, settings.max_result_bytes)
     encoding = request.headers.get("content-encoding")
 
-    def work() -> tuple[dict, bool]:
+    def work() -> tuple[Job, bool]:
         status, report = _result_body(raw, encoding, settings.max_result_expanded_bytes)
         return post_result(tenant, actor, request.path_params["job_id"], status, report)
 
     job, first = await run_in_threadpool(work)
-    logs.bind_case(job["case_id"])
-    return JSONResponse({"job": job, "duplicate": not first}, status_code=201 if first else 200)
+    logs.bind_case(job.case_id)
+    return JSONResponse(
+        {"job": job.view(), "duplicate": not first}, status_code=201 if first else 200
+    )
 
 
 def report(request: Request) -> Response:
@@ -176,7 +179,7 @@ def report(request: Request) -> Response:
 
 def show(request: Request) -> JSONResponse:
     tenant, _ = auth.actor_or_admin(request)
-    return JSONResponse(get_job(tenant, request.path_params["job_id"]))
+    return JSONResponse(get_job(tenant, request.path_params["job_id"]).view())
 
 
 async def witness(request: Request) -> JSONResponse:

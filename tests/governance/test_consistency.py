@@ -36,29 +36,29 @@ def full_history(domain):
         domain.ctx,
         domain.tenant,
         domain.actors["owner"],
-        approved["proposal_id"],
-        {"digest": approved["digest"]},
+        approved.id,
+        {"digest": approved.digest},
     )
     rejected = propose(domain, "agent", "delete", {"path": "b.txt", "sha256": SEEN})
-    reject(domain.tenant, domain.actors["owner"], rejected["proposal_id"], {"reason": "no"})
+    reject(domain.tenant, domain.actors["owner"], rejected.id, {"reason": "no"})
     refused = propose(domain, "owner", "delete", {"path": "c.txt", "sha256": SEEN})
     with pytest.raises(Exception, match="proposer cannot decide"):
         approve(
             domain.ctx,
             domain.tenant,
             domain.actors["owner"],
-            refused["proposal_id"],
-            {"digest": refused["digest"]},
+            refused.id,
+            {"digest": refused.digest},
         )
     agent = domain.actors["agent"]
-    lease_job(domain.tenant, agent, listed["job_id"], 60)
-    post_result(domain.tenant, agent, listed["job_id"], "succeeded", {"files": []})
-    post_result(domain.tenant, agent, listed["job_id"], "succeeded", {"files": []})  # re-sent
+    lease_job(domain.tenant, agent, listed.job_id, 60)
+    post_result(domain.tenant, agent, listed.job_id, "succeeded", {"files": []})
+    post_result(domain.tenant, agent, listed.job_id, "succeeded", {"files": []})  # re-sent
     stale = propose(domain, "agent", "delete", {"path": "d.txt", "sha256": SEEN})
     domain.tenant.db.write(
         lambda tx: tx.execute(
             "UPDATE proposals SET expires_at='2000-01-01T00:00:00Z' WHERE id=?",
-            (stale["proposal_id"],),
+            (stale.id,),
         )
     )
     assert expire_pending(domain.tenant) == 1
@@ -130,10 +130,10 @@ def test_a_healthy_history_has_nothing_to_report(domain):
 def test_damage_is_named(domain, damage, expected):
     history = full_history(domain)
     ids = {
-        "listed": history["listed"]["proposal_id"],
-        "listed_job": history["listed"]["job_id"],
-        "approved": history["approved"]["proposal_id"],
-        "rejected": history["rejected"]["proposal_id"],
+        "listed": history["listed"].id,
+        "listed_job": history["listed"].job_id,
+        "approved": history["approved"].id,
+        "rejected": history["rejected"].id,
     }
     raw(domain, damage.format(**ids))
     report = report_of(domain)

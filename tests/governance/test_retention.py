@@ -28,11 +28,9 @@ def run_approved(domain, action, params, report):
     agent, owner = domain.actors["agent"], domain.actors["owner"]
     body = {"action": action, "params": params}
     proposal = submit_proposal(domain.ctx, domain.tenant, agent, body)
-    job_id = proposal["job_id"]
-    if proposal["decision"] == "pending_approval":
-        job_id = approve(domain.ctx, domain.tenant, owner, proposal["proposal_id"], proposal)[
-            "job_id"
-        ]
+    job_id = proposal.job_id
+    if proposal.decision == "pending_approval":
+        job_id = approve(domain.ctx, domain.tenant, owner, proposal.id, proposal.view()).job_id
     lease_job(domain.tenant, agent, job_id, 60)
     post_result(domain.tenant, agent, job_id, "succeeded", report)
     return job_id
@@ -74,15 +72,15 @@ def test_past_retention_one_purge_waits_for_approval_and_is_not_proposed_twice(d
         {"restored": "b.txt", "quarantine_id": restored, "sha256": "b" * 64, "size": 3},
     )
     proposal = propose_due_purge(domain.tenant, LATER)
-    assert proposal["decision"] == "pending_approval" and proposal["action"] == "purge"
-    assert [f["path"] for f in proposal["params"]["files"]] == [
+    assert proposal.decision == "pending_approval" and proposal.action == "purge"
+    assert [f["path"] for f in proposal.params["files"]] == [
         placed[0]["new_path"],
         placed[2]["new_path"],
     ]
-    assert proposal["actor_id"] == domain.actors["agent"].id
+    assert proposal.actor_id == domain.actors["agent"].id
     assert propose_due_purge(domain.tenant, LATER) is None, "already proposed"
-    reject(domain.tenant, domain.actors["owner"], proposal["proposal_id"], {"reason": "keep"})
+    reject(domain.tenant, domain.actors["owner"], proposal.id, {"reason": "keep"})
     assert propose_due_purge(domain.tenant, LATER) is None, "the owner said keep them"
     quarantine(domain, "d.txt")
     again = propose_due_purge(domain.tenant, LATER + timedelta(days=1))
-    assert [f["path"].rsplit("/", 1)[-1] for f in again["params"]["files"]] == ["d.txt"]
+    assert [f["path"].rsplit("/", 1)[-1] for f in again.params["files"]] == ["d.txt"]

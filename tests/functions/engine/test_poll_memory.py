@@ -81,9 +81,9 @@ def test_a_job_another_process_queued_silently_shows_within_the_memorys_time(
         tenant, owner = authenticate_actor(
             other, local_inst.institution_id, local_inst.tokens["owner"]
         )
-        job_id = submit_proposal(other, tenant, owner, {"action": "list_files", "params": {}})[
-            "job_id"
-        ]
+        job_id = submit_proposal(
+            other, tenant, owner, {"action": "list_files", "params": {}}
+        ).job_id
     finally:
         other.close()
     assert poll(local_inst).json() == {"jobs": []}  # still the memory
