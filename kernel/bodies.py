@@ -1,6 +1,7 @@
 """Request bodies as pydantic models: a body that does not fit is a `BadRequest` that names
 the field, and nothing runs. (The JSON itself is read and bounded first, at the HTTP edge.)"""
 
+from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
@@ -26,6 +27,9 @@ class Body(BaseModel):
     # body's own for any other (an unknown field where none is allowed).
     CODES: ClassVar[dict[str, str]] = {}
     CODE: ClassVar[str | None] = None
+    # A field's own sentence for any problem with it, made when refused (so a caller may say it
+    # in the reader's language); otherwise the problem is said as pydantic words it.
+    MESSAGES: ClassVar[dict[str, Callable[[], str]]] = {}
 
 
 B = TypeVar("B", bound=Body)
@@ -43,6 +47,6 @@ def parse(model: type[B], body: dict[str, Any]) -> B:
             or model.CODE
             or PROBLEM_CODES.get(problem["type"], f"bad_{field}")
         )
-        raise BadRequest(
-            f"field {'.'.join(where) or field!r}: {problem['msg']}", code=code
-        ) from None
+        said = model.MESSAGES.get(field)
+        message = said() if said else f"field {'.'.join(where) or field!r}: {problem['msg']}"
+        raise BadRequest(message, code=code, field=field if where else None) from None

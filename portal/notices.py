@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kernel.errors import BadRequest, Refused
+from kernel.errors import Refused
 from kernel.ids import new_id
 from kernel.times import stamp_now
 from portal import credentials, i18n, letters, mail
@@ -119,20 +119,8 @@ def mark_read(db: Database, user_id: str) -> int:
         )
 
 
-def choose(db: Database, user_id: str, choices: Any) -> dict[str, bool]:
-    """Turn the email of each kind on or off (the notice in the portal stays)."""
-    if (
-        not isinstance(choices, dict)
-        or not choices
-        or not all(k in KINDS and isinstance(v, bool) for k, v in choices.items())
-    ):
-        raise BadRequest(
-            _(
-                "Choices are kinds of notice (%(kinds)s), each true or false.",
-                kinds=", ".join(KINDS),
-            ),
-            code="bad_choices",
-        )
+def choose(db: Database, user_id: str, choices: dict[str, bool]) -> dict[str, bool]:
+    """Turn the email of each kind (of KINDS) on or off (the notice in the portal stays)."""
     with db.transaction() as tx:
         for kind, email in choices.items():
             tx.execute(

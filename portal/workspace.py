@@ -135,7 +135,7 @@ class Workspace:
             "departments": offered.contract.departments,
         }
 
-    def approve_contract(self, manifest_sha256: Any) -> dict[str, Any]:
+    def approve_contract(self, manifest_sha256: str | None) -> dict[str, Any]:
         """The owner approves moving to the plan's contract (the engine records it), then the
         plan's default department is activated when that contract declares it."""
         self.owner_only()
@@ -233,16 +233,9 @@ class Workspace:
             self._read["contract"] = self._get("/contract")
         return dict(self._read["contract"])
 
-    def propose_quarantine(self, paths: Any) -> dict[str, Any]:
-        """One proposal for a whole selection, each file named by what the agent saw."""
-        if (
-            not isinstance(paths, list)
-            or not 1 <= len(paths) <= MAX_SELECTION
-            or not all(isinstance(p, str) for p in paths)
-        ):
-            raise BadRequest(
-                _("Select 1 to %(most)s files.", most=MAX_SELECTION), code="bad_selection"
-            )
+    def propose_quarantine(self, paths: list[str]) -> dict[str, Any]:
+        """One proposal for a whole selection (1 to MAX_SELECTION files), each file named by
+        what the agent saw."""
         known = self.inventory()
         missing = [p for p in paths if p not in known]
         if missing:
@@ -263,16 +256,10 @@ class Workspace:
         ]
         return self._answer(self._propose("quarantine_files", {"files": files}))
 
-    def propose_restore(self, quarantine_id: Any) -> dict[str, Any]:
-        if not isinstance(quarantine_id, str) or not QUARANTINE_ID.fullmatch(quarantine_id):
-            raise BadRequest("that is not a quarantine id", code="bad_quarantine_id")
+    def propose_restore(self, quarantine_id: str) -> dict[str, Any]:
         return self._answer(self._propose("restore", {"quarantine_id": quarantine_id}))
 
-    def propose_purge(self, quarantine_ids: Any) -> dict[str, Any]:
-        if not isinstance(quarantine_ids, list) or not 1 <= len(quarantine_ids) <= MAX_SELECTION:
-            raise BadRequest(
-                _("Select 1 to %(most)s files.", most=MAX_SELECTION), code="bad_selection"
-            )
+    def propose_purge(self, quarantine_ids: list[str]) -> dict[str, Any]:
         held = {e["quarantine_id"]: e for e in self.quarantine()["files"]}
         missing = [q for q in quarantine_ids if q not in held]
         if missing:
@@ -448,12 +435,10 @@ class Workspace:
             raise BadRequest("format must be csv, jsonl or sqlite", code="bad_format")
         return self.engine.export(self.engine_id, self.person_token, fmt)
 
-    def chat(self, text: Any, inspected: str | None = None) -> dict[str, Any]:
+    def chat(self, text: str, inspected: str | None = None) -> dict[str, Any]:
         """One request in words -> one proposal the engine judges. A destructive one names the
         content it acts on: found in the agent's latest listing, or first looked at by the agent
         (`inspecting`: the client asks again with `inspected` once that listing is done)."""
-        if not isinstance(text, str) or not text.strip() or len(text) > 500:
-            raise BadRequest(_("Write a request of 1 to 500 characters."), code="bad_text")
         intent = parse(text)
         if intent.query is not None:
             queried = self._query(intent.query, intent.params, inspected)

@@ -1,15 +1,17 @@
 """The portal's JSON APIs: onboarding, dashboard, approvals, audit, chat."""
 
 import re
+from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions import logs
-from functions.console import downloads
+from functions.console import bodies, downloads
 from functions.console.services import people_names, services, workspace
 from functions.http import read_json
+from kernel.bodies import B, Body, parse
 from kernel.errors import BadRequest, Forbidden, NotFound
 from portal import agent_token, witness
 from portal.accounts import get_user, institution_of
@@ -28,9 +30,7 @@ async def onboarding(request: Request) -> JSONResponse:
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
     user_id = current_user_id(request)
-    name = body.get("name") or "My institution"
-    if not isinstance(name, str) or len(name) > 100:
-        raise BadRequest(_("The institution's name has at most 100 characters."), code="bad_name")
+    name = parse(bodies.NewInstitution, body).name or "My institution"
     s = services(request)
 
     def work():
@@ -38,7 +38,7 @@ async def onboarding(request: Request) -> JSONResponse:
         if joined is not None and joined["membership_role"] != "owner":
             raise Forbidden(_("Only the owner can do this."), code="owner_only")
         user = get_user(s.db, user_id)
-        return onboard(s.db, s.box, s.engine, user, name.strip(), s.settings.engine_public_url)
+        return onboard(s.db, s.box, s.engine, user, name, s.settings.engine_public_url)
 
     return JSONResponse(await run_in_threadpool(work))
 
@@ -66,9 +66,10 @@ def approvals(request: Request) -> JSONResponse:
 async def decide(request: Request) -> JSONResponse:
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
-    decision = {"reason": body.get("reason", "")}
+    asked = parse(bodies.Verdict, body)
+    decision: dict[str, str | None] = {"reason": asked.reason}
     if request.path_params["verdict"] == "approve":
-        decision["digest"] = body.get("digest")
+        decision["digest"] = asked.digest
     proposal_id = proposal_of(request)
     verdict = request.path_params["verdict"]
     result = await run_in_threadpool(
@@ -144,13 +145,8 @@ def public_key(request: Request) -> JSONResponse:
 async def chat(request: Request) -> JSONResponse:
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
-    text = body.get("text")
-    inspected = body.get("inspected")
-    if inspected is not None and not (
-        isinstance(inspected, str) and PROPOSAL_ID.fullmatch(inspected)
-    ):
-        raise BadRequest("inspected must be a proposal id", code="bad_inspected")
-    result = await run_in_threadpool(lambda: workspace(request).chat(text, inspected))
+    asked = parse(bodies.Chat, body)
+    result = await run_in_threadpool(lambda: workspace(request).chat(asked.text, asked.inspected))
     logs.bind_case(result.get("case_id"))
     return JSONResponse(result)
 
@@ -206,31 +202,34 @@ def quarantine(request: Request) -> JSONResponse:
     return JSONResponse(workspace(request).quarantine())
 
 
-async def _act(request: Request, act) -> JSONResponse:
+async def _act(request: Request, model: type[B], act: Callable[[Workspace, B], dict]) -> Response:
+    """Read the body as `model`, then act on it in the workspace (off the event loop)."""
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
-    result = await run_in_threadpool(lambda: act(workspace(request), body))
-    return JSONResponse(result)
+    asked = parse(model, body)
+    return JSONResponse(await run_in_threadpool(lambda: act(workspace(request), asked)))
 
 
-async def quarantine_files(request: Request) -> JSONResponse:
-    return await _act(request, lambda ws, body: ws.propose_quarantine(body.get("paths")))
+async def quarantine_files(request: Request) -> Response:
+    return await _act(request, bodies.Quarantine, lambda ws, b: ws.propose_quarantine(b.paths))
 
 
-async def restore(request: Request) -> JSONResponse:
-    return await _act(request, lambda ws, body: ws.propose_restore(body.get("quarantine_id")))
+async def restore(request: Request) -> Response:
+    return await _act(request, bodies.Restore, lambda ws, b: ws.propose_restore(b.quarantine_id))
 
 
-async def purge(request: Request) -> JSONResponse:
-    return await _act(request, lambda ws, body: ws.propose_purge(body.get("quarantine_ids")))
+async def purge(request: Request) -> Response:
+    return await _act(request, bodies.Purge, lambda ws, b: ws.propose_purge(b.quarantine_ids))
 
 
-async def scan(request: Request) -> JSONResponse:
-    return await _act(request, lambda ws, body: ws.scan())
+async def scan(request: Request) -> Response:
+    return await _act(request, Body, lambda ws, _: ws.scan())
 
 
-async def approve_contract(request: Request) -> JSONResponse:
-    return await _act(request, lambda ws, body: ws.approve_contract(body.get("manifest_sha256")))
+async def approve_contract(request: Request) -> Response:
+    return await _act(
+        request, bodies.ContractApproval, lambda ws, b: ws.approve_contract(b.manifest_sha256)
+    )
 
 
 async def reissue_agent_token(request: Request) -> JSONResponse:

@@ -4,8 +4,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from functions.console import bodies
 from functions.console.services import services
 from functions.http import read_json
+from kernel.bodies import parse
 from kernel.errors import Unauthorized
 from portal import recovery
 from portal.accounts import authenticate, get_user, institution_of, locale_of, sign_up
@@ -31,8 +33,8 @@ async def session(request: Request) -> JSONResponse:
 async def signup(request: Request) -> JSONResponse:
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
-    s = services(request)
-    user = await run_in_threadpool(sign_up, s.db, body.get("email"), body.get("password"))
+    asked, s = parse(bodies.SignUp, body), services(request)
+    user = await run_in_threadpool(sign_up, s.db, asked.email, asked.password)
     login(request, await run_in_threadpool(open_session, s.db, user["id"]))
     await run_in_threadpool(
         recovery.send_verification, s.db, s.links, user["id"], s.settings.portal_url
@@ -87,9 +89,9 @@ async def forgot_password(request: Request) -> JSONResponse:
     """The same answer whether the address has an account or not."""
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
-    s = services(request)
+    asked, s = parse(bodies.PasswordHelp, body), services(request)
     if await run_in_threadpool(
-        recovery.ask_for_reset, s.db, s.links, body.get("email"), s.settings.portal_url
+        recovery.ask_for_reset, s.db, s.links, asked.email, s.settings.portal_url
     ):
         s.mail_enqueued()
     return JSONResponse({"sent": True}, status_code=202)
@@ -98,9 +100,9 @@ async def forgot_password(request: Request) -> JSONResponse:
 async def reset_password(request: Request) -> JSONResponse:
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
-    s = services(request)
+    asked, s = parse(bodies.NewPassword, body), services(request)
     done = await run_in_threadpool(
-        recovery.reset_password, s.db, s.links, body.get("token"), body.get("password")
+        recovery.reset_password, s.db, s.links, asked.token, asked.password
     )
     request.session.clear()
     return JSONResponse(done)

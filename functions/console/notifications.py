@@ -4,8 +4,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from functions.console.bodies import NoticeChoices
 from functions.console.services import services
 from functions.http import read_json
+from kernel.bodies import parse
 from portal import notices
 from portal.security import check_csrf, current_user_id
 
@@ -26,5 +28,6 @@ async def choose(request: Request) -> JSONResponse:
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
     user_id, db = current_user_id(request), services(request).db
-    chosen = await run_in_threadpool(notices.choose, db, user_id, body.get("email"))
+    choices = parse(NoticeChoices, body).email
+    chosen = await run_in_threadpool(notices.choose, db, user_id, choices)
     return JSONResponse({"email": chosen})

@@ -6,8 +6,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from functions.console import bodies
 from functions.console.services import services
 from functions.http import read_json
+from kernel.bodies import parse
 from kernel.errors import NotFound
 from portal import members
 from portal.security import check_csrf, current_user_id, login, signed_in_user
@@ -33,9 +35,10 @@ async def roster(request: Request) -> JSONResponse:
 async def invite(request: Request) -> JSONResponse:
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
+    asked = parse(bodies.Invitation, body)
     user_id, s = current_user_id(request), services(request)
     invited = await run_in_threadpool(
-        members.invite, s.db, user_id, body.get("email"), body.get("role"), s.settings.portal_url
+        members.invite, s.db, user_id, asked.email, asked.role, s.settings.portal_url
     )
     s.mail_enqueued()
     return JSONResponse(invited, status_code=201)
@@ -56,15 +59,9 @@ async def accept(request: Request) -> JSONResponse:
     """Join with the emailed link: signed in as the invited address, or with a new password."""
     body = await read_json(request)
     check_csrf(request, body.get("csrf_token"))
-    s = services(request)
+    asked, s = parse(bodies.Joining, body), services(request)
     user = await run_in_threadpool(
-        members.accept,
-        s.db,
-        s.box,
-        s.engine,
-        body.get("token"),
-        signed_in_user(request),
-        body.get("password"),
+        members.accept, s.db, s.box, s.engine, asked.token, signed_in_user(request), asked.password
     )
     login(request, await run_in_threadpool(open_session, s.db, user["id"]))
     return JSONResponse({"user": user, "csrf_token": request.session["csrf"]}, status_code=201)
