@@ -100,6 +100,26 @@ def test_duplicates_from_the_cache_are_the_same_groups(root, tmp_path):
     assert len(groups) == len(plain) - 1
 
 
+def test_a_few_files_of_one_size_are_told_apart_from_the_cache(root, tmp_path):
+    """Files compared side by side with no first-bytes pass (a few of one size) leave the hash
+    of their first bytes in the cache, matched or not: a rescan opens none of them."""
+    for name, data in {"x1": b"a" * 9000, "x2": b"b" * 9000, "x3": b"a" * 9000}.items():
+        (root / name).write_bytes(data)
+    (root / "alone-1").write_bytes(b"c" * 7000)  # two unrelated files of one size
+    (root / "alone-2").write_bytes(b"d" * 7000)
+    cache_path = tmp_path / "hashes.db"
+    with SafeRoot(root) as safe:
+        plain = find_duplicates(safe)["groups"]
+        cold = HashCache(cache_path, clock=later)
+        assert find_duplicates(safe, cache=cold)["groups"] == plain
+        cold.save()
+        warm = HashCache(cache_path, clock=later)
+        assert find_duplicates(safe, cache=warm)["groups"] == plain
+    assert warm.misses == 0
+    assert [g["paths"] for g in plain if g["size"] == 9000] == [["x1", "x3"]]
+    assert not [g for g in plain if g["size"] == 7000]
+
+
 def test_what_changes_files_hashes_them_itself(root, tmp_path):
     """A cache that says otherwise (tampered with) cannot make a delete act on other content:
     the agent compares the approved sha256 with the file as it is."""
