@@ -83,15 +83,22 @@ def test_a_file_changed_in_the_last_seconds_is_not_cached(root, tmp_path):
     assert cache.hits == 0
 
 
+def scanned_twice(safe, cache_path):
+    """Duplicates found without a cache, then with one filled by a first scan: the groups of
+    all three must agree; the second cache is returned to count what it answered."""
+    plain = find_duplicates(safe)["groups"]
+    cold = HashCache(cache_path, clock=later)
+    assert find_duplicates(safe, cache=cold)["groups"] == plain
+    cold.save()
+    warm = HashCache(cache_path, clock=later)
+    assert find_duplicates(safe, cache=warm)["groups"] == plain
+    return plain, warm
+
+
 def test_duplicates_from_the_cache_are_the_same_groups(root, tmp_path):
     cache_path = tmp_path / "hashes.db"
     with SafeRoot(root) as safe:
-        plain = find_duplicates(safe)["groups"]
-        cold = HashCache(cache_path, clock=later)
-        assert find_duplicates(safe, cache=cold)["groups"] == plain
-        cold.save()
-        warm = HashCache(cache_path, clock=later)
-        assert find_duplicates(safe, cache=warm)["groups"] == plain
+        plain, warm = scanned_twice(safe, cache_path)
         assert warm.misses == 0 and warm.hits >= 22
         (root / "big copy.bin").write_bytes(os.urandom(200_000))  # no longer a copy
         changed = HashCache(cache_path, clock=later)
@@ -107,14 +114,8 @@ def test_a_few_files_of_one_size_are_told_apart_from_the_cache(root, tmp_path):
         (root / name).write_bytes(data)
     (root / "alone-1").write_bytes(b"c" * 7000)  # two unrelated files of one size
     (root / "alone-2").write_bytes(b"d" * 7000)
-    cache_path = tmp_path / "hashes.db"
     with SafeRoot(root) as safe:
-        plain = find_duplicates(safe)["groups"]
-        cold = HashCache(cache_path, clock=later)
-        assert find_duplicates(safe, cache=cold)["groups"] == plain
-        cold.save()
-        warm = HashCache(cache_path, clock=later)
-        assert find_duplicates(safe, cache=warm)["groups"] == plain
+        plain, warm = scanned_twice(safe, tmp_path / "hashes.db")
     assert warm.misses == 0
     assert [g["paths"] for g in plain if g["size"] == 9000] == [["x1", "x3"]]
     assert not [g for g in plain if g["size"] == 7000]
