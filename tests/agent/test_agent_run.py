@@ -1,7 +1,6 @@
 import hashlib
 import json
 import signal
-import time
 
 import pytest
 
@@ -57,7 +56,8 @@ def test_delete_waits_for_approval_then_quarantines(inst, agent, folder):
         "exec", "delete", {"path": "docs/copy-of-a.txt", "sha256": sha256(b"alpha")}
     )
     assert proposal["decision"] == "pending_approval"
-    time.sleep(1.5)
+    # A job asked after it has run (jobs are taken oldest first): the agent saw the queue.
+    assert job_result(inst, inst.propose("exec", "list_files")["job_id"])["result_status"]
     assert target.exists(), "nothing may be deleted before approval"
     job = job_result(inst, approve(inst, proposal))
     assert job["result_status"] == "succeeded"
@@ -101,7 +101,7 @@ def test_rename_never_overwrites(inst, agent, folder):
 
 def test_sigterm_stops_cleanly(agent):
     process, log_path = agent
-    time.sleep(1)
+    wait_for(lambda: "contract loaded" in log_path.read_text(), what="the agent's loop")
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
     messages = [json.loads(line)["msg"] for line in log_path.read_text().splitlines()]

@@ -185,7 +185,10 @@ def test_delete_waits_for_approval_then_runs_and_is_audited(stack, tmp_path):
 
     asked = stack.chat("apagar arquivo notes.txt")
     assert asked["decision"] == "pending_approval"
-    time.sleep(2)  # the agent is polling all along: nothing may run before the approval
+    # The agent runs a job asked after it (it takes jobs oldest first): it saw the queue, and
+    # the pending delete was not in it.
+    later = stack.chat("listar arquivos")
+    assert stack.job_of(later["proposal_id"])["result_status"] == "succeeded"
     assert (stack.root / "notes.txt").read_text() == "old notes"
     assert stack.user.get(f"/api/proposals/{asked['proposal_id']}").json()["job_id"] is None
 
@@ -218,8 +221,7 @@ def test_delete_waits_for_approval_then_runs_and_is_audited(stack, tmp_path):
 
 def test_connection_cut_after_execution_executes_once(stack):
     (stack.root / "draft.txt").write_text("draft")
-    stack.chat("listar arquivos")
-    time.sleep(0.5)
+    stack.job_of(stack.chat("listar arquivos")["proposal_id"])  # listed: draft.txt is known
     asked = stack.chat("apagar arquivo draft.txt")
     assert asked["decision"] == "pending_approval"
     forwarded = stack.proxy.results_forwarded
