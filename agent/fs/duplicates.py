@@ -116,13 +116,8 @@ def _compare(
     PARTIAL_BYTES, where most files that differ already do; the hash of those bytes is what
     the cache keeps for each file read."""
     mine, theirs = chunk_buffers()
-    digest, same, differ, offset, wanted = (
-        hashlib.sha256(),
-        others,
-        list[Opened](),
-        0,
-        PARTIAL_BYTES,
-    )
+    digest, offset, wanted = hashlib.sha256(), 0, PARTIAL_BYTES
+    same, differ = others, list[Opened]()
     while same:
         got = os.preadv(first[1], [memoryview(mine)[:wanted]], offset)
         digest.update(memoryview(mine)[:got])
@@ -133,8 +128,9 @@ def _compare(
             equal = mine == theirs if got == CHUNK else mine[:got] == theirs[:got]
             (still if read == got and equal else differ).append(item)
         if offset == 0 and cache is not None:  # these first bytes are theirs too
+            first_bytes = digest.hexdigest()
             for _, _, st in (first, *still):
-                cache.put(st, digest.hexdigest(), partial=st.st_size > PARTIAL_BYTES)
+                cache.put(st, first_bytes, partial=st.st_size > PARTIAL_BYTES)
         same, offset, wanted = still, offset + got, CHUNK
         if not got:
             break
