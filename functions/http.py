@@ -20,10 +20,11 @@ DEFAULT_MAX_BODY = 1024 * 1024
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict | None = None, field: str | None = None
+    status: int, code: str, message: str, headers: dict | None = None
 ) -> JSONResponse:
-    error = {"code": code, "message": message} | ({"field": field} if field else {})
-    return JSONResponse({"error": error}, status_code=status, headers=headers)
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
 
 
 # The one table from the kinds of refusal (kernel.errors) to HTTP status, for both apps; the
@@ -42,9 +43,7 @@ def status_of(exc: Refused) -> int:
 
 def refusal_response(exc: Refused, message: str | None = None) -> JSONResponse:
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-    return error_response(
-        status_of(exc), exc.code, message or exc.message, headers=headers, field=exc.field
-    )
+    return error_response(status_of(exc), exc.code, message or exc.message, headers=headers)
 
 
 async def refusal_handler(request: Request, exc: Exception) -> JSONResponse:

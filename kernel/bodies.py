@@ -49,4 +49,4 @@ def parse(model: type[B], body: dict[str, Any]) -> B:
         )
         said = model.MESSAGES.get(field)
         message = said() if said else f"field {'.'.join(where) or field!r}: {problem['msg']}"
-        raise BadRequest(message, code=code, field=field if where else None) from None
+        raise BadRequest(message, code=code) from None

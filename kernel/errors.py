@@ -11,19 +11,13 @@ class Refused(Exception):
     code = "refused"
 
     def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        retry_after: int | None = None,
-        field: str | None = None,
+        self, message: str, *, code: str | None = None, retry_after: int | None = None
     ) -> None:
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
         self.retry_after = retry_after  # seconds to wait before trying again, when known
-        self.field = field  # the request body's field at fault, when one is
 
 
 class BadRequest(Refused):
