@@ -9,16 +9,16 @@ from starlette.responses import JSONResponse, Response
 
 from functions import logs
 from functions.console import bodies, downloads
+from functions.console.bodies import posted
 from functions.console.services import people_names, services, workspace
-from functions.http import read_json
-from kernel.bodies import B, Body, parse
+from kernel.bodies import B, Body
 from kernel.errors import BadRequest, Forbidden, NotFound
 from portal import agent_token, witness
 from portal.accounts import get_user, institution_of
 from portal.findings import localized
 from portal.i18n import _
 from portal.onboarding import onboard
-from portal.security import check_csrf, current_user_id
+from portal.security import current_user_id
 from portal.workspace import Workspace
 
 PROPOSAL_ID = re.compile(r"prop_[0-9a-f]{24}")
@@ -27,10 +27,8 @@ SHOWN = 200  # files of each cleanup kind in one answer (the counts and sizes co
 
 
 async def onboarding(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
+    name = (await posted(request, bodies.NewInstitution)).name or "My institution"
     user_id = current_user_id(request)
-    name = parse(bodies.NewInstitution, body).name or "My institution"
     s = services(request)
 
     def work():
@@ -64,9 +62,7 @@ def approvals(request: Request) -> JSONResponse:
 
 
 async def decide(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
-    asked = parse(bodies.Verdict, body)
+    asked = await posted(request, bodies.Verdict)
     decision: dict[str, str | None] = {"reason": asked.reason}
     if request.path_params["verdict"] == "approve":
         decision["digest"] = asked.digest
@@ -143,9 +139,7 @@ def public_key(request: Request) -> JSONResponse:
 
 
 async def chat(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
-    asked = parse(bodies.Chat, body)
+    asked = await posted(request, bodies.Chat)
     result = await run_in_threadpool(lambda: workspace(request).chat(asked.text, asked.inspected))
     logs.bind_case(result.get("case_id"))
     return JSONResponse(result)
@@ -204,9 +198,7 @@ def quarantine(request: Request) -> JSONResponse:
 
 async def _act(request: Request, model: type[B], act: Callable[[Workspace, B], dict]) -> Response:
     """Read the body as `model`, then act on it in the workspace (off the event loop)."""
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
-    asked = parse(model, body)
+    asked = await posted(request, model)
     return JSONResponse(await run_in_threadpool(lambda: act(workspace(request), asked)))
 
 
@@ -234,8 +226,7 @@ async def approve_contract(request: Request) -> Response:
 
 async def reissue_agent_token(request: Request) -> JSONResponse:
     """The owner's new agent token (the old one stops working at once), shown this once."""
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
+    await posted(request, Body)  # only its CSRF token
     user_id, s = current_user_id(request), services(request)
     issued = await run_in_threadpool(
         agent_token.reissue, s.db, s.box, s.engine, user_id, s.settings.engine_public_url

@@ -5,14 +5,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from functions.console import bodies
+from functions.console.bodies import posted
 from functions.console.services import services
-from functions.http import read_json
-from kernel.bodies import parse
+from kernel.bodies import Body
 from kernel.errors import Unauthorized
 from portal import recovery
 from portal.accounts import authenticate, get_user, institution_of, locale_of, sign_up
 from portal.i18n import LANG_COOKIE, LOCALES
-from portal.security import check_csrf, csrf_token, current_user_id, login, signed_in_user
+from portal.security import csrf_token, current_user_id, login, signed_in_user
 from portal.sessions import open_session, revoke, revoke_all
 
 
@@ -31,9 +31,7 @@ async def session(request: Request) -> JSONResponse:
 
 
 async def signup(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
-    asked, s = parse(bodies.SignUp, body), services(request)
+    asked, s = await posted(request, bodies.SignUp), services(request)
     user = await run_in_threadpool(sign_up, s.db, asked.email, asked.password)
     login(request, await run_in_threadpool(open_session, s.db, user["id"]))
     await run_in_threadpool(
@@ -44,14 +42,12 @@ async def signup(request: Request) -> JSONResponse:
 
 
 async def signin(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
-    s = services(request)
+    asked, s = await posted(request, bodies.SignIn), services(request)
     client = request.client.host if request.client else "unknown"
-    key = f"{client}|{str(body.get('email', '')).strip().lower()}"
+    key = f"{client}|{str(asked.email or '').strip().lower()}"
     s.throttle.check(key)
     try:
-        user = await run_in_threadpool(authenticate, s.db, body.get("email"), body.get("password"))
+        user = await run_in_threadpool(authenticate, s.db, asked.email, asked.password)
     except Unauthorized:
         s.throttle.failed(key)
         raise
@@ -66,8 +62,7 @@ async def signin(request: Request) -> JSONResponse:
 
 async def signout(request: Request) -> JSONResponse:
     """Ends this session in the store: a copy of the cookie opens nothing afterwards."""
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
+    await posted(request, Body)  # only its CSRF token
     session_id = request.session.get("sid")
     if isinstance(session_id, str):
         await run_in_threadpool(revoke, services(request).db, session_id)
@@ -77,8 +72,7 @@ async def signout(request: Request) -> JSONResponse:
 
 async def signout_everywhere(request: Request) -> JSONResponse:
     """Ends every session of the user (a lost laptop, a shared computer)."""
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
+    await posted(request, Body)  # only its CSRF token
     user_id = current_user_id(request)
     ended = await run_in_threadpool(revoke_all, services(request).db, user_id)
     request.session.clear()
@@ -87,9 +81,7 @@ async def signout_everywhere(request: Request) -> JSONResponse:
 
 async def forgot_password(request: Request) -> JSONResponse:
     """The same answer whether the address has an account or not."""
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
-    asked, s = parse(bodies.PasswordHelp, body), services(request)
+    asked, s = await posted(request, bodies.PasswordHelp), services(request)
     if await run_in_threadpool(
         recovery.ask_for_reset, s.db, s.links, asked.email, s.settings.portal_url
     ):
@@ -98,9 +90,7 @@ async def forgot_password(request: Request) -> JSONResponse:
 
 
 async def reset_password(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
-    asked, s = parse(bodies.NewPassword, body), services(request)
+    asked, s = await posted(request, bodies.NewPassword), services(request)
     done = await run_in_threadpool(
         recovery.reset_password, s.db, s.links, asked.token, asked.password
     )
@@ -109,8 +99,7 @@ async def reset_password(request: Request) -> JSONResponse:
 
 
 async def verify_again(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
+    await posted(request, Body)  # only its CSRF token
     user_id, s = current_user_id(request), services(request)
     sent = await run_in_threadpool(
         recovery.send_verification, s.db, s.links, user_id, s.settings.portal_url

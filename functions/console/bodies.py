@@ -1,16 +1,26 @@
 """The console's request bodies, read at its HTTP edge: a body that does not fit is refused
 with the code clients know for that field and a sentence in the reader's language, before
-anything runs. (The CSRF token is checked first, from the raw body: a cross-site request is
-refused as such whatever else it holds.) The engine bounds and judges what it decides on."""
+anything runs. The engine bounds and judges what it decides on."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StrictBool, StrictStr, StringConstraints
+from starlette.requests import Request
 
-from kernel.bodies import Body
+from functions.http import read_json
+from kernel.bodies import B, Body, parse
 from portal.i18n import _
 from portal.notices import KINDS
+from portal.security import check_csrf
 from portal.workspace import MAX_SELECTION, QUARANTINE_ID
+
+
+async def posted(request: Request, model: type[B]) -> B:
+    """The body of a form of our own pages, read as `model`. Its CSRF token is checked first,
+    from the raw body: a cross-site request is refused as such whatever else it holds."""
+    body = await read_json(request)
+    check_csrf(request, body.get("csrf_token"))
+    return parse(model, body)
 
 
 class NewInstitution(Body):
@@ -94,9 +104,15 @@ class NoticeChoices(Body):
 
 
 # Accounts and people. The address, the password's length and the link's signature are the
-# accounts' own rules (portal.accounts, portal.recovery); here they are only text. A sign-in
-# is read by the accounts themselves: one that does not fit is a wrong credential, counted by
-# the throttle like any other guess.
+# accounts' own rules (portal.accounts, portal.recovery); here they are only text.
+class SignIn(Body):
+    """Read by the accounts themselves: one that does not fit is a wrong credential, counted
+    by the throttle like any other guess (a 400 would let a guesser skip it)."""
+
+    email: Any = None
+    password: Any = None
+
+
 class SignUp(Body):
     CODES = {"email": "bad_email", "password": "bad_password"}  # said by engine_words.ERRORS
     email: StrictStr = ""

@@ -4,12 +4,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from functions.console.bodies import NoticeChoices
+from functions.console.bodies import NoticeChoices, posted
 from functions.console.services import services
-from functions.http import read_json
-from kernel.bodies import parse
+from kernel.bodies import Body
 from portal import notices
-from portal.security import check_csrf, current_user_id
+from portal.security import current_user_id
 
 
 async def inbox(request: Request) -> JSONResponse:
@@ -18,16 +17,13 @@ async def inbox(request: Request) -> JSONResponse:
 
 
 async def read(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
+    await posted(request, Body)  # only its CSRF token
     user_id, db = current_user_id(request), services(request).db
     return JSONResponse({"marked": await run_in_threadpool(notices.mark_read, db, user_id)})
 
 
 async def choose(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
+    choices = (await posted(request, NoticeChoices)).email
     user_id, db = current_user_id(request), services(request).db
-    choices = parse(NoticeChoices, body).email
     chosen = await run_in_threadpool(notices.choose, db, user_id, choices)
     return JSONResponse({"email": chosen})

@@ -7,12 +7,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from functions.console import bodies
+from functions.console.bodies import posted
 from functions.console.services import services
-from functions.http import read_json
-from kernel.bodies import parse
+from kernel.bodies import Body
 from kernel.errors import NotFound
 from portal import members
-from portal.security import check_csrf, current_user_id, login, signed_in_user
+from portal.security import current_user_id, login, signed_in_user
 from portal.sessions import open_session
 
 # 24 hex digits (kernel.ids); the accounts store's first ids had 20.
@@ -33,9 +33,7 @@ async def roster(request: Request) -> JSONResponse:
 
 
 async def invite(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
-    asked = parse(bodies.Invitation, body)
+    asked = await posted(request, bodies.Invitation)
     user_id, s = current_user_id(request), services(request)
     invited = await run_in_threadpool(
         members.invite, s.db, user_id, asked.email, asked.role, s.settings.portal_url
@@ -45,8 +43,7 @@ async def invite(request: Request) -> JSONResponse:
 
 
 async def withdraw(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
+    await posted(request, Body)  # only its CSRF token
     invitation_id = _id(
         request, INVITATION_ID, "invitation_not_found", "there is no such waiting invitation"
     )
@@ -57,9 +54,7 @@ async def withdraw(request: Request) -> JSONResponse:
 
 async def accept(request: Request) -> JSONResponse:
     """Join with the emailed link: signed in as the invited address, or with a new password."""
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
-    asked, s = parse(bodies.Joining, body), services(request)
+    asked, s = await posted(request, bodies.Joining), services(request)
     user = await run_in_threadpool(
         members.accept, s.db, s.box, s.engine, asked.token, signed_in_user(request), asked.password
     )
@@ -68,8 +63,7 @@ async def accept(request: Request) -> JSONResponse:
 
 
 async def remove(request: Request) -> JSONResponse:
-    body = await read_json(request)
-    check_csrf(request, body.get("csrf_token"))
+    await posted(request, Body)  # only its CSRF token
     member_id = _id(request, USER_ID, "member_not_found", "there is no such member")
     user_id, s = current_user_id(request), services(request)
     removed = await run_in_threadpool(members.remove, s.db, s.box, s.engine, user_id, member_id)
