@@ -45,7 +45,7 @@ class Proposal:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Proposal":
-        return cls(**{name: row[name] for name in _PROPOSAL_COLUMNS if name in row})
+        return cls(**{name: row[name] for name in _PROPOSAL_FIELDS if name in row})
 
     def view(self) -> dict[str, Any]:
         """As the API shows it."""
@@ -86,7 +86,7 @@ class Job:
         return {"job_id": self.id, **{name: getattr(self, name) for name in _JOB_VIEW}}
 
 
-_PROPOSAL_COLUMNS = [f.name for f in fields(Proposal)]
-_PROPOSAL_VIEW = [name for name in _PROPOSAL_COLUMNS if name != "id"]
+_PROPOSAL_FIELDS = [f.name for f in fields(Proposal)]
+_PROPOSAL_VIEW = [name for name in _PROPOSAL_FIELDS if name != "id"]
 _JOB_FIELDS = [f.name for f in fields(Job)]
 _JOB_VIEW = [name for name in _JOB_FIELDS if name not in ("id", "lease_owner")]

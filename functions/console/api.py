@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from functions import logs
 from functions.console import bodies, downloads
-from functions.console.bodies import posted
+from functions.console.bodies import PROPOSAL_ID, posted
 from functions.console.services import people_names, services, workspace
 from kernel.bodies import B, Body
 from kernel.errors import BadRequest, Forbidden, NotFound
@@ -21,7 +21,6 @@ from portal.onboarding import onboard
 from portal.security import current_user_id
 from portal.workspace import Workspace
 
-PROPOSAL_ID = re.compile(r"prop_[0-9a-f]{24}")
 ACTOR_ID = re.compile(r"act_[0-9a-f]{24}")
 SHOWN = 200  # files of each cleanup kind in one answer (the counts and sizes cover them all)
 

@@ -2,6 +2,7 @@
 with the code clients know for that field and a sentence in the reader's language, before
 anything runs. The engine bounds and judges what it decides on."""
 
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StrictBool, StrictStr, StringConstraints
@@ -13,6 +14,8 @@ from portal.i18n import _
 from portal.notices import KINDS
 from portal.security import check_csrf
 from portal.workspace import MAX_SELECTION, QUARANTINE_ID
+
+PROPOSAL_ID = re.compile(r"prop_[0-9a-f]{24}")  # the engine's one format
 
 
 async def posted(request: Request, model: type[B]) -> B:
@@ -45,7 +48,7 @@ class Chat(Body):
     text: Annotated[str, StringConstraints(strict=True, max_length=500, pattern=r"\S")]
     # The proposal whose look at the files the client waited for, to ask again.
     inspected: (
-        Annotated[str, StringConstraints(strict=True, pattern=r"^prop_[0-9a-f]{24}$")] | None
+        Annotated[str, StringConstraints(strict=True, pattern=f"^{PROPOSAL_ID.pattern}$")] | None
     ) = None
 
 
