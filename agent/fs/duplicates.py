@@ -16,6 +16,7 @@ a symlink during the scan cannot lead the hashing outside the root.
 
 import hashlib
 import os
+import pickle
 import stat
 from collections import defaultdict
 from collections.abc import Callable
@@ -243,11 +244,35 @@ def find_duplicates(
 ) -> dict[str, Any]:
     """Groups of identical files. With `cache`, the partial and full hashes of files unchanged
     since they were kept are taken from it, so a second scan of an unchanged folder opens no
-    file."""
+    file; when the scan sees exactly the files of a report the cache keeps (same paths, inodes,
+    sizes and times), that report is the answer."""
+    entries = list(scan(root, path, progress=progress))
+    if cache is None:
+        return _duplicates(root, entries, min_size, progress, None)
+    scope, fingerprint = f"duplicates {path!r} {min_size!r}", _fingerprint(entries)
+    if (kept := cache.report(scope, fingerprint)) is not None:
+        return kept
+    report = _duplicates(root, entries, min_size, progress, cache)
+    newest = max((max(e.mtime_ns, e.ctime_ns) for e in entries), default=0)
+    cache.keep_report(scope, fingerprint, report, newest)
+    return report
+
+
+def _fingerprint(entries: list[Entry]) -> str:
+    """What a scan saw, every file's path, size, device, inode and times, in one hash (pickle
+    only writes here, never reads: the fastest faithful encoding of the tuples, measured)."""
+    return hashlib.sha256(pickle.dumps(list(map(tuple, entries)), protocol=5)).hexdigest()
+
+
+def _duplicates(
+    root: SafeRoot,
+    entries: list[Entry],
+    min_size: int,
+    progress: ProgressFn | None,
+    cache: HashCache | None,
+) -> dict[str, Any]:
     files: dict[tuple[int, int], Entry] = {}
-    scanned = 0
-    for entry in scan(root, path, progress=progress):
-        scanned += 1
+    for entry in entries:
         if entry.size < min_size:
             continue
         other = files.setdefault((entry.dev, entry.ino), entry)
@@ -283,7 +308,7 @@ def find_duplicates(
     bytes_hashed += sum(e.size for g in (*few, *large) for e in g)
     return {
         "groups": groups,
-        "files_scanned": scanned,
+        "files_scanned": len(entries),
         "bytes_hashed": bytes_hashed,
         "wasted_bytes": sum(g["size"] * (len(g["paths"]) - 1) for g in groups),
     }

@@ -50,8 +50,9 @@ def execute(
     hash_cache: Path | None = None,
 ) -> dict[str, Any]:
     """Run one authorized action inside root_dir; FsError when it is refused. A listing uses
-    (and fills) the hash cache file `hash_cache` when given."""
-    with SafeRoot(root_dir) as root:
+    (and fills) the hash cache file `hash_cache` when given, and never lists the folder that
+    holds it (the agent's state: its journal and cache change with every job)."""
+    with SafeRoot(root_dir, private=[hash_cache.parent] if hash_cache else []) as root:
         if action == "delete":
             return operations.delete(
                 root, params, progress, mode=options.get("delete_mode", "quarantine")

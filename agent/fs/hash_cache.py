@@ -8,10 +8,16 @@ modified in the last seconds is not cached at all: a write within the same times
 after hashing would otherwise look unchanged (git's "racy" files). Besides the sha256 of the
 whole file, the hash of its first bytes (what duplicate detection compares first) is kept.
 
+A report is kept too, with the fingerprint of the scan it came from (every file's path,
+device, inode, size, mtime and ctime): a scan that sees exactly those files again gets the same
+report without looking up a hash or opening a file. It is kept only when no file in it changed
+in the last seconds, for the same reason.
+
 The cache only speeds listings. Before a rename, move, delete or purge the agent hashes the
 target again itself and compares it with the approved sha256; that check never reads here.
 """
 
+import json
 import os
 import sqlite3
 import threading
@@ -19,7 +25,7 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agent.fs.scan import Entry
@@ -30,18 +36,21 @@ PARTIAL_BYTES = 4096
 RACY_NS = 2_000_000_000  # files changed this recently are hashed, never cached
 KEPT_SECONDS = 90 * 86400  # an entry unseen for this long is dropped
 SEEN_EVERY = 86400  # an entry's "last seen" is written again at most once a day
+KEPT_REPORTS = 8  # reports of the latest scopes scanned (a folder, a minimum size)
 Key = tuple[int, int]  # device, inode
 Kept = tuple[int, int, int, str | None, str | None, int]
 
 
 class HashCache:
-    """Loaded once per job, consulted and filled by any thread, saved in one transaction."""
+    """Loaded once per job (when first consulted), consulted and filled by any thread, saved in
+    one transaction."""
 
     def __init__(self, path: Path, clock: Callable[[], int] = time.time_ns) -> None:
         self.path, self.clock = path, clock
         self._lock = threading.Lock()
         # size, mtime_ns, ctime_ns, sha256 of the whole file, of its first bytes, last seen
-        self._entries: dict[Key, Kept] = {}
+        self._entries: dict[Key, Kept] | None = None
+        self._report: tuple[str, str, str] | None = None  # scope, fingerprint, report to keep
         self._fresh: set[Key] = set()
         self._seen: list[Key] = []
         self.hits = self.misses = 0
@@ -52,11 +61,24 @@ class HashCache:
                 with conn:
                     conn.execute("UPDATE hashes SET partial=NULL")
                     conn.execute(f"PRAGMA user_version={PARTIAL_BYTES}")
-            rows = conn.execute(
-                "SELECT dev, ino, size, mtime_ns, ctime_ns, sha256, partial, coalesce(seen_at, 0)"
-                " FROM hashes"
-            ).fetchall()
-        self._entries = {(row[0], row[1]): row[2:] for row in rows}
+
+    def _kept(self) -> dict[Key, Kept]:
+        if self._entries is None:
+            with self._lock:
+                if self._entries is None:
+                    self._entries = self._read()
+        return self._entries
+
+    def _read(self) -> dict[Key, Kept]:
+        try:
+            with closing(self._connect()) as conn:
+                rows = conn.execute(
+                    "SELECT dev, ino, size, mtime_ns, ctime_ns, sha256, partial,"
+                    " coalesce(seen_at, 0) FROM hashes"
+                ).fetchall()
+        except sqlite3.Error:  # locked, or broken since it was opened: a listing goes on
+            return {}
+        return {(row[0], row[1]): row[2:] for row in rows}
 
     def _connect(self) -> sqlite3.Connection:
         new = not self.path.exists()
@@ -69,12 +91,37 @@ class HashCache:
             " mtime_ns INTEGER, ctime_ns INTEGER, sha256 TEXT, partial TEXT, seen_at INTEGER,"
             " PRIMARY KEY (dev, ino))"
         )
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS reports (scope TEXT PRIMARY KEY, fingerprint TEXT,"
+            " report TEXT, made_at INTEGER)"
+        )
         return conn
+
+    def report(self, scope: str, fingerprint: str) -> dict[str, Any] | None:
+        """The report kept for `scope` when its scan had this fingerprint, or None."""
+        try:
+            with closing(self._connect()) as conn:
+                row = conn.execute(
+                    "SELECT report FROM reports WHERE scope=? AND fingerprint=?",
+                    (scope, fingerprint),
+                ).fetchone()
+            kept = json.loads(row[0]) if row else None
+        except (sqlite3.Error, ValueError):  # unreadable: made again
+            return None
+        return kept if isinstance(kept, dict) else None
+
+    def keep_report(
+        self, scope: str, fingerprint: str, report: dict[str, Any], newest_ns: int
+    ) -> None:
+        """Keep `report` (written by save) unless a file it covers changed at `newest_ns`, in the
+        last seconds."""
+        if self.clock() - newest_ns >= RACY_NS:
+            self._report = (scope, fingerprint, json.dumps(report))
 
     def known(self, entry: "Entry", partial: bool = False) -> str | None:
         """The hash of the file as the scan saw it (device, inode, size, mtime, ctime), if it is
         unchanged since it was kept (with `partial`, of its first bytes)."""
-        kept = self._entries.get((entry.dev, entry.ino))  # a dict read is atomic: no lock
+        kept = self._kept().get((entry.dev, entry.ino))  # a dict read is atomic: no lock
         if (
             kept is None
             or kept[0] != entry.size
@@ -95,14 +142,15 @@ class HashCache:
         if self.clock() - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
             return
         key, facts = (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        entries = self._kept()
         with self._lock:
-            kept = self._entries.get(key)
+            kept = entries.get(key)
             whole, first = (kept[3], kept[4]) if kept and kept[:3] == facts else (None, None)
             if partial:
                 first = sha256
             else:
                 whole = sha256
-            self._entries[key] = (*facts, whole, first, 0)
+            entries[key] = (*facts, whole, first, 0)
             self._fresh.add(key)
 
     def save(self) -> None:
@@ -110,7 +158,7 @@ class HashCache:
         entries. A rescan of an unchanged folder writes almost nothing."""
         now = self.clock() // 1_000_000_000
         with self._lock:
-            fresh = {key: self._entries[key] for key in self._fresh}
+            fresh = {key: self._entries[key] for key in self._fresh} if self._entries else {}
             seen = set(self._seen) - fresh.keys()
         with closing(self._connect()) as conn, conn:
             conn.executemany(
@@ -122,3 +170,12 @@ class HashCache:
                 [(now, *key) for key in seen],
             )
             conn.execute("DELETE FROM hashes WHERE seen_at < ?", (now - KEPT_SECONDS,))
+            if self._report is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO reports VALUES (?,?,?,?)", (*self._report, now)
+                )
+                conn.execute(
+                    "DELETE FROM reports WHERE scope NOT IN"
+                    " (SELECT scope FROM reports ORDER BY made_at DESC LIMIT ?)",
+                    (KEPT_REPORTS,),
+                )

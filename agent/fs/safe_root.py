@@ -9,7 +9,7 @@ import hashlib
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,14 @@ def split_relative(path: object, *, allow_root: bool = False) -> list[str]:
     return parts
 
 
+def _folder_ids(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[int, int]]:
+    for path in paths:
+        with suppress(OSError):
+            st = os.stat(path)
+            if stat.S_ISDIR(st.st_mode):
+                yield st.st_dev, st.st_ino
+
+
 def _refuse_link(exc: OSError, name: str) -> FsError:
     if exc.errno in (errno.ELOOP, errno.EMLINK):
         return FsError("path_refused", f"{name!r} is a symlink; symlinks are never followed")
@@ -50,8 +58,12 @@ def _refuse_link(exc: OSError, name: str) -> FsError:
 
 
 class SafeRoot:
-    def __init__(self, root: str | os.PathLike) -> None:
+    """The root folder, open. `private` folders (the agent's own state, when it lies inside the
+    root) are never listed by a scan."""
+
+    def __init__(self, root: str | os.PathLike, private: Iterable[str | os.PathLike] = ()) -> None:
         self.fd = os.open(root, DIR_FLAGS)
+        self.private: frozenset[tuple[int, int]] = frozenset(_folder_ids(private))
 
     def close(self) -> None:
         os.close(self.fd)

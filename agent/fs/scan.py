@@ -39,7 +39,8 @@ def scan(
     progress: ProgressFn | None = None,
     oddities: Oddities | None = None,
 ) -> Iterator[Entry]:
-    """Regular files under `path`; symlinks are skipped, the quarantine folder too. With
+    """Regular files under `path`; symlinks are skipped, the quarantine folder and the root's
+    private folders too. With
     `oddities`, empty folders and broken links are noted in it on the way.
 
     Each folder is read once with scandir on its own descriptor, and entered with
@@ -49,7 +50,8 @@ def scan(
     start = root.open_dir(parts)
     found: list[Entry] = []
     try:
-        _walk(start, "/".join(parts), recursive, _Counter(progress), oddities, found)
+        walk = _Walk(_Counter(progress), oddities, found, root.private)
+        walk.folder(start, "/".join(parts), recursive)
     finally:
         os.close(start)
     yield from found
@@ -66,70 +68,80 @@ class _Counter:
             self.progress({"phase": "scanning", "done": self.seen, "bytes": self.seen_bytes})
 
 
-def _walk(
-    dirfd: int,
-    folder: str,
-    recursive: bool,
-    counter: _Counter,
-    oddities: Oddities | None,
-    found: list[Entry],
-) -> None:
-    try:
-        with os.scandir(dirfd) as listing:
-            entries = list(listing)
-    except OSError:  # unreadable, or gone since: nothing to list there
-        return
-    subfolders = []
-    prefix = f"{folder}/" if folder else ""
-    for entry in entries:
-        name = entry.name
+class _Walk:
+    def __init__(
+        self,
+        counter: _Counter,
+        oddities: Oddities | None,
+        found: list[Entry],
+        private: frozenset[tuple[int, int]],
+    ) -> None:
+        self.counter, self.oddities, self.found, self.private = counter, oddities, found, private
+        self.private_inodes = {ino for _, ino in private}
+
+    def _is_private(self, entry: os.DirEntry[str]) -> bool:
+        if entry.inode() not in self.private_inodes:  # read with the listing: no system call
+            return False
+        return (entry.stat(follow_symlinks=False).st_dev, entry.inode()) in self.private
+
+    def folder(self, dirfd: int, folder: str, recursive: bool) -> None:
         try:
-            if entry.is_file(follow_symlinks=False):  # the file type from the listing itself
-                st = entry.stat(follow_symlinks=False)
-            elif entry.is_dir(follow_symlinks=False):
-                if folder or name != QUARANTINE:
-                    subfolders.append(name)
+            with os.scandir(dirfd) as listing:
+                entries = list(listing)
+        except OSError:  # unreadable, or gone since: nothing to list there
+            return
+        subfolders = []
+        prefix = f"{folder}/" if folder else ""
+        oddities, found, count = self.oddities, self.found, self.counter.count
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_file(follow_symlinks=False):  # the file type from the listing itself
+                    st = entry.stat(follow_symlinks=False)
+                elif entry.is_dir(follow_symlinks=False):
+                    if (folder or name != QUARANTINE) and not self._is_private(entry):
+                        subfolders.append(name)
+                    continue
+                elif entry.is_symlink():
+                    # A link to a folder is passed over; one to nothing is a broken link.
+                    try:
+                        to_folder = entry.is_dir()
+                    except OSError:  # a loop, or a place it may not look into
+                        to_folder = False
+                    if oddities is not None and not to_folder:
+                        _note_link(oddities, folder, name, dirfd)
+                    continue
+                else:
+                    continue  # a device, a socket, a pipe
+            except OSError:  # gone since the folder was read, or not ours to look at
                 continue
-            elif entry.is_symlink():
-                # A link to a folder is passed over; one to nothing is a broken link.
-                try:
-                    to_folder = entry.is_dir()
-                except OSError:  # a loop, or a place it may not look into
-                    to_folder = False
-                if oddities is not None and not to_folder:
-                    _note_link(oddities, folder, name, dirfd)
+            if not stat.S_ISREG(st.st_mode):  # replaced since the folder was read
                 continue
-            else:
-                continue  # a device, a socket, a pipe
-        except OSError:  # gone since the folder was read, or not ours to look at
-            continue
-        if not stat.S_ISREG(st.st_mode):  # replaced since the folder was read
-            continue
-        counter.count(st.st_size)
-        found.append(
-            Entry(
-                prefix + name,
-                st.st_size,
-                st.st_mtime,
-                st.st_dev,
-                st.st_ino,
-                st.st_mtime_ns,
-                st.st_ctime_ns,
+            count(st.st_size)
+            found.append(
+                Entry(
+                    prefix + name,
+                    st.st_size,
+                    st.st_mtime,
+                    st.st_dev,
+                    st.st_ino,
+                    st.st_mtime_ns,
+                    st.st_ctime_ns,
+                )
             )
-        )
-    if oddities is not None and not entries and folder:
-        oddities.empty_folders.append(folder)
-    if not recursive:
-        return
-    for name in subfolders:
-        try:
-            child = os.open(name, DIR_FLAGS, dir_fd=dirfd)
-        except OSError:  # gone, unreadable, or now a link: not entered
-            continue
-        try:
-            _walk(child, f"{folder}/{name}" if folder else name, True, counter, oddities, found)
-        finally:
-            os.close(child)
+        if oddities is not None and not entries and folder:
+            oddities.empty_folders.append(folder)
+        if not recursive:
+            return
+        for name in subfolders:
+            try:
+                child = os.open(name, DIR_FLAGS, dir_fd=dirfd)
+            except OSError:  # gone, unreadable, or now a link: not entered
+                continue
+            try:
+                self.folder(child, f"{folder}/{name}" if folder else name, True)
+            finally:
+                os.close(child)
 
 
 def _note_link(oddities: Oddities, folder: str, name: str, dirfd: int) -> None:

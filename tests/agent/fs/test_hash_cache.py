@@ -13,7 +13,7 @@ import pytest
 from agent.fs import FsError
 from agent.fs.duplicates import find_duplicates
 from agent.fs.executor import execute
-from agent.fs.hash_cache import PARTIAL_BYTES, HashCache
+from agent.fs.hash_cache import KEPT_REPORTS, PARTIAL_BYTES, HashCache
 from agent.fs.operations import list_files
 from agent.fs.safe_root import SafeRoot
 
@@ -83,13 +83,20 @@ def test_a_file_changed_in_the_last_seconds_is_not_cached(root, tmp_path):
     assert cache.hits == 0
 
 
+def forget_reports(cache_path):
+    with closing(sqlite3.connect(cache_path)) as conn, conn:
+        conn.execute("DELETE FROM reports")
+
+
 def scanned_twice(safe, cache_path):
     """Duplicates found without a cache, then with one filled by a first scan: the groups of
-    all three must agree; the second cache is returned to count what it answered."""
+    all three must agree; the second cache (whose kept report is forgotten: each file's hashes
+    are what is tested) is returned to count what it answered."""
     plain = find_duplicates(safe)["groups"]
     cold = HashCache(cache_path, clock=later)
     assert find_duplicates(safe, cache=cold)["groups"] == plain
     cold.save()
+    forget_reports(cache_path)
     warm = HashCache(cache_path, clock=later)
     assert find_duplicates(safe, cache=warm)["groups"] == plain
     return plain, warm
@@ -156,6 +163,7 @@ def test_a_cache_of_another_partial_size_forgets_its_partial_hashes(root, tmp_pa
         cold = HashCache(cache_path, clock=later)
         find_duplicates(safe, cache=cold)
         cold.save()
+        forget_reports(cache_path)
         with closing(sqlite3.connect(cache_path)) as conn, conn:
             conn.execute("PRAGMA user_version=0")  # as the first caches were made
             # Each one different, as 16 KiB hashes of files differing after 4 KiB would be.
@@ -168,3 +176,115 @@ def test_a_cache_of_another_partial_size_forgets_its_partial_hashes(root, tmp_pa
             assert conn.execute("PRAGMA user_version").fetchone()[0] == PARTIAL_BYTES
             kept = {row[0] for row in conn.execute("SELECT partial FROM hashes")}
         assert not kept & stale
+
+
+def duplicates(safe, cache_path, clock=later, **params):
+    cache = HashCache(cache_path, clock=clock)
+    groups = find_duplicates(safe, cache=cache, **params)["groups"]
+    cache.save()
+    return groups, cache
+
+
+def test_a_scan_that_sees_the_same_files_gets_the_kept_report(root, tmp_path):
+    """No hash is looked up, no file opened: the walk alone proves nothing changed."""
+    cache_path = tmp_path / "hashes.db"
+    with SafeRoot(root) as safe:
+        plain = find_duplicates(safe)["groups"]
+        first, cold = duplicates(safe, cache_path)
+        again, warm = duplicates(safe, cache_path)
+    assert first == again == plain and cold.misses > 0
+    assert warm.hits == warm.misses == 0
+
+
+@pytest.mark.parametrize("change", ["content", "renamed", "added", "removed", "time"])
+def test_any_change_the_walk_sees_makes_the_report_again(root, tmp_path, change):
+    cache_path = tmp_path / "hashes.db"
+    copy = root / "big copy.bin"
+    with SafeRoot(root) as safe:
+        duplicates(safe, cache_path)
+        if change == "content":  # same size, same mtime set back: only the ctime tells
+            old = copy.stat()
+            copy.write_bytes(os.urandom(old.st_size))
+            os.utime(copy, ns=(old.st_atime_ns, old.st_mtime_ns))
+        elif change == "renamed":
+            copy.rename(root / "docs" / "big copy.bin")
+        elif change == "added":
+            (root / "docs" / "third.bin").write_bytes((root / "big.bin").read_bytes())
+        elif change == "removed":
+            copy.unlink()
+        else:
+            os.utime(copy, ns=(0, 0))
+        groups, cache = duplicates(safe, cache_path)
+        assert groups == find_duplicates(safe)["groups"]
+    assert cache.hits > 0  # made again, from the hashes of the files unchanged
+    big = [g["paths"] for g in groups if g["size"] == 200_000]
+    expected = {
+        "content": [],
+        "renamed": [["big.bin", "docs/big copy.bin"]],
+        "added": [["big copy.bin", "big.bin", "docs/third.bin"]],
+        "removed": [],
+        "time": [["big copy.bin", "big.bin"]],
+    }
+    assert big == expected[change]
+
+
+def test_a_report_of_files_changed_in_the_last_seconds_is_not_kept(root, tmp_path):
+    cache_path = tmp_path / "hashes.db"
+    with SafeRoot(root) as safe:
+        duplicates(safe, cache_path, clock=time.time_ns)  # everything here was just written
+        _, cache = duplicates(safe, cache_path)
+    assert cache.misses > 0
+
+
+def test_each_folder_and_minimum_size_has_its_own_report(root, tmp_path):
+    cache_path = tmp_path / "hashes.db"
+    with SafeRoot(root) as safe:
+        everything, _ = duplicates(safe, cache_path)
+        large, _ = duplicates(safe, cache_path, min_size=1000)
+        docs, _ = duplicates(safe, cache_path, path="docs")
+        for _ in range(2):  # the second time, each from its own report
+            assert duplicates(safe, cache_path)[0] == everything
+            assert duplicates(safe, cache_path, min_size=1000)[0] == large
+            assert duplicates(safe, cache_path, path="docs")[0] == docs
+        assert [g["size"] for g in large] == [200_000]
+        assert all(p.startswith("docs/") for g in docs for p in g["paths"])
+        assert len(everything) == len(docs) + 1
+        for size in range(2, 20):  # only the latest few are kept
+            duplicates(safe, cache_path, min_size=size)
+    with closing(sqlite3.connect(cache_path)) as conn:
+        assert conn.execute("SELECT count(*) FROM reports").fetchone()[0] == KEPT_REPORTS
+
+
+def test_a_broken_kept_report_is_made_again(root, tmp_path):
+    cache_path = tmp_path / "hashes.db"
+    with SafeRoot(root) as safe:
+        plain, _ = duplicates(safe, cache_path)
+        with closing(sqlite3.connect(cache_path)) as conn, conn:
+            conn.execute("UPDATE reports SET report='{not json'")
+        groups, cache = duplicates(safe, cache_path)
+    assert groups == plain and cache.hits > 0
+
+
+def test_the_agents_own_state_inside_the_root_is_never_listed(root, tmp_path):
+    """A root that holds the agent's state folder (a home folder, say): its journal and cache
+    change with every job, so they are not the person's files to list, and a rescan of the
+    unchanged rest still gets its kept report."""
+    state = root / "docs" / ".config" / "state"
+    state.mkdir(parents=True)
+    (state / "journal.db").write_bytes((root / "big.bin").read_bytes())  # even a "copy"
+    cache_path = state / "hashes.db"
+    params = {"path": "."}
+    found = execute(root, "detect_duplicates", params, {}, None, cache_path)
+    listed = execute(root, "list_files", params, {}, None, cache_path)
+    with SafeRoot(root) as safe:
+        plain = find_duplicates(safe)  # no state here: its files are like any other
+    assert any("docs/.config/state/journal.db" in g["paths"] for g in plain["groups"])
+    assert not [p for g in found["groups"] for p in g["paths"] if p.startswith("docs/.config")]
+    assert not [f for f in listed["files"] if f["path"].startswith("docs/.config")]
+    assert "docs/.config" not in listed["empty_folders"]
+    with SafeRoot(root, private=[state]) as safe:
+        first, _ = duplicates(safe, cache_path)
+        (state / "journal.db").write_bytes(b"the next job")
+        again, cache = duplicates(safe, cache_path)
+    assert again == first == found["groups"]
+    assert cache.hits == cache.misses == 0  # the kept report
