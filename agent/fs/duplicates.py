@@ -16,11 +16,13 @@ a symlink during the scan cannot lead the hashing outside the root.
 
 import hashlib
 import os
-import pickle
 import stat
+from array import array
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from itertools import chain
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from agent.fs.hash_cache import PARTIAL_BYTES, HashCache
@@ -50,9 +52,9 @@ def _open_scanned(root: SafeRoot, entry: Entry) -> tuple[int, os.stat_result] | 
 
 
 def _hasher(
-    root: SafeRoot, limit: int | None, cache: HashCache | None = None
+    root: SafeRoot, cache: HashCache | None = None
 ) -> Callable[[Entry], tuple[Entry, str | None]]:
-    """Hashes one entry: its first `limit` bytes, or all of it (kept in `cache` when given)."""
+    """Hashes one entry, all of it (kept in `cache` when given)."""
 
     def digest(entry: Entry) -> tuple[Entry, str | None]:
         opened = _open_scanned(root, entry)
@@ -60,14 +62,30 @@ def _hasher(
             return entry, None
         fd, st = opened
         try:
-            found = hash_fd(fd, limit)
+            found = hash_fd(fd)
         finally:
             os.close(fd)
-        if cache is not None:  # a short file's first bytes are all of it, as it is now
-            cache.put(st, found, partial=limit is not None and st.st_size > limit)
+        if cache is not None:
+            cache.put(st, found)
         return entry, found
 
     return digest
+
+
+def _first_bytes(root: SafeRoot, entry: Entry, cache: HashCache | None) -> str | None:
+    """The hash of the file's first PARTIAL_BYTES (all of a file that short), read at once: a
+    regular file's short read is its end."""
+    opened = _open_scanned(root, entry)
+    if opened is None:
+        return None
+    fd, st = opened
+    try:
+        found = hashlib.sha256(os.pread(fd, PARTIAL_BYTES, 0)).hexdigest()
+    finally:
+        os.close(fd)
+    if cache is not None:  # a short file's first bytes are all of it, as it is now
+        cache.put(st, found, partial=st.st_size > PARTIAL_BYTES)
+    return found
 
 
 Opened = tuple[Entry, int, os.stat_result]
@@ -180,7 +198,7 @@ def _full_jobs(
                 by_key[(entry.size, digest)].append(entry)
             else:
                 hashed.append(entry)
-    hasher = _hasher(root, None, cache)
+    hasher = _hasher(root, cache)
     jobs = _compared_jobs(pool, root, compared, cache)
     jobs += [(len(batch), pool.submit(_hashed_each, hasher, batch)) for batch in _batches(hashed)]
     return jobs, by_key
@@ -226,9 +244,8 @@ def _first_bytes_groups(
                 unknown.append(entry)
             else:
                 by_key[(entry.size, digest)].append(entry)
-    hasher = _hasher(root, PARTIAL_BYTES, cache)
     for done, entry in enumerate(unknown, 1):
-        if (found := hasher(entry)[1]) is not None:
+        if (found := _first_bytes(root, entry, cache)) is not None:
             by_key[(entry.size, found)].append(entry)
         if progress and (done % PROGRESS_EVERY == 0 or done == len(unknown)):
             progress({"phase": "partial hash", "done": done, "total": len(unknown)})
@@ -259,9 +276,13 @@ def find_duplicates(
 
 
 def _fingerprint(entries: list[Entry]) -> str:
-    """What a scan saw, every file's path, size, device, inode and times, in one hash (pickle
-    only writes here, never reads: the fastest faithful encoding of the tuples, measured)."""
-    return hashlib.sha256(pickle.dumps(list(map(tuple, entries)), protocol=5)).hexdigest()
+    """What a scan saw, every file's path, size, device, inode and times, in one hash: the
+    paths joined by NUL (which no name holds), the numbers at a fixed width."""
+    names = "\0".join(map(attrgetter("path"), entries))
+    digest = hashlib.sha256(names.encode("utf-8", "surrogateescape"))
+    digest.update(array("Q", chain.from_iterable(map(attrgetter("size", "dev", "ino"), entries))))
+    digest.update(array("q", chain.from_iterable(map(attrgetter("mtime_ns", "ctime_ns"), entries))))
+    return digest.hexdigest()
 
 
 def _duplicates(
