@@ -98,12 +98,13 @@ class HashCache:
         return conn
 
     def report(self, scope: str, fingerprint: str) -> dict[str, Any] | None:
-        """The report kept for `scope` when its scan had this fingerprint, or None."""
+        """The report kept for `scope` when its scan had this fingerprint, or None. One made
+        over a day ago is made again (from the kept hashes), which notes its files as seen."""
         try:
             with closing(self._connect()) as conn:
                 row = conn.execute(
-                    "SELECT report FROM reports WHERE scope=? AND fingerprint=?",
-                    (scope, fingerprint),
+                    "SELECT report FROM reports WHERE scope=? AND fingerprint=? AND made_at>=?",
+                    (scope, fingerprint, self._stale),
                 ).fetchone()
             kept = json.loads(row[0]) if row else None
         except (sqlite3.Error, ValueError):  # unreadable: made again
@@ -155,11 +156,13 @@ class HashCache:
 
     def save(self) -> None:
         """Write what this job learned (one transaction), note what it saw, drop long-unseen
-        entries. A rescan of an unchanged folder writes almost nothing."""
+        entries. A rescan of an unchanged folder writes nothing."""
         now = self.clock() // 1_000_000_000
         with self._lock:
             fresh = {key: self._entries[key] for key in self._fresh} if self._entries else {}
             seen = set(self._seen) - fresh.keys()
+        if not fresh and not seen and self._report is None:
+            return
         with closing(self._connect()) as conn, conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?,?)",

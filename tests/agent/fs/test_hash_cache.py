@@ -18,6 +18,7 @@ from agent.fs.operations import list_files
 from agent.fs.safe_root import SafeRoot
 
 LATER = 60 * 10**9  # a clock a minute ahead: the files were written long enough ago
+DAY, MINUTE = 86400 * 10**9, 60 * 10**9
 
 
 def sha(data: bytes) -> str:
@@ -288,3 +289,17 @@ def test_the_agents_own_state_inside_the_root_is_never_listed(root, tmp_path):
         again, cache = duplicates(safe, cache_path)
     assert again == first == found["groups"]
     assert cache.hits == cache.misses == 0  # the kept report
+
+
+def test_a_report_a_day_old_is_made_again_from_the_kept_hashes(root, tmp_path):
+    """So its files are noted as seen, and the cache never drops what is still there."""
+    cache_path = tmp_path / "hashes.db"
+    with SafeRoot(root) as safe:
+        plain, _ = duplicates(safe, cache_path)
+        again, same_day = duplicates(safe, cache_path, clock=lambda: later() + 3600 * 10**9)
+        made_again, next_day = duplicates(safe, cache_path, clock=lambda: later() + DAY + MINUTE)
+        kept, day_after = duplicates(safe, cache_path, clock=lambda: later() + DAY + 2 * MINUTE)
+    assert plain == again == made_again == kept
+    assert same_day.hits == same_day.misses == 0
+    assert next_day.hits > 0 and next_day.misses == 0  # opens no file either
+    assert day_after.hits == day_after.misses == 0
