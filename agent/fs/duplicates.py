@@ -20,10 +20,9 @@ import stat
 from array import array
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from itertools import chain
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agent.fs.hash_cache import PARTIAL_BYTES, HashCache
 from agent.fs.safe_root import CHUNK, SafeRoot, chunk_buffers, hash_fd
@@ -35,6 +34,9 @@ BATCHES = 64  # jobs the work of a step is dealt into
 MAX_COMPARED = 32  # files of one group compared side by side (each is an open descriptor)
 FEW = 4  # files of one size compared side by side with no first-bytes pass before
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 
 def _open_scanned(root: SafeRoot, entry: Entry) -> tuple[int, os.stat_result] | None:
@@ -171,7 +173,10 @@ Job = tuple[int, "Future[list[tuple[str, list[Entry]]]]"]  # files, their groups
 
 
 def _compared_jobs(
-    pool: ThreadPoolExecutor, root: SafeRoot, groups: list[list[Entry]], cache: HashCache | None
+    pool: "ThreadPoolExecutor",
+    root: SafeRoot,
+    groups: list[list[Entry]],
+    cache: HashCache | None,
 ) -> list[Job]:
     """Groups of one size compared side by side in the pool, a batch of groups a job."""
     return [
@@ -181,7 +186,10 @@ def _compared_jobs(
 
 
 def _full_jobs(
-    pool: ThreadPoolExecutor, root: SafeRoot, groups: list[list[Entry]], cache: HashCache | None
+    pool: "ThreadPoolExecutor",
+    root: SafeRoot,
+    groups: list[list[Entry]],
+    cache: HashCache | None,
 ) -> tuple[list[Job], dict[tuple[int, str], list[Entry]]]:
     """Jobs finding identical files among groups of one size and first bytes, and the files
     whose whole hash the cache already knows."""
@@ -208,6 +216,8 @@ def _gathered(
     jobs: list[Job], by_key: dict[tuple[int, str], list[Entry]], progress: ProgressFn | None
 ) -> list[tuple[str, list[Entry]]]:
     """Every job's identical files, with those `by_key` holds already."""
+    from concurrent.futures import as_completed
+
     files = {future: count for count, future in jobs}
     total, done = sum(files.values()), 0
     for future in as_completed(files):
@@ -314,6 +324,8 @@ def _duplicates(
     alike = _first_bytes_groups(root, many, progress, cache)
     small = [(d, g) for d, g in alike if g[0].size <= PARTIAL_BYTES]
     large = [g for d, g in alike if g[0].size > PARTIAL_BYTES]
+    from concurrent.futures import ThreadPoolExecutor  # not for a scan its kept report answers
+
     with ThreadPoolExecutor(WORKERS) as pool:
         jobs = _compared_jobs(pool, root, few, cache)
         more, by_key = _full_jobs(pool, root, large, cache)

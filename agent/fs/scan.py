@@ -3,7 +3,6 @@
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from agent.fs.safe_root import DIR_FLAGS, QUARANTINE, SafeRoot, split_relative
@@ -12,13 +11,13 @@ ProgressFn = Callable[[dict], None]
 PROGRESS_EVERY = 1000
 
 
-@dataclass
 class Oddities:
     """What a scan passes over, for a person to tidy: folders with nothing in them, and
     symbolic links whose target does not exist (never followed, only looked at)."""
 
-    empty_folders: list[str] = field(default_factory=list)
-    broken_links: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.empty_folders: list[str] = []
+        self.broken_links: list[str] = []
 
 
 class Entry(NamedTuple):
