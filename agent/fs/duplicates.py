@@ -33,6 +33,7 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 BATCHES = 64  # jobs the work of a step is dealt into
 MAX_COMPARED = 32  # files of one group compared side by side (each is an open descriptor)
 FEW = 4  # files of one size compared side by side with no first-bytes pass before
+SMALL_FILE = 64 * 1024  # files up to this size are compared in the job's own thread
 T = TypeVar("T")
 
 if TYPE_CHECKING:
@@ -185,14 +186,12 @@ def _compared_jobs(
     ]
 
 
-def _full_jobs(
-    pool: "ThreadPoolExecutor",
-    root: SafeRoot,
-    groups: list[list[Entry]],
-    cache: HashCache | None,
-) -> tuple[list[Job], dict[tuple[int, str], list[Entry]]]:
-    """Jobs finding identical files among groups of one size and first bytes, and the files
-    whose whole hash the cache already knows."""
+def _planned(
+    groups: list[list[Entry]], cache: HashCache | None
+) -> tuple[list[list[Entry]], list[Entry], dict[tuple[int, str], list[Entry]]]:
+    """Among groups of one size and first bytes: those to compare side by side, the files to
+    hash one by one (to match what the cache knows of the others), and the files whose whole
+    hash the cache knows, by size and hash."""
     by_key: dict[tuple[int, str], list[Entry]] = defaultdict(list)
     compared: list[list[Entry]] = []
     hashed: list[Entry] = []
@@ -206,20 +205,23 @@ def _full_jobs(
                 by_key[(entry.size, digest)].append(entry)
             else:
                 hashed.append(entry)
-    hasher = _hasher(root, cache)
-    jobs = _compared_jobs(pool, root, compared, cache)
-    jobs += [(len(batch), pool.submit(_hashed_each, hasher, batch)) for batch in _batches(hashed)]
-    return jobs, by_key
+    return compared, hashed, by_key
 
 
 def _gathered(
-    jobs: list[Job], by_key: dict[tuple[int, str], list[Entry]], progress: ProgressFn | None
+    here: list[tuple[str, list[Entry]]],
+    jobs: list[Job],
+    by_key: dict[tuple[int, str], list[Entry]],
+    progress: ProgressFn | None,
 ) -> list[tuple[str, list[Entry]]]:
-    """Every job's identical files, with those `by_key` holds already."""
+    """The identical files found `here` and by every job, with those `by_key` holds already."""
     from concurrent.futures import as_completed
 
     files = {future: count for count, future in jobs}
-    total, done = sum(files.values()), 0
+    done = sum(len(members) for _, members in here)
+    total = done + sum(files.values())
+    for digest, members in here:
+        by_key[(members[0].size, digest)].extend(members)
     for future in as_completed(files):
         for digest, members in future.result():
             by_key[(members[0].size, digest)].extend(members)
@@ -322,14 +324,24 @@ def _duplicates(
             else:
                 many.append((group, digests))
     alike = _first_bytes_groups(root, many, progress, cache)
-    small = [(d, g) for d, g in alike if g[0].size <= PARTIAL_BYTES]
+    whole = [(d, g) for d, g in alike if g[0].size <= PARTIAL_BYTES]  # their first bytes are all
     large = [g for d, g in alike if g[0].size > PARTIAL_BYTES]
+    compared, hashed, by_key = _planned(large, cache)
+    compared += few
+    hasher = _hasher(root, cache)
+    # Small files are read in this thread, before the pool starts: reading one costs less than
+    # handing the GIL between threads (measured: the last step a third faster on real files).
+    here = _confirmed_all(root, [g for g in compared if g[0].size <= SMALL_FILE], cache)
+    here += _hashed_each(hasher, [e for e in hashed if e.size <= SMALL_FILE])
     from concurrent.futures import ThreadPoolExecutor  # not for a scan its kept report answers
 
     with ThreadPoolExecutor(WORKERS) as pool:
-        jobs = _compared_jobs(pool, root, few, cache)
-        more, by_key = _full_jobs(pool, root, large, cache)
-        full = small + _gathered(jobs + more, by_key, progress)
+        jobs = _compared_jobs(pool, root, [g for g in compared if g[0].size > SMALL_FILE], cache)
+        jobs += [
+            (len(batch), pool.submit(_hashed_each, hasher, batch))
+            for batch in _batches([e for e in hashed if e.size > SMALL_FILE])
+        ]
+        full = whole + _gathered(here, jobs, by_key, progress)
     groups: list[dict[str, Any]] = sorted(
         (
             {"sha256": digest, "size": members[0].size, "paths": sorted(e.path for e in members)}
