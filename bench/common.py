@@ -6,12 +6,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def parse_args(description: str | None, argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument(
+def parser(description: str | None) -> argparse.ArgumentParser:
+    """The arguments every benchmark takes (a benchmark may add its own)."""
+    made = argparse.ArgumentParser(description=description)
+    made.add_argument(
         "--quick", action="store_true", help="run for a few seconds: a smoke test, not a figure"
     )
-    return parser.parse_args(argv)
+    return made
+
+
+def parse_args(description: str | None, argv: list[str] | None = None) -> argparse.Namespace:
+    return parser(description).parse_args(argv)
 
 
 def title(name: str, what: str, quick: bool) -> None:

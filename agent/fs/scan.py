@@ -103,11 +103,7 @@ class _Walk:
                     continue
                 elif entry.is_symlink():
                     # A link to a folder is passed over; one to nothing is a broken link.
-                    try:
-                        to_folder = entry.is_dir()
-                    except OSError:  # a loop, or a place it may not look into
-                        to_folder = False
-                    if oddities is not None and not to_folder:
+                    if oddities is not None and not _to_folder(entry):
                         _note_link(oddities, folder, name, dirfd)
                     continue
                 else:
@@ -141,6 +137,13 @@ class _Walk:
                 self.folder(child, f"{folder}/{name}" if folder else name, True)
             finally:
                 os.close(child)
+
+
+def _to_folder(link: os.DirEntry[str]) -> bool:
+    try:
+        return link.is_dir()
+    except OSError:  # a loop, or a place it may not look into
+        return False
 
 
 def _note_link(oddities: Oddities, folder: str, name: str, dirfd: int) -> None:
