@@ -47,6 +47,11 @@ def _folder_ids(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[int, int]]
                 yield st.st_dev, st.st_ino
 
 
+def _folder_id(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
 def _refuse_link(exc: OSError, name: str) -> FsError:
     if exc.errno in (errno.ELOOP, errno.EMLINK):
         return FsError("path_refused", f"{name!r} is a symlink; symlinks are never followed")
@@ -59,7 +64,7 @@ def _refuse_link(exc: OSError, name: str) -> FsError:
 
 class SafeRoot:
     """The root folder, open. `private` folders (the agent's own state, when it lies inside the
-    root) are never listed by a scan."""
+    root) are never listed by a scan, and nothing in them is opened, changed or created."""
 
     def __init__(self, root: str | os.PathLike, private: Iterable[str | os.PathLike] = ()) -> None:
         self.fd = os.open(root, DIR_FLAGS)
@@ -88,6 +93,8 @@ class SafeRoot:
                     raise _refuse_link(exc, name) from exc
                 os.close(fd)
                 fd = child
+                if self.private and _folder_id(fd) in self.private:
+                    raise FsError("path_refused", f"{name!r} holds the agent's own state")
             return fd
         except BaseException:
             os.close(fd)

@@ -1,6 +1,7 @@
 """Nothing outside root_dir is ever read, listed, moved or deleted, whatever the path says."""
 
 import contextlib
+import hashlib
 import os
 
 import pytest
@@ -119,3 +120,35 @@ def test_symlinked_folders_and_files_are_refused_by_name(world):
     listed = execute(root, "list_files", {"path": "."}, {})
     assert [f["path"] for f in listed["files"]] == ["docs/a.txt"]
     outside_untouched(outside)
+
+
+@pytest.mark.parametrize(
+    ("action", "params"),
+    [
+        (
+            "delete",
+            {
+                "path": "docs/.config/state/journal.db",
+                "sha256": hashlib.sha256(b"journal").hexdigest(),
+            },
+        ),
+        ("rename", {"path": "docs/.config/state/journal.db", "new_name": "old.db"}),
+        ("move", {"path": "big.bin", "destination": "docs/.config/state"}),
+        ("list_files", {"path": "docs/.config/state"}),
+    ],
+)
+def test_nothing_in_the_agents_own_state_is_touched(tmp_path, action, params):
+    """The agent's state folder inside root_dir (a home folder as root, say)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "big.bin").write_bytes(b"big")
+    state = root / "docs" / ".config" / "state"
+    state.mkdir(parents=True)
+    (state / "journal.db").write_bytes(b"journal")
+    with pytest.raises(FsError) as refused:
+        execute(root, action, params, {}, None, state / "hashes.db")
+    assert refused.value.code == "path_refused"
+    assert "agent's own state" in refused.value.message
+    assert {p.name for p in state.iterdir()} - {"hashes.db"} == {"journal.db"}
+    assert (state / "journal.db").read_bytes() == b"journal"
+    assert (root / "big.bin").exists()
