@@ -4,10 +4,11 @@ The last step reads each file once: in a group of files of one size and first by
 first one's sha256 is computed while the others are compared with it byte for byte, chunk by
 chunk (hashing one and comparing the rest costs less than hashing them all); those that
 differ are sorted out among themselves the same way. A group whose members the hash cache
-partly knows, or too large to keep open at once, is hashed file by file instead. A few files
-of one size skip the first-bytes pass: compared side by side, those that differ do so in their
-first PARTIAL_BYTES, read first (fclones and jdupes order their work the same way, cheapest
-test first).
+partly knows, or too large to keep open at once, is hashed file by file instead; one whose
+every sha256 it knows is not read at all. A few files of one size skip the first-bytes pass:
+compared side by side, those that differ do so in their first PARTIAL_BYTES, read first
+(fclones and jdupes order their work the same way, cheapest test first). Small files are read
+in the job's own thread, large ones by a pool of threads.
 
 Hard links (same device and inode) are one file, never duplicates of each other. Files are
 re-opened relative to the root and checked against the scanned inode, so a folder swapped for
@@ -22,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from itertools import chain
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agent.fs.hash_cache import PARTIAL_BYTES, HashCache
 from agent.fs.safe_root import CHUNK, SafeRoot, chunk_buffers, hash_fd
@@ -171,6 +172,7 @@ def _batches(items: list[T]) -> list[list[T]]:
 
 
 Job = tuple[int, "Future[list[tuple[str, list[Entry]]]]"]  # files, their groups to come
+Settled = dict[tuple[int, str], list[Entry]]  # files by size and sha256
 
 
 def _compared_jobs(
@@ -188,11 +190,11 @@ def _compared_jobs(
 
 def _planned(
     groups: list[list[Entry]], cache: HashCache | None
-) -> tuple[list[list[Entry]], list[Entry], dict[tuple[int, str], list[Entry]]]:
+) -> tuple[list[list[Entry]], list[Entry], Settled]:
     """Among groups of one size and first bytes: those to compare side by side, the files to
     hash one by one (to match what the cache knows of the others), and the files whose whole
     hash the cache knows, by size and hash."""
-    by_key: dict[tuple[int, str], list[Entry]] = defaultdict(list)
+    by_key: Settled = defaultdict(list)
     compared: list[list[Entry]] = []
     hashed: list[Entry] = []
     for group in groups:
@@ -211,7 +213,7 @@ def _planned(
 def _gathered(
     here: list[tuple[str, list[Entry]]],
     jobs: list[Job],
-    by_key: dict[tuple[int, str], list[Entry]],
+    by_key: Settled,
     progress: ProgressFn | None,
 ) -> list[tuple[str, list[Entry]]]:
     """The identical files found `here` and by every job, with those `by_key` holds already."""
@@ -234,12 +236,20 @@ def _gathered(
 Sized = tuple[list[Entry], list[str | None]]  # files of one size, the hash of their first bytes
 
 
-def _first_bytes_known(group: list[Entry], cache: HashCache | None) -> list[str | None]:
-    """The hash of each file's first PARTIAL_BYTES (all of a file that short) as the cache
-    keeps it for the file as the scan saw it, or None."""
+def _known(
+    group: list[Entry], cache: HashCache | None
+) -> tuple[list[str | None], list[str | None]]:
+    """The sha256 of each file and the hash of its first PARTIAL_BYTES (all of a file that
+    short) as the cache keeps them for the file as the scan saw it, or None."""
     if cache is None:
-        return [None] * len(group)
-    return [cache.known(entry, partial=entry.size > PARTIAL_BYTES) for entry in group]
+        return [None] * len(group), [None] * len(group)
+    wholes: list[str | None] = []
+    firsts: list[str | None] = []
+    for entry in group:
+        whole, first = cache.hashes(entry) or (None, None)
+        wholes.append(whole)
+        firsts.append(whole if entry.size <= PARTIAL_BYTES else first)
+    return wholes, firsts
 
 
 def _first_bytes_groups(
@@ -297,40 +307,56 @@ def _fingerprint(entries: list[Entry]) -> str:
     return digest.hexdigest()
 
 
-def _duplicates(
-    root: SafeRoot,
-    entries: list[Entry],
-    min_size: int,
-    progress: ProgressFn | None,
-    cache: HashCache | None,
-) -> dict[str, Any]:
+def _by_size(entries: list[Entry], min_size: int) -> dict[int, list[Entry]]:
+    """The files of at least `min_size` bytes by size, hard links one file (of its first path)."""
     files: dict[tuple[int, int], Entry] = {}
     for entry in entries:
         if entry.size < min_size:
             continue
         other = files.setdefault((entry.dev, entry.ino), entry)
-        if entry.path < other.path:  # hard links are one file, named by its first path
+        if entry.path < other.path:
             files[(entry.dev, entry.ino)] = entry
     by_size: dict[int, list[Entry]] = defaultdict(list)
     for entry in files.values():
         by_size[entry.size].append(entry)
+    return by_size
+
+
+def _triaged(
+    by_size: dict[int, list[Entry]], cache: HashCache | None
+) -> tuple[Settled, list[list[Entry]], list[Sized]]:
+    """Files of one size whose every sha256 the cache knows; groups of a few files to compare
+    side by side; the others, with the hash of their first bytes where the cache knows it."""
+    settled: Settled = defaultdict(list)
     few: list[list[Entry]] = []
     many: list[Sized] = []
     for group in by_size.values():
-        if len(group) > 1:
-            digests = _first_bytes_known(group, cache)
-            if len(group) <= FEW and None in digests:
-                few.append(group)
-            else:
-                many.append((group, digests))
-    alike = _first_bytes_groups(root, many, progress, cache)
-    whole = [(d, g) for d, g in alike if g[0].size <= PARTIAL_BYTES]  # their first bytes are all
-    large = [g for d, g in alike if g[0].size > PARTIAL_BYTES]
-    compared, hashed, by_key = _planned(large, cache)
-    compared += few
+        if len(group) < 2:
+            continue
+        wholes, firsts = _known(group, cache)
+        if None not in wholes:
+            for entry, sha256 in zip(group, wholes, strict=True):
+                settled[(entry.size, cast(str, sha256))].append(entry)
+        elif len(group) <= FEW and None in firsts:
+            few.append(group)
+        else:
+            many.append((group, firsts))
+    return settled, few, many
+
+
+def _identical(
+    root: SafeRoot,
+    compared: list[list[Entry]],
+    hashed: list[Entry],
+    by_key: Settled,
+    progress: ProgressFn | None,
+    cache: HashCache | None,
+) -> list[tuple[str, list[Entry]]]:
+    """The identical files among groups compared side by side and files hashed one by one
+    (to match those `by_key` holds). Small files are read in this thread, before the pool
+    starts: reading one costs less than handing the GIL between threads (measured: this step
+    a third faster on a tree of real files)."""
     hasher = _hasher(root, cache)
-    # Small files are read in this thread, before the pool starts: reading one costs less than
-    # handing the GIL between threads (measured: the last step a third faster on real files).
     here = _confirmed_all(root, [g for g in compared if g[0].size <= SMALL_FILE], cache)
     here += _hashed_each(hasher, [e for e in hashed if e.size <= SMALL_FILE])
     from concurrent.futures import ThreadPoolExecutor  # not for a scan its kept report answers
@@ -341,7 +367,23 @@ def _duplicates(
             (len(batch), pool.submit(_hashed_each, hasher, batch))
             for batch in _batches([e for e in hashed if e.size > SMALL_FILE])
         ]
-        full = whole + _gathered(here, jobs, by_key, progress)
+        return _gathered(here, jobs, by_key, progress)
+
+
+def _duplicates(
+    root: SafeRoot,
+    entries: list[Entry],
+    min_size: int,
+    progress: ProgressFn | None,
+    cache: HashCache | None,
+) -> dict[str, Any]:
+    settled, few, many = _triaged(_by_size(entries, min_size), cache)
+    alike = _first_bytes_groups(root, many, progress, cache)
+    large = [g for _, g in alike if g[0].size > PARTIAL_BYTES]
+    compared, hashed, by_key = _planned(large, cache)
+    full = [(d, g) for d, g in alike if g[0].size <= PARTIAL_BYTES]  # first bytes are all
+    full += _identical(root, compared + few, hashed, by_key, progress, cache)
+    full += [(digest, group) for (_, digest), group in settled.items() if len(group) > 1]
     groups: list[dict[str, Any]] = sorted(
         (
             {"sha256": digest, "size": members[0].size, "paths": sorted(e.path for e in members)}

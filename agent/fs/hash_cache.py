@@ -137,6 +137,24 @@ class HashCache:
             self._seen.append((entry.dev, entry.ino))
         return digest
 
+    def hashes(self, entry: "Entry") -> tuple[str | None, str | None] | None:
+        """Both hashes kept for the file as the scan saw it, whole and of its first bytes (each
+        None if not kept), or None when the file is not known as it is (one lookup for both)."""
+        kept = self._kept().get((entry.dev, entry.ino))
+        if (
+            kept is None
+            or kept[0] != entry.size
+            or kept[1] != entry.mtime_ns
+            or kept[2] != entry.ctime_ns
+            or kept[3] is kept[4] is None
+        ):
+            self.misses += 1
+            return None
+        self.hits += 1
+        if kept[5] < self._stale:
+            self._seen.append((entry.dev, entry.ino))
+        return kept[3], kept[4]
+
     def put(self, st: os.stat_result, sha256: str, partial: bool = False) -> None:
         """Remember a hash just computed from the open file `st` describes (with `partial`,
         of its first bytes)."""
