@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from agent.fs.scan import Entry
@@ -39,6 +39,7 @@ SEEN_EVERY = 86400  # an entry's "last seen" is written again at most once a day
 KEPT_REPORTS = 8  # reports of the latest scopes scanned (a folder, a minimum size)
 Key = tuple[int, int]  # device, inode
 Kept = tuple[int, int, int, str | None, str | None, int]
+T = TypeVar("T")
 
 
 class HashCache:
@@ -122,38 +123,32 @@ class HashCache:
     def known(self, entry: "Entry", partial: bool = False) -> str | None:
         """The hash of the file as the scan saw it (device, inode, size, mtime, ctime), if it is
         unchanged since it was kept (with `partial`, of its first bytes)."""
-        kept = self._kept().get((entry.dev, entry.ino))  # a dict read is atomic: no lock
-        if (
-            kept is None
-            or kept[0] != entry.size
-            or kept[1] != entry.mtime_ns
-            or kept[2] != entry.ctime_ns
-            or (digest := kept[4] if partial else kept[3]) is None
-        ):
+        kept = self._unchanged(entry)
+        if kept is None or (digest := kept[4] if partial else kept[3]) is None:
             self.misses += 1
             return None
-        self.hits += 1
-        if kept[5] < self._stale:
-            self._seen.append((entry.dev, entry.ino))
-        return digest
+        return self._hit(entry, kept, digest)
 
     def hashes(self, entry: "Entry") -> tuple[str | None, str | None] | None:
         """Both hashes kept for the file as the scan saw it, whole and of its first bytes (each
         None if not kept), or None when the file is not known as it is (one lookup for both)."""
-        kept = self._kept().get((entry.dev, entry.ino))
-        if (
-            kept is None
-            or kept[0] != entry.size
-            or kept[1] != entry.mtime_ns
-            or kept[2] != entry.ctime_ns
-            or kept[3] is kept[4] is None
-        ):
+        kept = self._unchanged(entry)
+        if kept is None or kept[3] is kept[4] is None:
             self.misses += 1
             return None
+        return self._hit(entry, kept, (kept[3], kept[4]))
+
+    def _unchanged(self, entry: "Entry") -> Kept | None:
+        kept = self._kept().get((entry.dev, entry.ino))  # a dict read is atomic: no lock
+        if kept is None or kept[:3] != (entry.size, entry.mtime_ns, entry.ctime_ns):
+            return None
+        return kept
+
+    def _hit(self, entry: "Entry", kept: Kept, found: T) -> T:
         self.hits += 1
         if kept[5] < self._stale:
             self._seen.append((entry.dev, entry.ino))
-        return kept[3], kept[4]
+        return found
 
     def put(self, st: os.stat_result, sha256: str, partial: bool = False) -> None:
         """Remember a hash just computed from the open file `st` describes (with `partial`,
