@@ -52,13 +52,14 @@ def execute(
     """Run one authorized action inside root_dir; FsError when it is refused. A listing uses
     (and fills) the hash cache file `hash_cache` when given, and never lists the folder that
     holds it (the agent's state: its journal and cache change with every job)."""
+    # Opened first: it makes its folder, which the root's scans must know to leave out.
+    cache = _open_cache(hash_cache) if hash_cache is not None and action in READS else None
     with SafeRoot(root_dir, private=[hash_cache.parent] if hash_cache else []) as root:
         if action == "delete":
             return operations.delete(
                 root, params, progress, mode=options.get("delete_mode", "quarantine")
             )
-        if action in READS and hash_cache is not None:
-            cache = _open_cache(hash_cache)
+        if action in READS:
             report = ACTIONS[action](root, params, progress, cache)
             if cache is not None:
                 with contextlib.suppress(sqlite3.Error, OSError):  # faster next time, or not

@@ -303,3 +303,10 @@ def test_a_report_a_day_old_is_made_again_from_the_kept_hashes(root, tmp_path):
     assert same_day.hits == same_day.misses == 0
     assert next_day.hits > 0 and next_day.misses == 0  # opens no file either
     assert day_after.hits == day_after.misses == 0
+
+
+def test_a_state_folder_the_first_listing_makes_is_left_out_too(root):
+    state = root / "docs" / "state"  # not there yet: the first job's cache makes it
+    listed = execute(root, "list_files", {"path": "."}, {}, None, state / "hashes.db")
+    assert (state / "hashes.db").exists()
+    assert not [f for f in listed["files"] if f["path"].startswith("docs/state")]
