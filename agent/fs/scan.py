@@ -39,8 +39,8 @@ def scan(
     oddities: Oddities | None = None,
 ) -> Iterator[Entry]:
     """Regular files under `path`; symlinks are skipped, the quarantine folder and the root's
-    private folders too. With
-    `oddities`, empty folders and broken links are noted in it on the way.
+    private folders too. With `oddities`, empty folders and broken links are noted in it on
+    the way.
 
     Each folder is read once with scandir on its own descriptor, and entered with
     O_NOFOLLOW | O_DIRECTORY relative to its parent's, so a folder swapped for a link while
