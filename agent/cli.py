@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     config = validate(load(args.config))
     journal = Journal(config.journal_path)
     client = EngineClient(config)
-    runner = Runner(config, client, journal)
+    runner = Runner(config, client, journal, own_files=[Path(args.config).resolve()])
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: runner.stop.set())
     try:

@@ -4,7 +4,7 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,15 @@ def backoff_delay(failures: int) -> float:
 
 
 class Runner:
-    def __init__(self, config: AgentConfig, client: EngineClient, journal: Journal) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        client: EngineClient,
+        journal: Journal,
+        own_files: Sequence[Path] = (),
+    ) -> None:
         self.config = config
+        self.own_files = own_files  # its configuration: never listed nor touched by a job
         self.client = client
         self.journal = journal
         self.stop = threading.Event()
@@ -177,6 +184,7 @@ class Runner:
                     job.get("options") or {},
                     progress.update,
                     self.config.hash_cache_path,
+                    self.own_files,
                 )
             status = "succeeded"
         except FsError as exc:

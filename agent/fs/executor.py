@@ -1,6 +1,6 @@
 import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +48,16 @@ def execute(
     options: dict[str, Any],
     progress: ProgressFn | None = None,
     hash_cache: Path | None = None,
+    private: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """Run one authorized action inside root_dir; FsError when it is refused. A listing uses
-    (and fills) the hash cache file `hash_cache` when given, and never lists the folder that
-    holds it (the agent's state: its journal and cache change with every job)."""
+    (and fills) the hash cache file `hash_cache` when given. The folder that holds it (the
+    agent's state: its journal and cache change with every job) and the `private` files (its
+    configuration) are never listed, nor touched."""
     # Opened first: it makes its folder, which the root's scans must know to leave out.
     cache = _open_cache(hash_cache) if hash_cache is not None and action in READS else None
-    with SafeRoot(root_dir, private=[hash_cache.parent] if hash_cache else []) as root:
+    own = [hash_cache.parent, *private] if hash_cache else private
+    with SafeRoot(root_dir, private=own) as root:
         if action == "delete":
             return operations.delete(
                 root, params, progress, mode=options.get("delete_mode", "quarantine")

@@ -39,12 +39,11 @@ def split_relative(path: object, *, allow_root: bool = False) -> list[str]:
     return parts
 
 
-def _folder_ids(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[int, int]]:
+def _ids(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[int, int]]:
     for path in paths:
         with suppress(OSError):
             st = os.stat(path)
-            if stat.S_ISDIR(st.st_mode):
-                yield st.st_dev, st.st_ino
+            yield st.st_dev, st.st_ino
 
 
 def _folder_id(fd: int) -> tuple[int, int]:
@@ -63,12 +62,13 @@ def _refuse_link(exc: OSError, name: str) -> FsError:
 
 
 class SafeRoot:
-    """The root folder, open. `private` folders (the agent's own state, when it lies inside the
-    root) are never listed by a scan, and nothing in them is opened, changed or created."""
+    """The root folder, open. `private` folders and files (the agent's own state and
+    configuration, when they lie inside the root) are never listed by a scan, and nothing in
+    them is opened, changed or created."""
 
     def __init__(self, root: str | os.PathLike, private: Iterable[str | os.PathLike] = ()) -> None:
         self.fd = os.open(root, DIR_FLAGS)
-        self.private: frozenset[tuple[int, int]] = frozenset(_folder_ids(private))
+        self.private: frozenset[tuple[int, int]] = frozenset(_ids(private))
 
     def close(self) -> None:
         os.close(self.fd)
@@ -108,6 +108,13 @@ class SafeRoot:
             raise FsError("path_refused", f"{QUARANTINE} is managed by the agent")
         fd = self.open_dir(parts[:-1])
         try:
+            if self.private:
+                with suppress(OSError):  # what is not there yet is no one's
+                    st = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
+                    if (st.st_dev, st.st_ino) in self.private:
+                        raise FsError(
+                            "path_refused", f"{parts[-1]!r} is one of the agent's own files"
+                        )
             yield fd, parts[-1]
         finally:
             os.close(fd)

@@ -112,6 +112,8 @@ class _Walk:
                 continue
             if not stat.S_ISREG(st.st_mode):  # replaced since the folder was read
                 continue
+            if st.st_ino in self.private_inodes and (st.st_dev, st.st_ino) in self.private:
+                continue
             count(st.st_size)
             found.append(
                 Entry(

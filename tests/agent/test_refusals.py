@@ -71,3 +71,36 @@ def test_an_approved_job_in_its_window_runs(runner):
     )
     assert status == "succeeded", report
     assert not (root / "a.txt").exists()
+
+
+def test_a_job_never_touches_the_agents_configuration(tmp_path):
+    """The configuration the agent was started with, inside its root (a home folder as root):
+    the runner hands it to every job as one of the agent's own files."""
+    root = tmp_path / "home"
+    root.mkdir()
+    config_path = root / ".libervia-agent.json"
+    config_path.write_bytes(b"token")
+    config = AgentConfig(
+        institution_id="inst_" + "a" * 24,
+        actor_token="lat_never_used",
+        engine_base_url="http://127.0.0.1:9",
+        root_dir=str(root),
+        state_dir=str(tmp_path / "state"),
+    )
+    journal = Journal(config.journal_path)
+    client = EngineClient(config)
+    agent = Runner(config, client, journal, own_files=[config_path])
+    agent.allowed_actions = {"delete", "list_files"}
+    sha256 = hashlib.sha256(b"token").hexdigest()
+    job = delete_job(approval_digest="d" * 64, not_after=iso(timedelta(hours=1)))
+    job["params"] = {"path": config_path.name, "sha256": sha256}
+    listing = {"job_id": "job_l", "case_id": "case_l", "action": "list_files", "params": {}}
+    try:
+        status, report = agent.execute(job)
+        listed = agent.execute(listing)
+    finally:
+        client.close()
+        journal.close()
+    assert status == "refused" and report["error"]["code"] == "path_refused", report
+    assert config_path.read_bytes() == b"token"
+    assert listed[0] == "succeeded" and listed[1]["files"] == []

@@ -152,3 +152,33 @@ def test_nothing_in_the_agents_own_state_is_touched(tmp_path, action, params):
     assert {p.name for p in state.iterdir()} - {"hashes.db"} == {"journal.db"}
     assert (state / "journal.db").read_bytes() == b"journal"
     assert (root / "big.bin").exists()
+
+
+@pytest.mark.parametrize(
+    ("action", "params"),
+    [
+        ("delete", {"path": "agent.json", "sha256": hashlib.sha256(b"token").hexdigest()}),
+        ("rename", {"path": "agent.json", "new_name": "old.json"}),
+        ("move", {"path": "agent.json", "destination": "docs"}),
+    ],
+)
+def test_the_agents_configuration_inside_the_root_is_never_touched(tmp_path, action, params):
+    """A configuration file in root_dir (it holds the agent's token) is no file of the
+    person's: it is not listed, and no job moves or deletes it."""
+    root = tmp_path / "root"
+    (root / "docs").mkdir(parents=True)
+    config = root / "agent.json"
+    config.write_bytes(b"token")
+    (root / "docs" / "copy.json").write_bytes(b"token")
+    own = [config]
+    listed = execute(root, "list_files", {"path": "."}, {}, None, None, own)
+    assert [f["path"] for f in listed["files"]] == ["docs/copy.json"]
+    found = execute(root, "detect_duplicates", {"path": "."}, {}, None, None, own)
+    assert found["groups"] == []
+    with pytest.raises(FsError) as refused:
+        execute(root, action, params, {}, None, None, own)
+    assert refused.value.code == "path_refused"
+    assert "agent's own files" in refused.value.message
+    assert config.read_bytes() == b"token" and not (root / "docs" / "agent.json").exists()
+    plain = execute(root, "list_files", {"path": "."}, {}, None)  # told nothing: listed
+    assert "agent.json" in [f["path"] for f in plain["files"]]
