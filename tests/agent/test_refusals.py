@@ -2,6 +2,7 @@
 approval's window closed, whatever the engine hands it (a real folder, in process)."""
 
 import hashlib
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,25 +17,33 @@ def iso(delta: timedelta) -> str:
     return (datetime.now(UTC) + delta).isoformat().replace("+00:00", "Z")
 
 
-@pytest.fixture
-def runner(tmp_path):
-    root = tmp_path / "root"
-    root.mkdir()
-    (root / "a.txt").write_bytes(b"alpha")
+@contextmanager
+def runner_on(root, state, own_files=()):
     config = AgentConfig(
         institution_id="inst_" + "a" * 24,
         actor_token="lat_never_used",
         engine_base_url="http://127.0.0.1:9",
         root_dir=str(root),
-        state_dir=str(tmp_path / "state"),
+        state_dir=str(state),
     )
     journal = Journal(config.journal_path)
     client = EngineClient(config)  # never called: execute() decides alone
-    made = Runner(config, client, journal)
+    made = Runner(config, client, journal, own_files=own_files)
     made.allowed_actions = {"delete", "list_files"}
-    yield made, root
-    client.close()
-    journal.close()
+    try:
+        yield made
+    finally:
+        client.close()
+        journal.close()
+
+
+@pytest.fixture
+def runner(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "a.txt").write_bytes(b"alpha")
+    with runner_on(root, tmp_path / "state") as made:
+        yield made, root
 
 
 def delete_job(**extra):
@@ -80,27 +89,13 @@ def test_a_job_never_touches_the_agents_configuration(tmp_path):
     root.mkdir()
     config_path = root / ".libervia-agent.json"
     config_path.write_bytes(b"token")
-    config = AgentConfig(
-        institution_id="inst_" + "a" * 24,
-        actor_token="lat_never_used",
-        engine_base_url="http://127.0.0.1:9",
-        root_dir=str(root),
-        state_dir=str(tmp_path / "state"),
-    )
-    journal = Journal(config.journal_path)
-    client = EngineClient(config)
-    agent = Runner(config, client, journal, own_files=[config_path])
-    agent.allowed_actions = {"delete", "list_files"}
     sha256 = hashlib.sha256(b"token").hexdigest()
     job = delete_job(approval_digest="d" * 64, not_after=iso(timedelta(hours=1)))
     job["params"] = {"path": config_path.name, "sha256": sha256}
     listing = {"job_id": "job_l", "case_id": "case_l", "action": "list_files", "params": {}}
-    try:
+    with runner_on(root, tmp_path / "state", own_files=[config_path]) as agent:
         status, report = agent.execute(job)
         listed = agent.execute(listing)
-    finally:
-        client.close()
-        journal.close()
     assert status == "refused" and report["error"]["code"] == "path_refused", report
     assert config_path.read_bytes() == b"token"
     assert listed[0] == "succeeded" and listed[1]["files"] == []
