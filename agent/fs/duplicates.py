@@ -7,8 +7,9 @@ differ are sorted out among themselves the same way. A group whose members the h
 partly knows, or too large to keep open at once, is hashed file by file instead; one whose
 every sha256 it knows is not read at all. A few files of one size skip the first-bytes pass:
 compared side by side, those that differ do so in their first PARTIAL_BYTES, read first
-(fclones and jdupes order their work the same way, cheapest test first). Small files are read
-in the job's own thread, large ones by a pool of threads.
+(fclones and jdupes order their work the same way, cheapest test first). Files of up to 16 KiB
+are read whole by the first-bytes pass, which groups them by their sha256 at once. Small files
+are read in the job's own thread, large ones by a pool of threads.
 
 Hard links (same device and inode) are one file, never duplicates of each other. Files are
 re-opened relative to the root and checked against the scanned inode, so a folder swapped for
@@ -35,6 +36,9 @@ BATCHES = 64  # jobs the work of a step is dealt into
 MAX_COMPARED = 32  # files of one group compared side by side (each is an open descriptor)
 FEW = 4  # files of one size compared side by side with no first-bytes pass before
 SMALL_FILE = 64 * 1024  # files up to this size are compared in the job's own thread
+# Files up to this size are read whole by the first-bytes pass: hashing the rest of one costs
+# less than opening it again to compare it with the others (measured on real files).
+WHOLE_AT_ONCE = 16 * 1024
 T = TypeVar("T")
 
 if TYPE_CHECKING:
@@ -77,18 +81,23 @@ def _hasher(
 
 
 def _first_bytes(root: SafeRoot, entry: Entry, cache: HashCache | None) -> str | None:
-    """The hash of the file's first PARTIAL_BYTES (all of a file that short), read at once: a
-    regular file's short read is its end."""
+    """The hash of the file's first PARTIAL_BYTES, or of all of a file of up to WHOLE_AT_ONCE
+    bytes, read at once (a regular file's short read is its end); None when it is gone, or
+    read whole and no longer of the size the scan saw."""
     opened = _open_scanned(root, entry)
     if opened is None:
         return None
     fd, st = opened
+    whole = entry.size <= WHOLE_AT_ONCE
     try:
-        found = hashlib.sha256(os.pread(fd, PARTIAL_BYTES, 0)).hexdigest()
+        data = os.pread(fd, entry.size + 1 if whole else PARTIAL_BYTES, 0)
     finally:
         os.close(fd)
-    if cache is not None:  # a short file's first bytes are all of it, as it is now
-        cache.put(st, found, partial=st.st_size > PARTIAL_BYTES)
+    if whole and len(data) != entry.size:
+        return None
+    found = hashlib.sha256(data).hexdigest()
+    if cache is not None:
+        cache.put(st, found, partial=not whole)
     return found
 
 
@@ -124,7 +133,8 @@ def _confirmed(
                         cache.put(st, digest)
         if rest and cache is not None:  # like no other: what tells it apart is kept
             _, fd, st = rest[0]
-            cache.put(st, hash_fd(fd, PARTIAL_BYTES), partial=st.st_size > PARTIAL_BYTES)
+            partial = st.st_size > WHOLE_AT_ONCE
+            cache.put(st, hash_fd(fd, PARTIAL_BYTES if partial else None), partial=partial)
     finally:
         for _, fd, _ in opened:
             os.close(fd)
@@ -239,8 +249,9 @@ Sized = tuple[list[Entry], list[str | None]]  # files of one size, the hash of t
 def _known(
     group: list[Entry], cache: HashCache | None
 ) -> tuple[list[str | None], list[str | None]]:
-    """The sha256 of each file and the hash of its first PARTIAL_BYTES (all of a file that
-    short) as the cache keeps them for the file as the scan saw it, or None."""
+    """The sha256 of each file and the hash the first-bytes pass would read (the sha256 of a
+    file of up to WHOLE_AT_ONCE bytes) as the cache keeps them for the file as the scan saw
+    it, or None."""
     if cache is None:
         return [None] * len(group), [None] * len(group)
     wholes: list[str | None] = []
@@ -248,14 +259,15 @@ def _known(
     for entry in group:
         whole, first = cache.hashes(entry) or (None, None)
         wholes.append(whole)
-        firsts.append(whole if entry.size <= PARTIAL_BYTES else first)
+        firsts.append(whole if entry.size <= WHOLE_AT_ONCE else first)
     return wholes, firsts
 
 
 def _first_bytes_groups(
     root: SafeRoot, groups: list[Sized], progress: ProgressFn | None, cache: HashCache | None
 ) -> list[tuple[str, list[Entry]]]:
-    """Files of one size regrouped by the hash of their first PARTIAL_BYTES, known or read.
+    """Files of one size regrouped by the hash of their first PARTIAL_BYTES (all of the
+    shortest: see WHOLE_AT_ONCE), known or read.
     In this thread: reading 4 KiB costs less than handing the GIL between threads for each
     file (measured: one thread hashes them faster than two, even on two cores)."""
     by_key: dict[tuple[int, str], list[Entry]] = defaultdict(list)
@@ -308,18 +320,21 @@ def _fingerprint(entries: list[Entry]) -> str:
 
 
 def _by_size(entries: list[Entry], min_size: int) -> dict[int, list[Entry]]:
-    """The files of at least `min_size` bytes by size, hard links one file (of its first path)."""
-    files: dict[tuple[int, int], Entry] = {}
-    for entry in entries:
-        if entry.size < min_size:
-            continue
-        other = files.setdefault((entry.dev, entry.ino), entry)
-        if entry.path < other.path:
-            files[(entry.dev, entry.ino)] = entry
+    """The files of at least `min_size` bytes that share their size with another, by size;
+    hard links are one file (of its first path). Inodes are only compared among files of one
+    size, where every name of a file is."""
     by_size: dict[int, list[Entry]] = defaultdict(list)
-    for entry in files.values():
-        by_size[entry.size].append(entry)
-    return by_size
+    for entry in entries:
+        if entry.size >= min_size:
+            by_size[entry.size].append(entry)
+    shared: dict[int, list[Entry]] = {}
+    for size, group in by_size.items():
+        if len(group) > 1 and len({e.ino for e in group}) < len(group):  # some share one
+            last_first = sorted(group, key=attrgetter("path"), reverse=True)
+            group = list({(e.dev, e.ino): e for e in last_first}.values())
+        if len(group) > 1:
+            shared[size] = group
+    return shared
 
 
 def _triaged(
@@ -379,9 +394,9 @@ def _duplicates(
 ) -> dict[str, Any]:
     settled, few, many = _triaged(_by_size(entries, min_size), cache)
     alike = _first_bytes_groups(root, many, progress, cache)
-    large = [g for _, g in alike if g[0].size > PARTIAL_BYTES]
+    large = [g for _, g in alike if g[0].size > WHOLE_AT_ONCE]
     compared, hashed, by_key = _planned(large, cache)
-    full = [(d, g) for d, g in alike if g[0].size <= PARTIAL_BYTES]  # first bytes are all
+    full = [(d, g) for d, g in alike if g[0].size <= WHOLE_AT_ONCE]  # read whole
     full += _identical(root, compared + few, hashed, by_key, progress, cache)
     full += [(digest, group) for (_, digest), group in settled.items() if len(group) > 1]
     groups: list[dict[str, Any]] = sorted(
@@ -391,7 +406,9 @@ def _duplicates(
         ),
         key=lambda g: (-g["size"], g["paths"][0]),
     )
-    bytes_hashed = sum(min(e.size, PARTIAL_BYTES) for g, _ in many for e in g)
+    bytes_hashed = sum(
+        e.size if e.size <= WHOLE_AT_ONCE else PARTIAL_BYTES for g, _ in many for e in g
+    )
     bytes_hashed += sum(e.size for g in (*few, *large) for e in g)
     return {
         "groups": groups,

@@ -10,7 +10,6 @@ against their one format; a restore re-confines the path the journal names.
 import json
 import os
 import re
-import secrets
 import stat
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +29,7 @@ JOURNAL_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def new_quarantine_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + os.urandom(4).hex()
 
 
 def _journal(root: SafeRoot, *, write: bool) -> int | None:

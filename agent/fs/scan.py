@@ -60,10 +60,11 @@ class _Counter:
     def __init__(self, progress: ProgressFn | None) -> None:
         self.progress, self.seen, self.seen_bytes = progress, 0, 0
 
-    def count(self, size: int) -> None:
-        self.seen += 1
+    def count(self, files: int, size: int) -> None:
+        """A folder's files counted; told every PROGRESS_EVERY files or so."""
+        before, self.seen = self.seen, self.seen + files
         self.seen_bytes += size
-        if self.progress and self.seen % PROGRESS_EVERY == 0:
+        if self.progress and self.seen // PROGRESS_EVERY > before // PROGRESS_EVERY:
             self.progress({"phase": "scanning", "done": self.seen, "bytes": self.seen_bytes})
 
 
@@ -91,7 +92,7 @@ class _Walk:
             return
         subfolders = []
         prefix = f"{folder}/" if folder else ""
-        oddities, found, count = self.oddities, self.found, self.counter.count
+        oddities, found, listed, size = self.oddities, self.found, len(self.found), 0
         for entry in entries:
             name = entry.name
             try:
@@ -114,7 +115,7 @@ class _Walk:
                 continue
             if st.st_ino in self.private_inodes and (st.st_dev, st.st_ino) in self.private:
                 continue
-            count(st.st_size)
+            size += st.st_size
             found.append(
                 Entry(
                     prefix + name,
@@ -126,6 +127,7 @@ class _Walk:
                     st.st_ctime_ns,
                 )
             )
+        self.counter.count(len(found) - listed, size)
         if oddities is not None and not entries and folder:
             oddities.empty_folders.append(folder)
         if not recursive:

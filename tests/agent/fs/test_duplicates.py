@@ -5,8 +5,11 @@ import subprocess
 
 import pytest
 
-from agent.fs.duplicates import MAX_COMPARED
+from agent.fs.duplicates import FEW, MAX_COMPARED, WHOLE_AT_ONCE, _first_bytes
 from agent.fs.executor import execute
+from agent.fs.hash_cache import PARTIAL_BYTES
+from agent.fs.safe_root import SafeRoot
+from agent.fs.scan import scan
 
 
 def make_tree(root, files: int, seed: int = 7) -> None:
@@ -91,3 +94,29 @@ def test_a_group_too_large_to_compare_side_by_side_is_hashed_file_by_file(tmp_pa
         hashlib.sha256(data).hexdigest(),
         hashlib.sha256(data[:-1] + b"!").hexdigest(),
     }
+
+
+def test_small_files_alike_in_their_first_bytes_are_told_apart_by_the_first_pass(tmp_path):
+    """Read whole at once (up to WHOLE_AT_ONCE): what differs after the first PARTIAL_BYTES
+    still tells them apart, with no second reading."""
+    data = random.Random(5).randbytes(WHOLE_AT_ONCE)
+    assert len(data) > PARTIAL_BYTES
+    variants = [data, data[:-1] + b"!", data[:PARTIAL_BYTES] + bytes(WHOLE_AT_ONCE - PARTIAL_BYTES)]
+    for n in range(3 * (FEW + 1)):
+        (tmp_path / f"f{n}.bin").write_bytes(variants[n % 3])
+    groups = execute(tmp_path, "detect_duplicates", {"path": "."}, {})["groups"]
+    assert {g["sha256"]: len(g["paths"]) for g in groups} == {
+        hashlib.sha256(v).hexdigest(): FEW + 1 for v in variants
+    }
+
+
+def test_a_small_file_that_changed_since_the_scan_is_left_out(tmp_path):
+    (tmp_path / "a.bin").write_bytes(b"x" * 5000)
+    root = SafeRoot(tmp_path)
+    [entry] = scan(root, ".")
+    assert _first_bytes(root, entry, None) == hashlib.sha256(b"x" * 5000).hexdigest()
+    with open(tmp_path / "a.bin", "ab") as grown:
+        grown.write(b"y")
+    assert _first_bytes(root, entry, None) is None
+    (tmp_path / "a.bin").write_bytes(b"x" * 4999)
+    assert _first_bytes(root, entry, None) is None
