@@ -146,10 +146,12 @@ def _compare(
 ) -> tuple[str, list[Opened], list[Opened]]:
     """The first file's sha256, and which of the others hold the same bytes and which not
     (when none does, its hash is not finished: nothing will name it). The first read is of
-    PARTIAL_BYTES, where most files that differ already do; the hash of those bytes is what
-    the cache keeps for each file read."""
+    PARTIAL_BYTES, where most files that differ already do, or of all of a file of up to
+    WHOLE_AT_ONCE bytes; the hash of those bytes is what the cache keeps for each file read,
+    as the first-bytes pass would."""
     mine, theirs = chunk_buffers()
-    digest, offset, wanted = hashlib.sha256(), 0, PARTIAL_BYTES
+    whole = first[0].size <= WHOLE_AT_ONCE
+    digest, offset, wanted = hashlib.sha256(), 0, CHUNK if whole else PARTIAL_BYTES
     same, differ = others, list[Opened]()
     while same:
         got = os.preadv(first[1], [memoryview(mine)[:wanted]], offset)
@@ -163,7 +165,10 @@ def _compare(
         if offset == 0 and cache is not None:  # these first bytes are theirs too
             first_bytes = digest.hexdigest()
             for _, _, st in (first, *still):
-                cache.put(st, first_bytes, partial=st.st_size > PARTIAL_BYTES)
+                if not whole:
+                    cache.put(st, first_bytes, partial=st.st_size > PARTIAL_BYTES)
+                elif st.st_size == got:  # all of it, as it is now
+                    cache.put(st, first_bytes)
         same, offset, wanted = still, offset + got, CHUNK
         if not got:
             break
@@ -254,13 +259,9 @@ def _known(
     it, or None."""
     if cache is None:
         return [None] * len(group), [None] * len(group)
-    wholes: list[str | None] = []
-    firsts: list[str | None] = []
-    for entry in group:
-        whole, first = cache.hashes(entry) or (None, None)
-        wholes.append(whole)
-        firsts.append(whole if entry.size <= WHOLE_AT_ONCE else first)
-    return wholes, firsts
+    kept = cache.hashes(group)
+    wholes = [whole for whole, _ in kept]
+    return wholes, wholes if group[0].size <= WHOLE_AT_ONCE else [first for _, first in kept]
 
 
 def _first_bytes_groups(

@@ -22,7 +22,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -129,14 +129,29 @@ class HashCache:
             return None
         return self._hit(entry, kept, digest)
 
-    def hashes(self, entry: "Entry") -> tuple[str | None, str | None] | None:
-        """Both hashes kept for the file as the scan saw it, whole and of its first bytes (each
-        None if not kept), or None when the file is not known as it is (one lookup for both)."""
-        kept = self._unchanged(entry)
-        if kept is None or kept[3] is kept[4] is None:
-            self.misses += 1
-            return None
-        return self._hit(entry, kept, (kept[3], kept[4]))
+    def hashes(self, entries: "Sequence[Entry]") -> list[tuple[str | None, str | None]]:
+        """Both hashes kept for each file as the scan saw it, whole and of its first bytes
+        (each None if not kept): one lookup a file, for many files at once."""
+        kept_of, stale, seen = self._kept().get, self._stale, self._seen
+        found: list[tuple[str | None, str | None]] = []
+        for entry in entries:
+            key = (entry.dev, entry.ino)
+            kept = kept_of(key)  # a dict read is atomic: no lock
+            if (
+                kept is None
+                or kept[0] != entry.size
+                or kept[1] != entry.mtime_ns
+                or kept[2] != entry.ctime_ns
+                or kept[3] is kept[4] is None
+            ):
+                found.append((None, None))
+                continue
+            if kept[5] < stale:
+                seen.append(key)
+            found.append((kept[3], kept[4]))
+        hits = sum(1 for pair in found if pair != (None, None))
+        self.hits, self.misses = self.hits + hits, self.misses + len(found) - hits
+        return found
 
     def _unchanged(self, entry: "Entry") -> Kept | None:
         kept = self._kept().get((entry.dev, entry.ino))  # a dict read is atomic: no lock

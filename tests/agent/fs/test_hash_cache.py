@@ -127,6 +127,10 @@ def test_a_few_files_of_one_size_are_told_apart_from_the_cache(root, tmp_path):
     assert warm.misses == 0
     assert [g["paths"] for g in plain if g["size"] == 9000] == [["x1", "x3"]]
     assert not [g for g in plain if g["size"] == 7000]
+    with closing(sqlite3.connect(tmp_path / "hashes.db")) as conn:
+        kept = dict(conn.execute("SELECT ino, sha256 FROM hashes").fetchall())
+    for name in ("x1", "x2", "x3", "alone-1", "alone-2"):  # small: what the first pass reads
+        assert kept[(root / name).stat().st_ino] == sha((root / name).read_bytes()), name
 
 
 def test_what_changes_files_hashes_them_itself(root, tmp_path):
