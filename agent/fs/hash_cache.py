@@ -134,6 +134,7 @@ class HashCache:
         (each None if not kept): one lookup a file, for many files at once."""
         kept_of, stale, seen = self._kept().get, self._stale, self._seen
         found: list[tuple[str | None, str | None]] = []
+        hits = 0
         for entry in entries:
             key = (entry.dev, entry.ino)
             kept = kept_of(key)  # a dict read is atomic: no lock
@@ -146,10 +147,10 @@ class HashCache:
             ):
                 found.append((None, None))
                 continue
+            hits += 1
             if kept[5] < stale:
                 seen.append(key)
             found.append((kept[3], kept[4]))
-        hits = sum(1 for pair in found if pair != (None, None))
         self.hits, self.misses = self.hits + hits, self.misses + len(found) - hits
         return found
 
