@@ -185,6 +185,7 @@ class Runner:
                     progress.update,
                     self.config.hash_cache_path,
                     self.own_files,
+                    save_later=True,  # the result goes out while the hash cache is written
                 )
             status = "succeeded"
         except FsError as exc:

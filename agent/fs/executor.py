@@ -1,5 +1,7 @@
 import contextlib
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,36 @@ ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
 READS = {"list_files", "detect_duplicates", "suggest_cleanup"}
 
 
-def _open_cache(path: Path) -> HashCache | None:
-    """The hash cache; one that cannot be read (corrupt, locked) is started afresh, and a
-    listing goes on without one rather than fail."""
+# The hash cache a listing left saving (execute with save_later): jobs run one at a time.
+_saving: threading.Thread | None = None
+
+
+def wait_for_cache() -> None:
+    """Until the hash cache a listing left saving is written (a no-op when none is)."""
+    if _saving is not None:
+        _saving.join()
+
+
+def _save(cache: HashCache) -> None:
+    with contextlib.suppress(sqlite3.Error, OSError):  # faster next time, or not
+        cache.save()
+
+
+def _save_later(cache: HashCache) -> None:
+    """Saved in a thread of its own while the report goes out (on 165,000 files, a second of
+    writing); not a daemon, so a process that ends waits for it."""
+    global _saving
+    _saving = threading.Thread(target=_save, args=(cache,), name="hash-cache-save")
+    _saving.start()
+
+
+def _open_cache(path: Path, clock: Callable[[], int]) -> HashCache | None:
+    """The hash cache, once the previous listing's save is written; one that cannot be read
+    (corrupt, locked) is started afresh, and a listing goes on without one rather than fail."""
+    wait_for_cache()
     for attempt in range(2):
         try:
-            return HashCache(path)
+            return HashCache(path, clock)
         except sqlite3.Error:
             if attempt == 0:
                 with contextlib.suppress(OSError):
@@ -49,13 +75,19 @@ def execute(
     progress: ProgressFn | None = None,
     hash_cache: Path | None = None,
     private: Sequence[Path] = (),
+    *,
+    save_later: bool = False,
+    cache_clock: Callable[[], int] = time.time_ns,
 ) -> dict[str, Any]:
     """Run one authorized action inside root_dir; FsError when it is refused. A listing uses
-    (and fills) the hash cache file `hash_cache` when given. The folder that holds it (the
-    agent's state: its journal and cache change with every job) and the `private` files (its
-    configuration) are never listed, nor touched."""
+    (and fills) the hash cache file `hash_cache` when given, saved before it returns, or with
+    `save_later` while the caller sends the report (the next listing waits for it). The
+    folder that holds it (the agent's state: its journal and cache change with every job) and
+    the `private` files (its configuration) are never listed, nor touched."""
     # Opened first: it makes its folder, which the root's scans must know to leave out.
-    cache = _open_cache(hash_cache) if hash_cache is not None and action in READS else None
+    cache = None
+    if hash_cache is not None and action in READS:
+        cache = _open_cache(hash_cache, cache_clock)
     own = [hash_cache.parent, *private] if hash_cache else private
     with SafeRoot(root_dir, private=own) as root:
         if action == "delete":
@@ -65,8 +97,7 @@ def execute(
         if action in READS:
             report = ACTIONS[action](root, params, progress, cache)
             if cache is not None:
-                with contextlib.suppress(sqlite3.Error, OSError):  # faster next time, or not
-                    cache.save()
+                (_save_later if save_later else _save)(cache)
             return report
         if action not in ACTIONS:
             raise FsError("unknown_action", f"this agent does not know {action!r}")

@@ -12,7 +12,7 @@ import pytest
 
 from agent.fs import FsError
 from agent.fs.duplicates import find_duplicates
-from agent.fs.executor import execute
+from agent.fs.executor import execute, wait_for_cache
 from agent.fs.hash_cache import KEPT_REPORTS, PARTIAL_BYTES, HashCache
 from agent.fs.operations import list_files
 from agent.fs.safe_root import SafeRoot
@@ -314,3 +314,26 @@ def test_a_state_folder_the_first_listing_makes_is_left_out_too(root):
     listed = execute(root, "list_files", {"path": "."}, {}, None, state / "hashes.db")
     assert (state / "hashes.db").exists()
     assert not [f for f in listed["files"] if f["path"].startswith("docs/state")]
+
+
+def test_a_cache_saved_while_the_report_goes_out_is_all_written(root, tmp_path):
+    """The agent sends a listing's report while the hash cache is written: once written, it
+    holds the report and every file's hashes, as a cache saved before returning does."""
+    cache_path = tmp_path / "state" / "hashes.db"
+    report = execute(
+        root,
+        "detect_duplicates",
+        {"path": "."},
+        {},
+        None,
+        cache_path,
+        save_later=True,
+        cache_clock=later,
+    )
+    wait_for_cache()
+    kept = HashCache(cache_path, clock=later)
+    with SafeRoot(root) as safe:
+        assert find_duplicates(safe, cache=kept) == report
+        assert kept.hits == kept.misses == 0, "its kept report answered"
+        _, files = listing(root, cache_path)
+    assert files.hits == 22 and files.misses == 0
