@@ -112,11 +112,11 @@ def test_small_files_alike_in_their_first_bytes_are_told_apart_by_the_first_pass
 
 def test_a_small_file_that_changed_since_the_scan_is_left_out(tmp_path):
     (tmp_path / "a.bin").write_bytes(b"x" * 5000)
-    root = SafeRoot(tmp_path)
-    [entry] = scan(root, ".")
-    assert _first_bytes(root, entry, None) == hashlib.sha256(b"x" * 5000).hexdigest()
-    with open(tmp_path / "a.bin", "ab") as grown:
-        grown.write(b"y")
-    assert _first_bytes(root, entry, None) is None
-    (tmp_path / "a.bin").write_bytes(b"x" * 4999)
-    assert _first_bytes(root, entry, None) is None
+    with SafeRoot(tmp_path) as root:
+        [entry] = scan(root, ".")
+        assert _first_bytes(root, entry, None) == hashlib.sha256(b"x" * 5000).hexdigest()
+        with open(tmp_path / "a.bin", "ab") as grown:
+            grown.write(b"y")
+        assert _first_bytes(root, entry, None) is None
+        (tmp_path / "a.bin").write_bytes(b"x" * 4999)
+        assert _first_bytes(root, entry, None) is None
