@@ -38,7 +38,7 @@ FEW = 4  # files of one size compared side by side with no first-bytes pass befo
 SMALL_FILE = 64 * 1024  # files up to this size are compared in the job's own thread
 # Files up to this size are read whole by the first-bytes pass: hashing the rest of one costs
 # less than opening it again to compare it with the others (measured on real files).
-WHOLE_AT_ONCE = 16 * 1024
+WHOLE_AT_ONCE = int(os.environ.get("WAO", "16384"))
 T = TypeVar("T")
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ def _compare(
     as the first-bytes pass would."""
     mine, theirs = chunk_buffers()
     whole = first[0].size <= WHOLE_AT_ONCE
-    digest, offset, wanted = hashlib.sha256(), 0, CHUNK if whole else PARTIAL_BYTES
+    digest, offset, wanted = hashlib.sha256(), 0, first[0].size if whole else PARTIAL_BYTES
     same, differ = others, list[Opened]()
     while same:
         got = os.preadv(first[1], [memoryview(mine)[:wanted]], offset)
@@ -321,21 +321,18 @@ def _fingerprint(entries: list[Entry]) -> str:
 
 
 def _by_size(entries: list[Entry], min_size: int) -> dict[int, list[Entry]]:
-    """The files of at least `min_size` bytes that share their size with another, by size;
-    hard links are one file (of its first path). Inodes are only compared among files of one
-    size, where every name of a file is."""
-    by_size: dict[int, list[Entry]] = defaultdict(list)
+    """The files of at least `min_size` bytes by size, hard links one file (of its first path)."""
+    files: dict[tuple[int, int], Entry] = {}
     for entry in entries:
-        if entry.size >= min_size:
-            by_size[entry.size].append(entry)
-    shared: dict[int, list[Entry]] = {}
-    for size, group in by_size.items():
-        if len(group) > 1 and len({e.ino for e in group}) < len(group):  # some share one
-            last_first = sorted(group, key=attrgetter("path"), reverse=True)
-            group = list({(e.dev, e.ino): e for e in last_first}.values())
-        if len(group) > 1:
-            shared[size] = group
-    return shared
+        if entry.size < min_size:
+            continue
+        other = files.setdefault((entry.dev, entry.ino), entry)
+        if entry.path < other.path:
+            files[(entry.dev, entry.ino)] = entry
+    by_size: dict[int, list[Entry]] = defaultdict(list)
+    for entry in files.values():
+        by_size[entry.size].append(entry)
+    return by_size
 
 
 def _triaged(
