@@ -38,7 +38,7 @@ FEW = 4  # files of one size compared side by side with no first-bytes pass befo
 SMALL_FILE = 64 * 1024  # files up to this size are compared in the job's own thread
 # Files up to this size are read whole by the first-bytes pass: hashing the rest of one costs
 # less than opening it again to compare it with the others (measured on real files).
-WHOLE_AT_ONCE = int(os.environ.get("WAO", "16384"))
+WHOLE_AT_ONCE = 16 * 1024
 T = TypeVar("T")
 
 if TYPE_CHECKING:
