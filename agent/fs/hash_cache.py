@@ -132,26 +132,14 @@ class HashCache:
     def hashes(self, entries: "Sequence[Entry]") -> list[tuple[str | None, str | None]]:
         """Both hashes kept for each file as the scan saw it, whole and of its first bytes
         (each None if not kept): one lookup a file, for many files at once."""
-        kept_of, stale, seen = self._kept().get, self._stale, self._seen
         found: list[tuple[str | None, str | None]] = []
-        hits = 0
         for entry in entries:
-            key = (entry.dev, entry.ino)
-            kept = kept_of(key)  # a dict read is atomic: no lock
-            if (
-                kept is None
-                or kept[0] != entry.size
-                or kept[1] != entry.mtime_ns
-                or kept[2] != entry.ctime_ns
-                or kept[3] is kept[4] is None
-            ):
+            kept = self._unchanged(entry)
+            if kept is None or kept[3] is kept[4] is None:
+                self.misses += 1
                 found.append((None, None))
-                continue
-            hits += 1
-            if kept[5] < stale:
-                seen.append(key)
-            found.append((kept[3], kept[4]))
-        self.hits, self.misses = self.hits + hits, self.misses + len(found) - hits
+            else:
+                found.append(self._hit(entry, kept, (kept[3], kept[4])))
         return found
 
     def _unchanged(self, entry: "Entry") -> Kept | None:
