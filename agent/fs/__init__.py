@@ -7,3 +7,6 @@ class FsError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code, self.message = code, message
+
+    def __reduce__(self) -> tuple[type["FsError"], tuple[str, str]]:
+        return type(self), (self.code, self.message)  # as a helper process sends it back

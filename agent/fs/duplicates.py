@@ -8,8 +8,12 @@ partly knows, or too large to keep open at once, is hashed file by file instead;
 every sha256 it knows is not read at all. A few files of one size skip the first-bytes pass:
 compared side by side, those that differ do so in their first PARTIAL_BYTES, read first
 (fclones and jdupes order their work the same way, cheapest test first). Files of up to 16 KiB
-are read whole by the first-bytes pass, which groups them by their sha256 at once. Small files
-are read in the job's own thread, large ones by a pool of threads.
+are read whole by the first-bytes pass, which groups them by their sha256 at once.
+
+The reading is dealt in units to this process and its helper processes (agent.fs.helpers), the
+costliest first, in two rounds: the first bytes of files of sizes many share, with the
+side-by-side compares of the few files of other sizes; then the compares of the groups the
+first bytes left.
 
 Hard links (same device and inode) are one file, never duplicates of each other. Files are
 re-opened relative to the root and checked against the scanned inode, so a folder swapped for
@@ -24,32 +28,41 @@ from collections import defaultdict
 from collections.abc import Callable
 from itertools import chain
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from agent.fs.hash_cache import PARTIAL_BYTES, HashCache
-from agent.fs.safe_root import CHUNK, SafeRoot, chunk_buffers, hash_fd
-from agent.fs.scan import PROGRESS_EVERY, Entry, ProgressFn, scan
+from agent.fs.hash_cache import PARTIAL_BYTES, HashCache, Keeper
+from agent.fs.helpers import Share, Work
+from agent.fs.safe_root import CHUNK, DIR_FLAGS, SafeRoot, chunk_buffers, hash_fd
+from agent.fs.scan import Entry, Files, ProgressFn, scan
 
-# Threads that read and hash whole files (hashlib and reads release the GIL): one a core.
-WORKERS = max(1, min(4, os.cpu_count() or 1))
-BATCHES = 64  # jobs the work of a step is dealt into
 MAX_COMPARED = 32  # files of one group compared side by side (each is an open descriptor)
 FEW = 4  # files of one size compared side by side with no first-bytes pass before
-SMALL_FILE = 64 * 1024  # files up to this size are compared in the job's own thread
 # Files up to this size are read whole by the first-bytes pass: hashing the rest of one costs
 # less than opening it again to compare it with the others (measured on real files).
 WHOLE_AT_ONCE = 16 * 1024
+# What a unit of work costs is counted in bytes read; opening, checking and closing a file costs
+# about as much as reading 16 KiB, and hashing a byte as reading six (measured: ~10 us a file,
+# 7 GB/s read from the page cache, 1.3 GB/s sha256).
+OPEN_COST = 16 * 1024
+HASH_COST = 6
+UNITS_PER_WORKER = 16  # each process's share of a round, in units: short ones last
+UNIT_FILES = 1000  # at most, so that handing a unit over is short
 T = TypeVar("T")
 
-if TYPE_CHECKING:
-    from concurrent.futures import Future, ThreadPoolExecutor
+
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a pipe never blocks
 
 
-def _open_scanned(root: SafeRoot, entry: Entry) -> tuple[int, os.stat_result] | None:
-    """The file the scan saw, opened without following links; None when it is gone, or no
-    longer that regular file."""
+def _open_scanned(
+    root: SafeRoot, entry: Entry, folder: int | None = None
+) -> tuple[int, os.stat_result] | None:
+    """The file the scan saw, opened without following links (relative to its `folder`'s
+    descriptor when given); None when it is gone, or no longer that regular file."""
     try:
-        fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root.fd)
+        if folder is None:
+            fd = os.open(entry.path, _FILE_FLAGS, dir_fd=root.fd)
+        else:
+            fd = os.open(entry.path.rpartition("/")[2], _FILE_FLAGS, dir_fd=folder)
     except OSError:
         return None
     st = os.fstat(fd)
@@ -59,32 +72,66 @@ def _open_scanned(root: SafeRoot, entry: Entry) -> tuple[int, os.stat_result] | 
     return fd, st
 
 
-def _hasher(
-    root: SafeRoot, cache: HashCache | None = None
-) -> Callable[[Entry], tuple[Entry, str | None]]:
-    """Hashes one entry, all of it (kept in `cache` when given)."""
+class _Folders:
+    """The folders of files taken in the order of the scan (a folder's files together), each
+    opened once: opening a file by its name in its folder's descriptor spares the system the
+    walk down its whole path (a quarter of the cost of reading a small file's first bytes, in
+    a tree of real files). What is opened is still checked against the scanned inode."""
 
-    def digest(entry: Entry) -> tuple[Entry, str | None]:
-        opened = _open_scanned(root, entry)
-        if opened is None:
-            return entry, None
-        fd, st = opened
-        try:
-            found = hash_fd(fd)
-        finally:
-            os.close(fd)
-        if cache is not None:
-            cache.put(st, found)
-        return entry, found
+    def __init__(self, root: SafeRoot) -> None:
+        self.root, self.path, self.fd = root, "", root.fd
 
-    return digest
+    def __enter__(self) -> "_Folders":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
+
+    def of(self, entry: Entry) -> int | None:
+        """The descriptor of the entry's folder; None when it cannot be opened (the file is
+        then opened by its path from the root)."""
+        path = entry.path.rpartition("/")[0]
+        if path != self.path:
+            self._close()
+            self.path, self.fd = path, self.root.fd
+            if path:
+                try:
+                    self.fd = os.open(path, DIR_FLAGS, dir_fd=self.root.fd)
+                except OSError:
+                    self.path = ""
+                    return None
+        return self.fd
+
+    def _close(self) -> None:
+        if self.fd != self.root.fd:
+            os.close(self.fd)
+            self.fd = self.root.fd
 
 
-def _first_bytes(root: SafeRoot, entry: Entry, cache: HashCache | None) -> str | None:
+def _hashed(
+    root: SafeRoot, entry: Entry, cache: Keeper | None, folder: int | None = None
+) -> str | None:
+    """The sha256 of all of the file (kept in `cache` when given); None when it is gone."""
+    opened = _open_scanned(root, entry, folder)
+    if opened is None:
+        return None
+    fd, st = opened
+    try:
+        found = hash_fd(fd)
+    finally:
+        os.close(fd)
+    if cache is not None:
+        cache.put(st, found)
+    return found
+
+
+def _first_bytes(
+    root: SafeRoot, entry: Entry, cache: Keeper | None, folder: int | None = None
+) -> str | None:
     """The hash of the file's first PARTIAL_BYTES, or of all of a file of up to WHOLE_AT_ONCE
     bytes, read at once (a regular file's short read is its end); None when it is gone, or
     read whole and no longer of the size the scan saw."""
-    opened = _open_scanned(root, entry)
+    opened = _open_scanned(root, entry, folder)
     if opened is None:
         return None
     fd, st = opened
@@ -104,14 +151,8 @@ def _first_bytes(root: SafeRoot, entry: Entry, cache: HashCache | None) -> str |
 Opened = tuple[Entry, int, os.stat_result]
 
 
-def _confirmed_all(
-    root: SafeRoot, groups: list[list[Entry]], cache: HashCache | None
-) -> list[tuple[str, list[Entry]]]:
-    return [found for group in groups for found in _confirmed(root, group, cache)]
-
-
 def _confirmed(
-    root: SafeRoot, group: list[Entry], cache: HashCache | None
+    root: SafeRoot, group: list[Entry], cache: Keeper | None
 ) -> list[tuple[str, list[Entry]]]:
     """The groups of identical files among `group` (files of one size), each with its sha256;
     every file is read once, except the first bytes of those that differ from the others."""
@@ -142,14 +183,16 @@ def _confirmed(
 
 
 def _compare(
-    first: Opened, others: list[Opened], cache: HashCache | None
+    first: Opened, others: list[Opened], cache: Keeper | None
 ) -> tuple[str, list[Opened], list[Opened]]:
     """The first file's sha256, and which of the others hold the same bytes and which not
     (when none does, its hash is not finished: nothing will name it). The first read is of
     PARTIAL_BYTES, where most files that differ already do, or of all of a file of up to
     WHOLE_AT_ONCE bytes; the hash of those bytes is what the cache keeps for each file read,
-    as the first-bytes pass would."""
+    as the first-bytes pass would. The bytes read are compared where they lie, in the two
+    buffers (`startswith` compares a prefix without copying it; a slice would be a copy)."""
     mine, theirs = chunk_buffers()
+    their_bytes = memoryview(theirs)
     whole = first[0].size <= WHOLE_AT_ONCE
     digest, offset, wanted = hashlib.sha256(), 0, first[0].size if whole else PARTIAL_BYTES
     same, differ = others, list[Opened]()
@@ -159,9 +202,9 @@ def _compare(
         still: list[Opened] = []
         for item in same:
             # At the end one byte more is asked for: a file that grew since is not the same.
-            read = os.preadv(item[1], [memoryview(theirs)[: got or 1]], offset)
-            equal = mine == theirs if got == CHUNK else mine[:got] == theirs[:got]
-            (still if read == got and equal else differ).append(item)
+            read = os.preadv(item[1], [their_bytes[: got or 1]], offset)
+            equal = read == got and mine.startswith(their_bytes[:got])
+            (still if equal else differ).append(item)
         if offset == 0 and cache is not None:  # these first bytes are theirs too
             first_bytes = digest.hexdigest()
             for _, _, st in (first, *still):
@@ -175,32 +218,64 @@ def _compare(
     return digest.hexdigest(), same, differ
 
 
-def _hashed_each(
-    hasher: Callable[[Entry], tuple[Entry, str | None]], batch: list[Entry]
-) -> list[tuple[str, list[Entry]]]:
-    return [(digest, [entry]) for entry, digest in map(hasher, batch) if digest]
+# The units of work, run here or by a helper process (by name: module-level functions).
 
 
-def _batches(items: list[T]) -> list[list[T]]:
-    """At most BATCHES jobs' worth of items, big and small ones dealt out evenly."""
-    return [batch for batch in (items[i::BATCHES] for i in range(BATCHES)) if batch]
+def first_bytes_of(root: SafeRoot, cache: Keeper | None, files: Files) -> list[str | None]:
+    with _Folders(root) as folders:
+        return [_first_bytes(root, e, cache, folders.of(e)) for e in files.entries]
 
 
-Job = tuple[int, "Future[list[tuple[str, list[Entry]]]]"]  # files, their groups to come
+def hashes_of(root: SafeRoot, cache: Keeper | None, files: Files) -> list[str | None]:
+    with _Folders(root) as folders:
+        return [_hashed(root, entry, cache, folders.of(entry)) for entry in files.entries]
+
+
+def identical_in(
+    root: SafeRoot, cache: Keeper | None, groups: list[Files]
+) -> list[tuple[int, str, list[int]]]:
+    """For each set of identical files found: its group's place, its sha256, its members'."""
+    found = []
+    for number, files in enumerate(groups):
+        group = files.entries
+        place = {entry: n for n, entry in enumerate(group)}
+        for digest, members in _confirmed(root, group, cache):
+            found.append((number, digest, [place[entry] for entry in members]))
+    return found
+
+
+def _whole_cost(entry: Entry) -> int:
+    return OPEN_COST + HASH_COST * entry.size
+
+
+def _group_cost(group: list[Entry]) -> int:
+    """Each file opened and read, one of them hashed."""
+    return len(group) * (OPEN_COST + group[0].size) + HASH_COST * group[0].size
+
+
+def _dealt(items: list[T], cost: Callable[[T], int], parts: int) -> list[tuple[list[T], int]]:
+    """`items` in about `parts` units of like cost (one costlier than that is a unit of its
+    own), each with its cost."""
+    costs = list(map(cost, items))
+    target = max(1, sum(costs) // parts)
+    units: list[tuple[list[T], int]] = []
+    batch: list[T] = []
+    spent = 0
+    for item, item_cost in zip(items, costs, strict=True):
+        if item_cost >= target:
+            units.append(([item], item_cost))
+            continue
+        batch.append(item)
+        spent += item_cost
+        if spent >= target or len(batch) >= UNIT_FILES:
+            units.append((batch, spent))
+            batch, spent = [], 0
+    if batch:
+        units.append((batch, spent))
+    return units
+
+
 Settled = dict[tuple[int, str], list[Entry]]  # files by size and sha256
-
-
-def _compared_jobs(
-    pool: "ThreadPoolExecutor",
-    root: SafeRoot,
-    groups: list[list[Entry]],
-    cache: HashCache | None,
-) -> list[Job]:
-    """Groups of one size compared side by side in the pool, a batch of groups a job."""
-    return [
-        (sum(map(len, batch)), pool.submit(_confirmed_all, root, batch, cache))
-        for batch in _batches(groups)
-    ]
 
 
 def _planned(
@@ -225,29 +300,6 @@ def _planned(
     return compared, hashed, by_key
 
 
-def _gathered(
-    here: list[tuple[str, list[Entry]]],
-    jobs: list[Job],
-    by_key: Settled,
-    progress: ProgressFn | None,
-) -> list[tuple[str, list[Entry]]]:
-    """The identical files found `here` and by every job, with those `by_key` holds already."""
-    from concurrent.futures import as_completed
-
-    files = {future: count for count, future in jobs}
-    done = sum(len(members) for _, members in here)
-    total = done + sum(files.values())
-    for digest, members in here:
-        by_key[(members[0].size, digest)].extend(members)
-    for future in as_completed(files):
-        for digest, members in future.result():
-            by_key[(members[0].size, digest)].extend(members)
-        done += files[future]
-        if progress:
-            progress({"phase": "full hash", "done": done, "total": total})
-    return [(digest, group) for (_, digest), group in by_key.items() if len(group) > 1]
-
-
 Sized = tuple[list[Entry], list[str | None]]  # files of one size, the hash of their first bytes
 
 
@@ -264,27 +316,59 @@ def _known(
     return wholes, wholes if group[0].size <= WHOLE_AT_ONCE else [first for _, first in kept]
 
 
-def _first_bytes_groups(
-    root: SafeRoot, groups: list[Sized], progress: ProgressFn | None, cache: HashCache | None
-) -> list[tuple[str, list[Entry]]]:
-    """Files of one size regrouped by the hash of their first PARTIAL_BYTES (all of the
-    shortest: see WHOLE_AT_ONCE), known or read.
-    In this thread: reading 4 KiB costs less than handing the GIL between threads for each
-    file (measured: one thread hashes them faster than two, even on two cores)."""
-    by_key: dict[tuple[int, str], list[Entry]] = defaultdict(list)
-    unknown = []
-    for group, digests in groups:
-        for entry, digest in zip(group, digests, strict=True):
-            if digest is None:
-                unknown.append(entry)
-            else:
-                by_key[(entry.size, digest)].append(entry)
-    for done, entry in enumerate(unknown, 1):
-        if (found := _first_bytes(root, entry, cache)) is not None:
-            by_key[(entry.size, found)].append(entry)
-        if progress and (done % PROGRESS_EVERY == 0 or done == len(unknown)):
-            progress({"phase": "partial hash", "done": done, "total": len(unknown)})
-    return [(digest, group) for (_, digest), group in by_key.items() if len(group) > 1]
+class _Round:
+    """One round of units: files whose first bytes are to be hashed, files to hash whole, and
+    groups of files of one size to compare side by side, dealt into units."""
+
+    def __init__(self, share: Share, progress: ProgressFn | None, phase: str) -> None:
+        self.share, self.progress, self.phase = share, progress, phase
+        self.parts = (share.helpers + 1) * UNITS_PER_WORKER
+        self.work: list[Work] = []
+        self.files: list[list[Entry]] = []  # of each unit of first bytes or whole hashes
+        self.groups: list[list[list[Entry]]] = []  # of each unit of compares
+        self.costs: list[int] = []
+
+    def first_bytes(self, entries: list[Entry]) -> None:
+        """In the order given (the scan's: a folder's files together), a few hundred a unit;
+        each costs about the same (a small read)."""
+        step = min(UNIT_FILES, max(1, -(-len(entries) // self.parts)))
+        for start in range(0, len(entries), step):
+            files = entries[start : start + step]
+            self._add(first_bytes_of, files, len(files) * (OPEN_COST + HASH_COST * PARTIAL_BYTES))
+
+    def hashes(self, entries: list[Entry]) -> None:
+        for files, unit_cost in _dealt(entries, _whole_cost, self.parts):
+            self._add(hashes_of, files, unit_cost)
+
+    def _add(self, task: Callable[..., Any], files: list[Entry], cost: int) -> None:
+        self.work.append((task, Files(files)))
+        self.files.append(files)
+        self.groups.append([])
+        self.costs.append(cost)
+
+    def compares(self, groups: list[list[Entry]]) -> None:
+        for unit, unit_cost in _dealt(groups, _group_cost, self.parts):
+            self.work.append((identical_in, [Files(group) for group in unit]))
+            self.files.append([])
+            self.groups.append(unit)
+            self.costs.append(unit_cost)
+
+    def run(self, by_key: Settled) -> list[tuple[str, list[Entry]]]:
+        """Files by size and hash (into `by_key`), and the groups of identical files found."""
+        found: list[tuple[str, list[Entry]]] = []
+        total = sum(map(len, self.files)) + sum(len(g) for unit in self.groups for g in unit)
+        done = 0
+        for index, result in self.share.run(self.work, self.costs):
+            files, groups = self.files[index], self.groups[index]
+            for entry, digest in zip(files, result if files else (), strict=True):
+                if digest is not None:
+                    by_key[(entry.size, digest)].append(entry)
+            for number, digest, members in result if groups else ():
+                found.append((digest, [groups[number][member] for member in members]))
+            done += len(files) + sum(map(len, groups))
+            if self.progress:
+                self.progress({"phase": self.phase, "done": done, "total": total})
+        return found
 
 
 def find_duplicates(
@@ -293,18 +377,23 @@ def find_duplicates(
     min_size: int = 1,
     progress: ProgressFn | None = None,
     cache: HashCache | None = None,
+    share: Share | None = None,
 ) -> dict[str, Any]:
     """Groups of identical files. With `cache`, the partial and full hashes of files unchanged
     since they were kept are taken from it, so a second scan of an unchanged folder opens no
     file; when the scan sees exactly the files of a report the cache keeps (same paths, inodes,
-    sizes and times), that report is the answer."""
-    entries = list(scan(root, path, progress=progress))
+    sizes and times), that report is the answer. `share` is the job's helper processes (made
+    here when not given)."""
+    if share is None:
+        with Share(root, cache) as made:
+            return find_duplicates(root, path, min_size, progress, cache, made)
+    entries = scan(root, path, progress=progress, share=share)
     if cache is None:
-        return _duplicates(root, entries, min_size, progress, None)
+        return _duplicates(share, entries, min_size, progress)
     scope, fingerprint = f"duplicates {path!r} {min_size!r}", _fingerprint(entries)
     if (kept := cache.report(scope, fingerprint)) is not None:
         return kept
-    report = _duplicates(root, entries, min_size, progress, cache)
+    report = _duplicates(share, entries, min_size, progress)
     newest = max((max(e.mtime_ns, e.ctime_ns) for e in entries), default=0)
     cache.keep_report(scope, fingerprint, report, newest)
     return report
@@ -321,25 +410,31 @@ def _fingerprint(entries: list[Entry]) -> str:
 
 
 def _by_size(entries: list[Entry], min_size: int) -> dict[int, list[Entry]]:
-    """The files of at least `min_size` bytes by size, hard links one file (of its first path)."""
-    files: dict[tuple[int, int], Entry] = {}
-    for entry in entries:
-        if entry.size < min_size:
-            continue
-        other = files.setdefault((entry.dev, entry.ino), entry)
-        if entry.path < other.path:
-            files[(entry.dev, entry.ino)] = entry
+    """Files of at least `min_size` bytes by size, of the sizes more than one file has; hard
+    links are one file (of its first path)."""
     by_size: dict[int, list[Entry]] = defaultdict(list)
-    for entry in files.values():
+    for entry in entries:
         by_size[entry.size].append(entry)
-    return by_size
+    shared: dict[int, list[Entry]] = {}
+    for size, group in by_size.items():
+        if len(group) < 2 or size < min_size:
+            continue
+        if len({(entry.dev, entry.ino) for entry in group}) < len(group):
+            files: dict[tuple[int, int], Entry] = {}
+            for entry in sorted(group, key=attrgetter("path"), reverse=True):
+                files[(entry.dev, entry.ino)] = entry
+            group = list(files.values())
+        if len(group) > 1:
+            shared[size] = group
+    return shared
 
 
 def _triaged(
     by_size: dict[int, list[Entry]], cache: HashCache | None
 ) -> tuple[Settled, list[list[Entry]], list[Sized]]:
     """Files of one size whose every sha256 the cache knows; groups of a few files to compare
-    side by side; the others, with the hash of their first bytes where the cache knows it."""
+    side by side (but files the first-bytes pass reads whole); the others, with the hash of
+    their first bytes where the cache knows it."""
     settled: Settled = defaultdict(list)
     few: list[list[Entry]] = []
     many: list[Sized] = []
@@ -350,67 +445,64 @@ def _triaged(
         if None not in wholes:
             for entry, sha256 in zip(group, wholes, strict=True):
                 settled[(entry.size, cast(str, sha256))].append(entry)
-        elif len(group) <= FEW and None in firsts:
+        elif len(group) <= FEW and None in firsts and group[0].size > WHOLE_AT_ONCE:
             few.append(group)
         else:
             many.append((group, firsts))
     return settled, few, many
 
 
-def _identical(
-    root: SafeRoot,
-    compared: list[list[Entry]],
-    hashed: list[Entry],
-    by_key: Settled,
-    progress: ProgressFn | None,
-    cache: HashCache | None,
-) -> list[tuple[str, list[Entry]]]:
-    """The identical files among groups compared side by side and files hashed one by one
-    (to match those `by_key` holds). Small files are read in this thread, before the pool
-    starts: reading one costs less than handing the GIL between threads (measured: this step
-    a third faster on a tree of real files)."""
-    hasher = _hasher(root, cache)
-    here = _confirmed_all(root, [g for g in compared if g[0].size <= SMALL_FILE], cache)
-    here += _hashed_each(hasher, [e for e in hashed if e.size <= SMALL_FILE])
-    from concurrent.futures import ThreadPoolExecutor  # not for a scan its kept report answers
-
-    with ThreadPoolExecutor(WORKERS) as pool:
-        jobs = _compared_jobs(pool, root, [g for g in compared if g[0].size > SMALL_FILE], cache)
-        jobs += [
-            (len(batch), pool.submit(_hashed_each, hasher, batch))
-            for batch in _batches([e for e in hashed if e.size > SMALL_FILE])
-        ]
-        return _gathered(here, jobs, by_key, progress)
-
-
 def _duplicates(
-    root: SafeRoot,
-    entries: list[Entry],
-    min_size: int,
-    progress: ProgressFn | None,
-    cache: HashCache | None,
+    share: Share, entries: list[Entry], min_size: int, progress: ProgressFn | None
 ) -> dict[str, Any]:
+    cache = share.cache
     settled, few, many = _triaged(_by_size(entries, min_size), cache)
-    alike = _first_bytes_groups(root, many, progress, cache)
-    large = [g for _, g in alike if g[0].size > WHOLE_AT_ONCE]
-    compared, hashed, by_key = _planned(large, cache)
-    full = [(d, g) for d, g in alike if g[0].size <= WHOLE_AT_ONCE]  # read whole
-    full += _identical(root, compared + few, hashed, by_key, progress, cache)
-    full += [(digest, group) for (_, digest), group in settled.items() if len(group) > 1]
+    # Round 1: the first bytes the cache does not know, and the few files of a size compared.
+    by_first: Settled = defaultdict(list)
+    unknown: set[int] = set()  # files, by id, whose first bytes are to be read
+    for group, digests in many:
+        for entry, digest in zip(group, digests, strict=True):
+            if digest is None:
+                unknown.add(id(entry))
+            else:
+                by_first[(entry.size, digest)].append(entry)
+    first = _Round(share, progress, "partial hash")
+    first.first_bytes([entry for entry in entries if id(entry) in unknown])  # a folder's together
+    first.compares(few)
+    found = first.run(by_first)
+    # Round 2: the groups the first bytes left (those read whole are found already).
+    large = [g for g in by_first.values() if len(g) > 1 and g[0].size > WHOLE_AT_ONCE]
+    compared, hashed, known = _planned(large, cache)
+    second = _Round(share, progress, "full hash")
+    second.compares(compared)
+    second.hashes(hashed)
+    found += second.run(known)
+    by_key: Settled = defaultdict(list)
+    for (size, digest), group in by_first.items():
+        if size <= WHOLE_AT_ONCE:
+            by_key[(size, digest)] += group
+    for digest, members in found:
+        by_key[(members[0].size, digest)] += members
+    for key, group in chain(known.items(), settled.items()):
+        by_key[key] += group
     groups: list[dict[str, Any]] = sorted(
         (
-            {"sha256": digest, "size": members[0].size, "paths": sorted(e.path for e in members)}
-            for digest, members in full
+            {"sha256": digest, "size": size, "paths": sorted(e.path for e in members)}
+            for (size, digest), members in by_key.items()
+            if len(members) > 1
         ),
         key=lambda g: (-g["size"], g["paths"][0]),
     )
-    bytes_hashed = sum(
-        e.size if e.size <= WHOLE_AT_ONCE else PARTIAL_BYTES for g, _ in many for e in g
-    )
-    bytes_hashed += sum(e.size for g in (*few, *large) for e in g)
+    bytes_hashed = sum(len(g) * min(g[0].size, _first_read(g[0].size)) for g, _ in many)
+    bytes_hashed += sum(len(g) * g[0].size for g in (*few, *large))
     return {
         "groups": groups,
         "files_scanned": len(entries),
         "bytes_hashed": bytes_hashed,
         "wasted_bytes": sum(g["size"] * (len(g["paths"]) - 1) for g in groups),
     }
+
+
+def _first_read(size: int) -> int:
+    """What the first-bytes pass reads of a file of this size."""
+    return size if size <= WHOLE_AT_ONCE else PARTIAL_BYTES

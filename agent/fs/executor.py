@@ -1,17 +1,20 @@
 import contextlib
+import gc
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from agent.fs import FsError, operations
 from agent.fs.hash_cache import HashCache
+from agent.fs.helpers import Share
 from agent.fs.safe_root import SafeRoot
 from agent.fs.scan import ProgressFn
 
-# Each takes (root, params, progress), the reads below also the hash cache.
+# Each takes (root, params, progress), the reads below also the hash cache and the job's helper
+# processes (agent.fs.helpers).
 ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "list_files": operations.list_files,
     "detect_duplicates": operations.detect_duplicates,
@@ -49,6 +52,19 @@ def _save_later(cache: HashCache) -> None:
     global _saving
     _saving = threading.Thread(target=_save, args=(cache,), name="hash-cache-save")
     _saving.start()
+
+
+@contextlib.contextmanager
+def _uncollected() -> Iterator[None]:
+    """No garbage collection while a scan runs: what it makes (an entry for every file) lives
+    until it ends, so collecting midway frees nothing and costs a few per cent of the scan."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _open_cache(path: Path, clock: Callable[[], int]) -> HashCache | None:
@@ -95,7 +111,8 @@ def execute(
                 root, params, progress, mode=options.get("delete_mode", "quarantine")
             )
         if action in READS:
-            report = ACTIONS[action](root, params, progress, cache)
+            with Share(root, cache) as share, _uncollected():
+                report = ACTIONS[action](root, params, progress, cache, share)
             if cache is not None:
                 (_save_later if save_later else _save)(cache)
             return report

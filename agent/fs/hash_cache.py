@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from agent.fs.scan import Entry
@@ -38,8 +38,19 @@ KEPT_SECONDS = 90 * 86400  # an entry unseen for this long is dropped
 SEEN_EVERY = 86400  # an entry's "last seen" is written again at most once a day
 KEPT_REPORTS = 8  # reports of the latest scopes scanned (a folder, a minimum size)
 Key = tuple[int, int]  # device, inode
+Facts = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
 Kept = tuple[int, int, int, str | None, str | None, int]
 T = TypeVar("T")
+
+
+def facts_of(st: os.stat_result) -> Facts:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+class Keeper(Protocol):
+    """What keeps a hash just computed: the cache, or what stands for it in a helper process."""
+
+    def put(self, st: os.stat_result, sha256: str, partial: bool = False) -> None: ...
 
 
 class HashCache:
@@ -157,9 +168,14 @@ class HashCache:
     def put(self, st: os.stat_result, sha256: str, partial: bool = False) -> None:
         """Remember a hash just computed from the open file `st` describes (with `partial`,
         of its first bytes)."""
-        if self.clock() - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
+        self.keep(facts_of(st), sha256, partial)
+
+    def keep(self, facts_of_file: Facts, sha256: str, partial: bool = False) -> None:
+        """`put`, for the file as `facts_of` describes it."""
+        dev, ino, size, mtime_ns, ctime_ns = facts_of_file
+        if self.clock() - max(mtime_ns, ctime_ns) < RACY_NS:
             return
-        key, facts = (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        key, facts = (dev, ino), (size, mtime_ns, ctime_ns)
         entries = self._kept()
         with self._lock:
             kept = entries.get(key)

@@ -7,6 +7,7 @@ from typing import Any
 from agent.fs import FsError
 from agent.fs.duplicates import find_duplicates
 from agent.fs.hash_cache import HashCache
+from agent.fs.helpers import Share
 from agent.fs.quarantine import purge_in, quarantine, restore_in, split_quarantine_path
 from agent.fs.safe_root import (
     QUARANTINE,
@@ -35,6 +36,7 @@ def list_files(
     params: dict[str, Any],
     progress: ProgressFn | None,
     cache: HashCache | None = None,
+    share: Share | None = None,
 ) -> dict:
     oddities = Oddities()
     entries = sorted(
@@ -44,6 +46,7 @@ def list_files(
             recursive=params.get("recursive", True),
             progress=progress,
             oddities=oddities,
+            share=share,
         ),
         key=lambda e: e.path,
     )
@@ -79,9 +82,10 @@ def detect_duplicates(
     params: dict[str, Any],
     progress: ProgressFn | None,
     cache: HashCache | None = None,
+    share: Share | None = None,
 ) -> dict:
     return find_duplicates(
-        root, params.get("path", "."), params.get("min_size", 1), progress, cache
+        root, params.get("path", "."), params.get("min_size", 1), progress, cache, share
     )
 
 
@@ -90,11 +94,12 @@ def suggest_cleanup(
     params: dict[str, Any],
     progress: ProgressFn | None,
     cache: HashCache | None = None,
+    share: Share | None = None,
 ) -> dict:
     """Concrete proposals (action + params + reason); the Engine decides on each one."""
     path = params.get("path", ".")
     suggestions: list[dict[str, Any]] = []
-    duplicates = find_duplicates(root, path, 1, progress, cache)
+    duplicates = find_duplicates(root, path, 1, progress, cache, share)
     for group in duplicates["groups"]:
         keep, *extra = sorted(group["paths"], key=lambda p: (p.count("/"), len(p), p))
         for copy in extra:
@@ -106,7 +111,7 @@ def suggest_cleanup(
                 }
             )
     suggested = {s["params"]["path"] for s in suggestions}
-    for entry in sorted(scan(root, path), key=lambda e: e.path):
+    for entry in sorted(scan(root, path, share=share), key=lambda e: e.path):
         if entry.path in suggested:
             continue
         name = entry.path.rsplit("/", 1)[-1]

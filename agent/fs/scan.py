@@ -2,9 +2,12 @@
 
 import os
 import stat
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from agent.fs import FsError
+from agent.fs.helpers import Share, Work
 from agent.fs.safe_root import DIR_FLAGS, QUARANTINE, SafeRoot, split_relative
 
 ProgressFn = Callable[[dict], None]
@@ -30,6 +33,74 @@ class Entry(NamedTuple):
     ctime_ns: int = 0
 
 
+# Entries as they travel to and from a helper process: the paths joined by NUL (which no name
+# holds), the numbers of each in arrays (pickling a list of named tuples costs four times more).
+Packed = tuple[str, bytes, bytes, bytes]
+
+
+class Files:
+    """Entries a unit of work is given, or gives back; they are packed only when they go to or
+    come from a helper process (in this process, the list itself is used)."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.entries = entries
+
+    def __reduce__(self) -> tuple[Callable[[Packed], "Files"], tuple[Packed]]:
+        return _unpacked, (pack(self.entries),)
+
+
+def _unpacked(packed: Packed) -> Files:
+    return Files(unpack(packed))
+
+
+def pack(entries: Sequence[Entry]) -> Packed:
+    if not entries:
+        return "", b"", b"", b""
+    paths, sizes, mtimes, devs, inos, mtimes_ns, ctimes_ns = zip(*entries, strict=True)
+    return (
+        "\0".join(paths),
+        array("Q", devs + inos).tobytes(),  # unsigned
+        array("q", sizes + mtimes_ns + ctimes_ns).tobytes(),
+        array("d", mtimes).tobytes(),
+    )
+
+
+def unpack(packed: Packed) -> list[Entry]:
+    paths, ids_bytes, numbers_bytes, mtimes_bytes = packed
+    if not paths and not ids_bytes:
+        return []
+    ids, numbers, mtimes = array("Q"), array("q"), array("d")
+    ids.frombytes(ids_bytes)
+    numbers.frombytes(numbers_bytes)
+    mtimes.frombytes(mtimes_bytes)
+    n = len(mtimes)
+    rows = zip(
+        paths.split("\0"),
+        numbers[:n],
+        mtimes,
+        ids[:n],
+        ids[n:],
+        numbers[n : 2 * n],
+        numbers[2 * n :],
+        strict=True,
+    )
+    return list(map(Entry._make, rows))
+
+
+# Files a unit of the walk lists before it hands the folders it has not entered yet back, as
+# units of their own: so a tree of any shape is shared out among the job's helper processes.
+UNIT_FILES = 2000
+UNIT_SPLIT = 64  # the folders a unit left in one folder make at most this many units
+# A unit of the walk: a folder, and the names of the folders in it to walk (None: all of it);
+# whether to walk into folders, and whether to note empty folders and broken links.
+WalkUnit = tuple[str, list[str] | None, bool, bool]
+# What it gives back: its files, its empty folders and broken links (when they are noted), and
+# the folders it left for other units, by the folder they are in.
+Walked = tuple[Files, list[str], list[str], list[tuple[str, list[str]]]]
+
+
 def scan(
     root: SafeRoot,
     path: object,
@@ -37,33 +108,79 @@ def scan(
     recursive: bool = True,
     progress: ProgressFn | None = None,
     oddities: Oddities | None = None,
-) -> Iterator[Entry]:
+    share: Share | None = None,
+) -> list[Entry]:
     """Regular files under `path`; symlinks are skipped, the quarantine folder and the root's
     private folders too. With `oddities`, empty folders and broken links are noted in it on
-    the way.
+    the way. The walk is shared with the job's helper processes (`share`), a few thousand
+    files a unit; the files come in the same order whoever walked them.
 
     Each folder is read once with scandir on its own descriptor, and entered with
-    O_NOFOLLOW | O_DIRECTORY relative to its parent's, so a folder swapped for a link while
-    the scan runs is never entered."""
+    O_NOFOLLOW | O_DIRECTORY relative to its parent's (a unit's first folder: component by
+    component from the root), so a folder swapped for a link while the scan runs is never
+    entered."""
     parts = split_relative(path, allow_root=True)
-    start = root.open_dir(parts)
+    os.close(root.open_dir(parts))  # a path that is no folder of the root is refused here
+    if share is None:
+        with Share(root, helpers=0) as alone:
+            return scan(
+                root, path, recursive=recursive, progress=progress, oddities=oddities, share=alone
+            )
+    noting = oddities is not None
+    work: list[Work] = [(walked_from, ("/".join(parts), None, recursive, noting))]
+    places: list[tuple[int, ...]] = [()]  # where each unit's files go in the order of all
+    walked: dict[tuple[int, ...], Walked] = {}
+    counter = _Counter(progress)
+    for index, result in share.run(work):
+        walked[places[index]] = result
+        for number, (folder, names) in enumerate(result[3]):
+            step = -(-len(names) // UNIT_SPLIT)
+            for start in range(0, len(names), step):
+                unit: WalkUnit = (folder, names[start : start + step], True, noting)
+                work.append((walked_from, unit))
+                places.append((*places[index], number, start))
+        counter.count(result[0].entries)
     found: list[Entry] = []
+    for place in sorted(walked):
+        files, empty_folders, broken_links, _ = walked[place]
+        found += files.entries
+        if oddities is not None:
+            oddities.empty_folders += empty_folders
+            oddities.broken_links += broken_links
+    return found
+
+
+def walked_from(root: SafeRoot, cache: object, unit: WalkUnit) -> Walked:
+    """A unit of the walk (run here or by a helper): the files under one folder (or under some
+    folders in it), until UNIT_FILES are found; the folders not entered by then are given
+    back."""
+    folder, names, recursive, noting = unit
+    oddities = Oddities() if noting else None
+    found: list[Entry] = []
+    walk = _Walk(oddities, found, root.private)
     try:
-        walk = _Walk(_Counter(progress), oddities, found, root.private)
-        walk.folder(start, "/".join(parts), recursive)
+        fd = root.open_dir(folder.split("/") if folder else [])
+    except (FsError, OSError):  # gone, or now a link, since its parent was read
+        return Files(found), [], [], []
+    try:
+        if names is None:
+            walk.folder(fd, folder, recursive)
+        else:
+            walk.subfolders(fd, folder, names)
     finally:
-        os.close(start)
-    yield from found
+        os.close(fd)
+    empty, broken = (oddities.empty_folders, oddities.broken_links) if oddities else ([], [])
+    return Files(found), empty, broken, walk.left
 
 
 class _Counter:
     def __init__(self, progress: ProgressFn | None) -> None:
         self.progress, self.seen, self.seen_bytes = progress, 0, 0
 
-    def count(self, files: int, size: int) -> None:
-        """A folder's files counted; told every PROGRESS_EVERY files or so."""
-        before, self.seen = self.seen, self.seen + files
-        self.seen_bytes += size
+    def count(self, files: list[Entry]) -> None:
+        """A unit's files counted; told every PROGRESS_EVERY files or so."""
+        before, self.seen = self.seen, self.seen + len(files)
+        self.seen_bytes += sum(entry.size for entry in files)
         if self.progress and self.seen // PROGRESS_EVERY > before // PROGRESS_EVERY:
             self.progress({"phase": "scanning", "done": self.seen, "bytes": self.seen_bytes})
 
@@ -71,13 +188,14 @@ class _Counter:
 class _Walk:
     def __init__(
         self,
-        counter: _Counter,
         oddities: Oddities | None,
         found: list[Entry],
         private: frozenset[tuple[int, int]],
     ) -> None:
-        self.counter, self.oddities, self.found, self.private = counter, oddities, found, private
+        self.oddities, self.found, self.private = oddities, found, private
         self.private_inodes = {ino for _, ino in private}
+        # Folders not entered, by the folder they are in: UNIT_FILES were found before.
+        self.left: list[tuple[str, list[str]]] = []
 
     def _is_private(self, entry: os.DirEntry[str]) -> bool:
         if entry.inode() not in self.private_inodes:  # read with the listing: no system call
@@ -92,7 +210,7 @@ class _Walk:
             return
         subfolders = []
         prefix = f"{folder}/" if folder else ""
-        oddities, found, listed, size = self.oddities, self.found, len(self.found), 0
+        oddities, found = self.oddities, self.found
         for entry in entries:
             name = entry.name
             try:
@@ -115,7 +233,6 @@ class _Walk:
                 continue
             if st.st_ino in self.private_inodes and (st.st_dev, st.st_ino) in self.private:
                 continue
-            size += st.st_size
             found.append(
                 Entry(
                     prefix + name,
@@ -127,12 +244,17 @@ class _Walk:
                     st.st_ctime_ns,
                 )
             )
-        self.counter.count(len(found) - listed, size)
         if oddities is not None and not entries and folder:
             oddities.empty_folders.append(folder)
-        if not recursive:
-            return
-        for name in subfolders:
+        if recursive:
+            self.subfolders(dirfd, folder, subfolders)
+
+    def subfolders(self, dirfd: int, folder: str, names: list[str]) -> None:
+        """Walk the folders `names` of `folder`, until UNIT_FILES files are found."""
+        for at, name in enumerate(names):
+            if len(self.found) >= UNIT_FILES:
+                self.left.append((folder, names[at:]))
+                return
             try:
                 child = os.open(name, DIR_FLAGS, dir_fd=dirfd)
             except OSError:  # gone, unreadable, or now a link: not entered
