@@ -1,6 +1,9 @@
 """How far the running job got, told to whoever listens (journal, log, engine) at most once a
 `every` seconds and always within `every` seconds of a change, however the job's own steps
-are spaced (one large file can take a minute to hash)."""
+are spaced (one large file can take a minute to hash).
+
+Its thread starts with the first report, not before: a job forks its helper processes when it
+starts, and a process may fork only while it runs one thread (agent.fs.helpers)."""
 
 import threading
 from collections.abc import Callable
@@ -17,12 +20,12 @@ class ProgressReporter:
         self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
 
     def __enter__(self) -> "ProgressReporter":
-        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def update(self, data: dict[str, Any]) -> None:
         """Called by the job as it goes: cheap, it only keeps the latest."""
@@ -31,6 +34,7 @@ class ProgressReporter:
             self._latest = data
         if first:
             self.flush()  # the first report goes out at once
+            self._thread.start()
 
     def flush(self) -> None:
         with self._lock:

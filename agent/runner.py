@@ -11,7 +11,8 @@ from typing import Any
 from agent.client import EngineClient, EngineUnavailable
 from agent.config import AgentConfig
 from agent.fs import FsError
-from agent.fs.executor import execute
+from agent.fs.executor import READS, execute
+from agent.fs.helpers import helpers_allowed
 from agent.journal import Journal
 from agent.logs import log
 from agent.progress import ProgressReporter
@@ -150,7 +151,10 @@ class Runner:
         if job.get("contract_ref") and job["contract_ref"] != self.contract_ref:
             self.load_contract()  # the owner released another version: judge by that one
         self.journal.begin(job)
-        log("info", "job started", **ids, action=job["action"])
+        # A listing shares its reading with helper processes, forked as it starts (one per
+        # further core; none while another thread runs).
+        helpers = helpers_allowed() if job["action"] in READS else 0
+        log("info", "job started", **ids, action=job["action"], helpers=helpers)
         status, report = self.execute(job)
         self.journal.finish(job_id, status, report)
         log("info", "job finished", **ids, status=status, duration_ms=report.get("duration_ms"))
@@ -321,10 +325,13 @@ class BackgroundCall:
             finally:
                 self.done.set()
 
-        threading.Thread(target=run, name="poll", daemon=True).start()
+        self._thread = threading.Thread(target=run, name="poll", daemon=True)
+        self._thread.start()
 
     def result(self) -> Any:
-        self.done.wait()
+        """The call's value, once its thread has ended: the jobs it brings run in a process
+        of one thread, which may fork its helpers (agent.fs.helpers)."""
+        self._thread.join()
         if self._error is not None:
             raise self._error
         return self._value

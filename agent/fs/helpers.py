@@ -26,6 +26,8 @@ import signal
 import socket
 import struct
 import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -39,6 +41,7 @@ Task = Callable[[SafeRoot, Keeper | None, Any], Any]
 Work = tuple[Task, Any]
 
 MAX_HELPERS = 7
+THREAD_END_SECONDS = 0.05
 AHEAD = 2  # units handed to a helper before it answers, so it never waits for the next one
 _HEADER = struct.Struct("!I")
 
@@ -52,11 +55,21 @@ def helpers_allowed() -> int:
 
 
 def _single_threaded() -> bool:
-    """Counted by the kernel: threads Python did not start count too."""
-    try:
-        return len(os.listdir("/proc/self/task")) == 1
-    except OSError:
+    """Counted by the kernel, so threads Python did not start count too. A thread Python has
+    just joined can still be ending in the kernel for a moment (Python's threads are detached:
+    nothing waits for that end): that moment is waited for, briefly."""
+    if threading.active_count() > 1:
         return False
+    deadline = time.monotonic() + THREAD_END_SECONDS
+    while True:
+        try:
+            if len(os.listdir("/proc/self/task")) == 1:
+                return True
+        except OSError:
+            return False
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(THREAD_END_SECONDS / 100)
 
 
 class Recorder:
@@ -240,7 +253,8 @@ class _Channel:
             if readable and not self._read():
                 return  # the job's process is gone: nobody to answer
             if writable:
-                left = left[self.conn.send(left) :]
+                with contextlib.suppress(BlockingIOError):  # what fits, not all: no waiting
+                    left = left[self.conn.send(left, socket.MSG_DONTWAIT) :]
 
     def _read(self) -> bool:
         try:

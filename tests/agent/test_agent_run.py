@@ -1,9 +1,11 @@
 import hashlib
 import json
+import os
 import signal
 
 import pytest
 
+from agent.fs.helpers import MAX_HELPERS
 from tests.support.agent_process import configure, job_result, running_agent, wait_for
 from tests.support.fault_proxy import FaultProxy
 
@@ -48,6 +50,12 @@ def test_list_and_duplicates_run_at_once(inst, agent, folder, tmp_path):
     dupes = job_result(inst, inst.propose("exec", "detect_duplicates")["job_id"])
     groups = [sorted(g["paths"]) for g in dupes["result"]["groups"]]
     assert groups == [["docs/a.txt", "docs/copy-of-a.txt"]]
+    # Between jobs the agent runs one thread: each listing shares its work with helper
+    # processes, one per further core.
+    lines = [json.loads(line) for line in agent[1].read_text().splitlines() if line[:1] == "{"]
+    started = [line for line in lines if line["msg"] == "job started"]
+    cores = len(os.sched_getaffinity(0))
+    assert [line["helpers"] for line in started] == [min(MAX_HELPERS, cores - 1)] * 2
 
 
 def test_delete_waits_for_approval_then_quarantines(inst, agent, folder):
