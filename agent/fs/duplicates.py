@@ -20,6 +20,7 @@ re-opened relative to the root and checked against the scanned inode, so a folde
 a symlink during the scan cannot lead the hashing outside the root.
 """
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -53,16 +54,11 @@ T = TypeVar("T")
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a pipe never blocks
 
 
-def _open_scanned(
-    root: SafeRoot, entry: Entry, folder: int | None = None
-) -> tuple[int, os.stat_result] | None:
-    """The file the scan saw, opened without following links (relative to its `folder`'s
-    descriptor when given); None when it is gone, or no longer that regular file."""
+def _open_scanned(root: SafeRoot, entry: Entry) -> tuple[int, os.stat_result] | None:
+    """The file the scan saw, opened without following links; None when it is gone, or no
+    longer that regular file."""
     try:
-        if folder is None:
-            fd = os.open(entry.path, _FILE_FLAGS, dir_fd=root.fd)
-        else:
-            fd = os.open(entry.path.rpartition("/")[2], _FILE_FLAGS, dir_fd=folder)
+        fd = os.open(entry.path, _FILE_FLAGS, dir_fd=root.fd)
     except OSError:
         return None
     st = os.fstat(fd)
@@ -72,47 +68,9 @@ def _open_scanned(
     return fd, st
 
 
-class _Folders:
-    """The folders of files taken in the order of the scan (a folder's files together), each
-    opened once: opening a file by its name in its folder's descriptor spares the system the
-    walk down its whole path (a quarter of the cost of reading a small file's first bytes, in
-    a tree of real files). What is opened is still checked against the scanned inode."""
-
-    def __init__(self, root: SafeRoot) -> None:
-        self.root, self.path, self.fd = root, "", root.fd
-
-    def __enter__(self) -> "_Folders":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._close()
-
-    def of(self, entry: Entry) -> int | None:
-        """The descriptor of the entry's folder; None when it cannot be opened (the file is
-        then opened by its path from the root)."""
-        path = entry.path.rpartition("/")[0]
-        if path != self.path:
-            self._close()
-            self.path, self.fd = path, self.root.fd
-            if path:
-                try:
-                    self.fd = os.open(path, DIR_FLAGS, dir_fd=self.root.fd)
-                except OSError:
-                    self.path = ""
-                    return None
-        return self.fd
-
-    def _close(self) -> None:
-        if self.fd != self.root.fd:
-            os.close(self.fd)
-            self.fd = self.root.fd
-
-
-def _hashed(
-    root: SafeRoot, entry: Entry, cache: Keeper | None, folder: int | None = None
-) -> str | None:
+def _hashed(root: SafeRoot, entry: Entry, cache: Keeper | None) -> str | None:
     """The sha256 of all of the file (kept in `cache` when given); None when it is gone."""
-    opened = _open_scanned(root, entry, folder)
+    opened = _open_scanned(root, entry)
     if opened is None:
         return None
     fd, st = opened
@@ -122,29 +80,6 @@ def _hashed(
         os.close(fd)
     if cache is not None:
         cache.put(st, found)
-    return found
-
-
-def _first_bytes(
-    root: SafeRoot, entry: Entry, cache: Keeper | None, folder: int | None = None
-) -> str | None:
-    """The hash of the file's first PARTIAL_BYTES, or of all of a file of up to WHOLE_AT_ONCE
-    bytes, read at once (a regular file's short read is its end); None when it is gone, or
-    read whole and no longer of the size the scan saw."""
-    opened = _open_scanned(root, entry, folder)
-    if opened is None:
-        return None
-    fd, st = opened
-    whole = entry.size <= WHOLE_AT_ONCE
-    try:
-        data = os.pread(fd, entry.size + 1 if whole else PARTIAL_BYTES, 0)
-    finally:
-        os.close(fd)
-    if whole and len(data) != entry.size:
-        return None
-    found = hashlib.sha256(data).hexdigest()
-    if cache is not None:
-        cache.put(st, found, partial=not whole)
     return found
 
 
@@ -222,13 +157,58 @@ def _compare(
 
 
 def first_bytes_of(root: SafeRoot, cache: Keeper | None, files: Files) -> list[str | None]:
-    with _Folders(root) as folders:
-        return [_first_bytes(root, e, cache, folders.of(e)) for e in files.entries]
+    """The hash of each file's first PARTIAL_BYTES, or of all of a file of up to WHOLE_AT_ONCE
+    bytes, read at once (a regular file's short read is its end); None for a file that is
+    gone, no longer the regular file the scan saw, or (read whole) no longer of its size.
+
+    Files are opened by their name in their folder's descriptor, a folder opened once for its
+    files in a row (the scan's order keeps them together): the system is spared the walk down
+    each whole path, a quarter of the cost in a tree of real files; what is opened is checked
+    against the scanned inode all the same. One loop with its names at hand: this step touches
+    every file of a size another file has."""
+    found: list[str | None] = []
+    note = found.append
+    open_, fstat, pread, close, sha256 = os.open, os.fstat, os.pread, os.close, hashlib.sha256
+    is_regular, root_fd = stat.S_ISREG, root.fd
+    folder, folder_fd = "", root_fd
+    try:
+        for path, size, _, dev, ino, _, _ in files.entries:
+            head, _, name = path.rpartition("/")
+            if head != folder:
+                if folder_fd != root_fd:
+                    close(folder_fd)
+                folder, folder_fd = head, root_fd
+                with contextlib.suppress(OSError):  # then opened from the root by its path
+                    folder_fd = open_(head, DIR_FLAGS, dir_fd=root_fd)
+            try:
+                fd = open_(path if folder_fd == root_fd else name, _FILE_FLAGS, dir_fd=folder_fd)
+            except OSError:
+                note(None)
+                continue
+            try:
+                st = fstat(fd)
+                if not is_regular(st.st_mode) or st.st_ino != ino or st.st_dev != dev:
+                    note(None)
+                    continue
+                whole = size <= WHOLE_AT_ONCE
+                data = pread(fd, size + 1 if whole else PARTIAL_BYTES, 0)
+            finally:
+                close(fd)
+            if whole and len(data) != size:
+                note(None)
+                continue
+            digest = sha256(data).hexdigest()
+            if cache is not None:
+                cache.put(st, digest, partial=not whole)
+            note(digest)
+    finally:
+        if folder_fd != root_fd:
+            close(folder_fd)
+    return found
 
 
 def hashes_of(root: SafeRoot, cache: Keeper | None, files: Files) -> list[str | None]:
-    with _Folders(root) as folders:
-        return [_hashed(root, entry, cache, folders.of(entry)) for entry in files.entries]
+    return [_hashed(root, entry, cache) for entry in files.entries]
 
 
 def identical_in(
@@ -387,13 +367,14 @@ def find_duplicates(
     if share is None:
         with Share(root, cache) as made:
             return find_duplicates(root, path, min_size, progress, cache, made)
-    entries = scan(root, path, progress=progress, share=share)
+    sizes = _Sizes()
+    entries = scan(root, path, progress=progress, share=share, each=sizes.add)
     if cache is None:
-        return _duplicates(share, entries, min_size, progress)
+        return _duplicates(share, entries, sizes.shared(min_size), progress)
     scope, fingerprint = f"duplicates {path!r} {min_size!r}", _fingerprint(entries)
     if (kept := cache.report(scope, fingerprint)) is not None:
         return kept
-    report = _duplicates(share, entries, min_size, progress)
+    report = _duplicates(share, entries, sizes.shared(min_size), progress)
     newest = max((max(e.mtime_ns, e.ctime_ns) for e in entries), default=0)
     cache.keep_report(scope, fingerprint, report, newest)
     return report
@@ -409,24 +390,32 @@ def _fingerprint(entries: list[Entry]) -> str:
     return digest.hexdigest()
 
 
-def _by_size(entries: list[Entry], min_size: int) -> dict[int, list[Entry]]:
-    """Files of at least `min_size` bytes by size, of the sizes more than one file has; hard
-    links are one file (of its first path)."""
-    by_size: dict[int, list[Entry]] = defaultdict(list)
-    for entry in entries:
-        by_size[entry.size].append(entry)
-    shared: dict[int, list[Entry]] = {}
-    for size, group in by_size.items():
-        if len(group) < 2 or size < min_size:
-            continue
-        if len({(entry.dev, entry.ino) for entry in group}) < len(group):
-            files: dict[tuple[int, int], Entry] = {}
-            for entry in sorted(group, key=attrgetter("path"), reverse=True):
-                files[(entry.dev, entry.ino)] = entry
-            group = list(files.values())
-        if len(group) > 1:
-            shared[size] = group
-    return shared
+class _Sizes:
+    """Files by size, gathered while the walk goes on."""
+
+    def __init__(self) -> None:
+        self.files: dict[int, list[Entry]] = defaultdict(list)
+
+    def add(self, entries: list[Entry]) -> None:
+        files = self.files
+        for entry in entries:
+            files[entry.size].append(entry)
+
+    def shared(self, min_size: int) -> dict[int, list[Entry]]:
+        """The files of at least `min_size` bytes of the sizes more than one file has; hard
+        links are one file (of its first path)."""
+        shared: dict[int, list[Entry]] = {}
+        for size, group in self.files.items():
+            if len(group) < 2 or size < min_size:
+                continue
+            if len({(entry.dev, entry.ino) for entry in group}) < len(group):
+                files: dict[tuple[int, int], Entry] = {}
+                for entry in sorted(group, key=attrgetter("path"), reverse=True):
+                    files[(entry.dev, entry.ino)] = entry
+                group = list(files.values())
+            if len(group) > 1:
+                shared[size] = group
+        return shared
 
 
 def _triaged(
@@ -453,10 +442,15 @@ def _triaged(
 
 
 def _duplicates(
-    share: Share, entries: list[Entry], min_size: int, progress: ProgressFn | None
+    share: Share,
+    entries: list[Entry],
+    by_size: dict[int, list[Entry]],
+    progress: ProgressFn | None,
 ) -> dict[str, Any]:
+    """The groups of identical files among `entries` (the scan's), of the sizes `by_size`
+    holds several files of."""
     cache = share.cache
-    settled, few, many = _triaged(_by_size(entries, min_size), cache)
+    settled, few, many = _triaged(by_size, cache)
     # Round 1: the first bytes the cache does not know, and the few files of a size compared.
     by_first: Settled = defaultdict(list)
     unknown: set[int] = set()  # files, by id, whose first bytes are to be read

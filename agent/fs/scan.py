@@ -92,10 +92,12 @@ def unpack(packed: Packed) -> list[Entry]:
 # Files a unit of the walk lists before it hands the folders it has not entered yet back, as
 # units of their own: so a tree of any shape is shared out among the job's helper processes.
 UNIT_FILES = 2000
+FIRST_UNIT_FILES = 200  # the first, walked alone: sooner shared
 UNIT_SPLIT = 64  # the folders a unit left in one folder make at most this many units
 # A unit of the walk: a folder, and the names of the folders in it to walk (None: all of it);
-# whether to walk into folders, and whether to note empty folders and broken links.
-WalkUnit = tuple[str, list[str] | None, bool, bool]
+# whether to walk into folders, whether to note empty folders and broken links, and how many
+# files to find before handing the rest back.
+WalkUnit = tuple[str, list[str] | None, bool, bool, int]
 # What it gives back: its files, its empty folders and broken links (when they are noted), and
 # the folders it left for other units, by the folder they are in.
 Walked = tuple[Files, list[str], list[str], list[tuple[str, list[str]]]]
@@ -109,11 +111,13 @@ def scan(
     progress: ProgressFn | None = None,
     oddities: Oddities | None = None,
     share: Share | None = None,
+    each: Callable[[list[Entry]], None] | None = None,
 ) -> list[Entry]:
     """Regular files under `path`; symlinks are skipped, the quarantine folder and the root's
     private folders too. With `oddities`, empty folders and broken links are noted in it on
     the way. The walk is shared with the job's helper processes (`share`), a few thousand
-    files a unit; the files come in the same order whoever walked them.
+    files a unit; the files come in the same order whoever walked them, and `each` is given
+    each unit's files as they come (in no set order), to work on them while the walk goes on.
 
     Each folder is read once with scandir on its own descriptor, and entered with
     O_NOFOLLOW | O_DIRECTORY relative to its parent's (a unit's first folder: component by
@@ -124,10 +128,17 @@ def scan(
     if share is None:
         with Share(root, helpers=0) as alone:
             return scan(
-                root, path, recursive=recursive, progress=progress, oddities=oddities, share=alone
+                root,
+                path,
+                recursive=recursive,
+                progress=progress,
+                oddities=oddities,
+                share=alone,
+                each=each,
             )
     noting = oddities is not None
-    work: list[Work] = [(walked_from, ("/".join(parts), None, recursive, noting))]
+    first: WalkUnit = ("/".join(parts), None, recursive, noting, FIRST_UNIT_FILES)
+    work: list[Work] = [(walked_from, first)]
     places: list[tuple[int, ...]] = [()]  # where each unit's files go in the order of all
     walked: dict[tuple[int, ...], Walked] = {}
     counter = _Counter(progress)
@@ -136,10 +147,12 @@ def scan(
         for number, (folder, names) in enumerate(result[3]):
             step = -(-len(names) // UNIT_SPLIT)
             for start in range(0, len(names), step):
-                unit: WalkUnit = (folder, names[start : start + step], True, noting)
+                unit: WalkUnit = (folder, names[start : start + step], True, noting, UNIT_FILES)
                 work.append((walked_from, unit))
                 places.append((*places[index], number, start))
         counter.count(result[0].entries)
+        if each is not None:
+            each(result[0].entries)
     found: list[Entry] = []
     for place in sorted(walked):
         files, empty_folders, broken_links, _ = walked[place]
@@ -152,12 +165,12 @@ def scan(
 
 def walked_from(root: SafeRoot, cache: object, unit: WalkUnit) -> Walked:
     """A unit of the walk (run here or by a helper): the files under one folder (or under some
-    folders in it), until UNIT_FILES are found; the folders not entered by then are given
-    back."""
-    folder, names, recursive, noting = unit
+    folders in it), until the unit's number of files is found; the folders not entered by then
+    are given back."""
+    folder, names, recursive, noting, budget = unit
     oddities = Oddities() if noting else None
     found: list[Entry] = []
-    walk = _Walk(oddities, found, root.private)
+    walk = _Walk(oddities, found, root.private, budget)
     try:
         fd = root.open_dir(folder.split("/") if folder else [])
     except (FsError, OSError):  # gone, or now a link, since its parent was read
@@ -191,10 +204,11 @@ class _Walk:
         oddities: Oddities | None,
         found: list[Entry],
         private: frozenset[tuple[int, int]],
+        budget: int = UNIT_FILES,
     ) -> None:
-        self.oddities, self.found, self.private = oddities, found, private
+        self.oddities, self.found, self.private, self.budget = oddities, found, private, budget
         self.private_inodes = {ino for _, ino in private}
-        # Folders not entered, by the folder they are in: UNIT_FILES were found before.
+        # Folders not entered, by the folder they are in: `budget` files were found before.
         self.left: list[tuple[str, list[str]]] = []
 
     def _is_private(self, entry: os.DirEntry[str]) -> bool:
@@ -250,9 +264,9 @@ class _Walk:
             self.subfolders(dirfd, folder, subfolders)
 
     def subfolders(self, dirfd: int, folder: str, names: list[str]) -> None:
-        """Walk the folders `names` of `folder`, until UNIT_FILES files are found."""
+        """Walk the folders `names` of `folder`, until `budget` files are found."""
         for at, name in enumerate(names):
-            if len(self.found) >= UNIT_FILES:
+            if len(self.found) >= self.budget:
                 self.left.append((folder, names[at:]))
                 return
             try:

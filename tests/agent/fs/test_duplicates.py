@@ -5,11 +5,11 @@ import subprocess
 
 import pytest
 
-from agent.fs.duplicates import FEW, MAX_COMPARED, WHOLE_AT_ONCE, _first_bytes
+from agent.fs.duplicates import FEW, MAX_COMPARED, WHOLE_AT_ONCE, first_bytes_of
 from agent.fs.executor import execute
 from agent.fs.hash_cache import PARTIAL_BYTES
 from agent.fs.safe_root import SafeRoot
-from agent.fs.scan import scan
+from agent.fs.scan import Files, scan
 
 
 def make_tree(root, files: int, seed: int = 7) -> None:
@@ -114,9 +114,11 @@ def test_a_small_file_that_changed_since_the_scan_is_left_out(tmp_path):
     (tmp_path / "a.bin").write_bytes(b"x" * 5000)
     with SafeRoot(tmp_path) as root:
         [entry] = scan(root, ".")
-        assert _first_bytes(root, entry, None) == hashlib.sha256(b"x" * 5000).hexdigest()
+        assert first_bytes_of(root, None, Files([entry])) == [
+            hashlib.sha256(b"x" * 5000).hexdigest()
+        ]
         with open(tmp_path / "a.bin", "ab") as grown:
             grown.write(b"y")
-        assert _first_bytes(root, entry, None) is None
+        assert first_bytes_of(root, None, Files([entry])) == [None]
         (tmp_path / "a.bin").write_bytes(b"x" * 4999)
-        assert _first_bytes(root, entry, None) is None
+        assert first_bytes_of(root, None, Files([entry])) == [None]
