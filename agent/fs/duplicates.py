@@ -170,18 +170,24 @@ def first_bytes_of(root: SafeRoot, cache: Keeper | None, files: Files) -> list[s
     note = found.append
     open_, fstat, pread, close, sha256 = os.open, os.fstat, os.pread, os.close, hashlib.sha256
     is_regular, root_fd = stat.S_ISREG, root.fd
+    entries = files.entries
+    heads = [entry.path.rpartition("/")[0] for entry in entries]
+    heads.append("")
     folder, folder_fd = "", root_fd
     try:
-        for path, size, _, dev, ino, _, _ in files.entries:
-            head, _, name = path.rpartition("/")
+        for at, (path, size, _, dev, ino, _, _) in enumerate(entries):
+            head = heads[at]
             if head != folder:
                 if folder_fd != root_fd:
                     close(folder_fd)
-                folder, folder_fd = head, root_fd
-                with contextlib.suppress(OSError):  # then opened from the root by its path
-                    folder_fd = open_(head, DIR_FLAGS, dir_fd=root_fd)
+                folder, folder_fd = "", root_fd
+                if head and heads[at + 1] == head:  # a folder of several files in a row
+                    with contextlib.suppress(OSError):  # else opened from the root by path
+                        folder_fd = open_(head, DIR_FLAGS, dir_fd=root_fd)
+                        folder = head
             try:
-                fd = open_(path if folder_fd == root_fd else name, _FILE_FLAGS, dir_fd=folder_fd)
+                name = path if folder_fd == root_fd else path[len(head) + 1 :]
+                fd = open_(name, _FILE_FLAGS, dir_fd=folder_fd)
             except OSError:
                 note(None)
                 continue
@@ -367,14 +373,13 @@ def find_duplicates(
     if share is None:
         with Share(root, cache) as made:
             return find_duplicates(root, path, min_size, progress, cache, made)
-    sizes = _Sizes()
-    entries = scan(root, path, progress=progress, share=share, each=sizes.add)
+    entries = scan(root, path, progress=progress, share=share)
     if cache is None:
-        return _duplicates(share, entries, sizes.shared(min_size), progress)
+        return _duplicates(share, entries, min_size, progress)
     scope, fingerprint = f"duplicates {path!r} {min_size!r}", _fingerprint(entries)
     if (kept := cache.report(scope, fingerprint)) is not None:
         return kept
-    report = _duplicates(share, entries, sizes.shared(min_size), progress)
+    report = _duplicates(share, entries, min_size, progress)
     newest = max((max(e.mtime_ns, e.ctime_ns) for e in entries), default=0)
     cache.keep_report(scope, fingerprint, report, newest)
     return report
@@ -390,32 +395,24 @@ def _fingerprint(entries: list[Entry]) -> str:
     return digest.hexdigest()
 
 
-class _Sizes:
-    """Files by size, gathered while the walk goes on."""
-
-    def __init__(self) -> None:
-        self.files: dict[int, list[Entry]] = defaultdict(list)
-
-    def add(self, entries: list[Entry]) -> None:
-        files = self.files
-        for entry in entries:
-            files[entry.size].append(entry)
-
-    def shared(self, min_size: int) -> dict[int, list[Entry]]:
-        """The files of at least `min_size` bytes of the sizes more than one file has; hard
-        links are one file (of its first path)."""
-        shared: dict[int, list[Entry]] = {}
-        for size, group in self.files.items():
-            if len(group) < 2 or size < min_size:
-                continue
-            if len({(entry.dev, entry.ino) for entry in group}) < len(group):
-                files: dict[tuple[int, int], Entry] = {}
-                for entry in sorted(group, key=attrgetter("path"), reverse=True):
-                    files[(entry.dev, entry.ino)] = entry
-                group = list(files.values())
-            if len(group) > 1:
-                shared[size] = group
-        return shared
+def _by_size(entries: list[Entry], min_size: int) -> dict[int, list[Entry]]:
+    """The files of at least `min_size` bytes of the sizes more than one file has; hard links
+    are one file (of its first path)."""
+    by_size: dict[int, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        by_size[entry.size].append(entry)
+    shared: dict[int, list[Entry]] = {}
+    for size, group in by_size.items():
+        if len(group) < 2 or size < min_size:
+            continue
+        if len({(entry.dev, entry.ino) for entry in group}) < len(group):
+            files: dict[tuple[int, int], Entry] = {}
+            for entry in sorted(group, key=attrgetter("path"), reverse=True):
+                files[(entry.dev, entry.ino)] = entry
+            group = list(files.values())
+        if len(group) > 1:
+            shared[size] = group
+    return shared
 
 
 def _triaged(
@@ -442,15 +439,12 @@ def _triaged(
 
 
 def _duplicates(
-    share: Share,
-    entries: list[Entry],
-    by_size: dict[int, list[Entry]],
-    progress: ProgressFn | None,
+    share: Share, entries: list[Entry], min_size: int, progress: ProgressFn | None
 ) -> dict[str, Any]:
-    """The groups of identical files among `entries` (the scan's), of the sizes `by_size`
-    holds several files of."""
+    """The groups of identical files of at least `min_size` bytes among `entries` (the
+    scan's)."""
     cache = share.cache
-    settled, few, many = _triaged(by_size, cache)
+    settled, few, many = _triaged(_by_size(entries, min_size), cache)
     # Round 1: the first bytes the cache does not know, and the few files of a size compared.
     by_first: Settled = defaultdict(list)
     unknown: set[int] = set()  # files, by id, whose first bytes are to be read

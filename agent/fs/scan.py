@@ -111,13 +111,11 @@ def scan(
     progress: ProgressFn | None = None,
     oddities: Oddities | None = None,
     share: Share | None = None,
-    each: Callable[[list[Entry]], None] | None = None,
 ) -> list[Entry]:
     """Regular files under `path`; symlinks are skipped, the quarantine folder and the root's
     private folders too. With `oddities`, empty folders and broken links are noted in it on
     the way. The walk is shared with the job's helper processes (`share`), a few thousand
-    files a unit; the files come in the same order whoever walked them, and `each` is given
-    each unit's files as they come (in no set order), to work on them while the walk goes on.
+    files a unit; the files come in the same order whoever walked them.
 
     Each folder is read once with scandir on its own descriptor, and entered with
     O_NOFOLLOW | O_DIRECTORY relative to its parent's (a unit's first folder: component by
@@ -134,7 +132,6 @@ def scan(
                 progress=progress,
                 oddities=oddities,
                 share=alone,
-                each=each,
             )
     noting = oddities is not None
     first: WalkUnit = ("/".join(parts), None, recursive, noting, FIRST_UNIT_FILES)
@@ -151,8 +148,6 @@ def scan(
                 work.append((walked_from, unit))
                 places.append((*places[index], number, start))
         counter.count(result[0].entries)
-        if each is not None:
-            each(result[0].entries)
     found: list[Entry] = []
     for place in sorted(walked):
         files, empty_folders, broken_links, _ = walked[place]
