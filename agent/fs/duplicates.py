@@ -29,10 +29,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from itertools import chain
 from operator import attrgetter
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from agent.fs.hash_cache import PARTIAL_BYTES, HashCache, Keeper
-from agent.fs.helpers import Share, Work
+from agent.fs.helpers import UNIT_FILES, Share, Work, dealt
 from agent.fs.safe_root import CHUNK, DIR_FLAGS, SafeRoot, chunk_buffers, hash_fd
 from agent.fs.scan import Entry, Files, ProgressFn, scan
 
@@ -46,9 +46,6 @@ WHOLE_AT_ONCE = 16 * 1024
 # 7 GB/s read from the page cache, 1.3 GB/s sha256).
 OPEN_COST = 16 * 1024
 HASH_COST = 6
-UNITS_PER_WORKER = 16  # each process's share of a round, in units: short ones last
-UNIT_FILES = 1000  # at most, so that handing a unit over is short
-T = TypeVar("T")
 
 
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a pipe never blocks
@@ -68,8 +65,9 @@ def _open_scanned(root: SafeRoot, entry: Entry) -> tuple[int, os.stat_result] | 
     return fd, st
 
 
-def _hashed(root: SafeRoot, entry: Entry, cache: Keeper | None) -> str | None:
-    """The sha256 of all of the file (kept in `cache` when given); None when it is gone."""
+def _hashed(root: SafeRoot, entry: Entry, cache: Keeper | None) -> tuple[str, int] | None:
+    """The sha256 of all of the file (kept in `cache` when given) and its size as it was
+    read; None when it is gone."""
     opened = _open_scanned(root, entry)
     if opened is None:
         return None
@@ -80,7 +78,7 @@ def _hashed(root: SafeRoot, entry: Entry, cache: Keeper | None) -> str | None:
         os.close(fd)
     if cache is not None:
         cache.put(st, found)
-    return found
+    return found, st.st_size
 
 
 Opened = tuple[Entry, int, os.stat_result]
@@ -213,7 +211,8 @@ def first_bytes_of(root: SafeRoot, cache: Keeper | None, files: Files) -> list[s
     return found
 
 
-def hashes_of(root: SafeRoot, cache: Keeper | None, files: Files) -> list[str | None]:
+def hashes_of(root: SafeRoot, cache: Keeper | None, files: Files) -> list[tuple[str, int] | None]:
+    """The sha256 and size of each file as it is read now (None: gone since the scan)."""
     return [_hashed(root, entry, cache) for entry in files.entries]
 
 
@@ -237,28 +236,6 @@ def _whole_cost(entry: Entry) -> int:
 def _group_cost(group: list[Entry]) -> int:
     """Each file opened and read, one of them hashed."""
     return len(group) * (OPEN_COST + group[0].size) + HASH_COST * group[0].size
-
-
-def _dealt(items: list[T], cost: Callable[[T], int], parts: int) -> list[tuple[list[T], int]]:
-    """`items` in about `parts` units of like cost (one costlier than that is a unit of its
-    own), each with its cost."""
-    costs = list(map(cost, items))
-    target = max(1, sum(costs) // parts)
-    units: list[tuple[list[T], int]] = []
-    batch: list[T] = []
-    spent = 0
-    for item, item_cost in zip(items, costs, strict=True):
-        if item_cost >= target:
-            units.append(([item], item_cost))
-            continue
-        batch.append(item)
-        spent += item_cost
-        if spent >= target or len(batch) >= UNIT_FILES:
-            units.append((batch, spent))
-            batch, spent = [], 0
-    if batch:
-        units.append((batch, spent))
-    return units
 
 
 Settled = dict[tuple[int, str], list[Entry]]  # files by size and sha256
@@ -308,7 +285,7 @@ class _Round:
 
     def __init__(self, share: Share, progress: ProgressFn | None, phase: str) -> None:
         self.share, self.progress, self.phase = share, progress, phase
-        self.parts = (share.helpers + 1) * UNITS_PER_WORKER
+        self.parts = share.parts
         self.work: list[Work] = []
         self.files: list[list[Entry]] = []  # of each unit of first bytes or whole hashes
         self.groups: list[list[list[Entry]]] = []  # of each unit of compares
@@ -323,7 +300,7 @@ class _Round:
             self._add(first_bytes_of, files, len(files) * (OPEN_COST + HASH_COST * PARTIAL_BYTES))
 
     def hashes(self, entries: list[Entry]) -> None:
-        for files, unit_cost in _dealt(entries, _whole_cost, self.parts):
+        for files, unit_cost in dealt(entries, _whole_cost, self.parts):
             self._add(hashes_of, files, unit_cost)
 
     def _add(self, task: Callable[..., Any], files: list[Entry], cost: int) -> None:
@@ -333,7 +310,7 @@ class _Round:
         self.costs.append(cost)
 
     def compares(self, groups: list[list[Entry]]) -> None:
-        for unit, unit_cost in _dealt(groups, _group_cost, self.parts):
+        for unit, unit_cost in dealt(groups, _group_cost, self.parts):
             self.work.append((identical_in, [Files(group) for group in unit]))
             self.files.append([])
             self.groups.append(unit)
@@ -346,11 +323,12 @@ class _Round:
         done = 0
         for index, result in self.share.run(self.work, self.costs):
             files, groups = self.files[index], self.groups[index]
-            for entry, digest in zip(files, result if files else (), strict=True):
-                if digest is not None:
+            for entry, found_here in zip(files, result if files else (), strict=True):
+                if found_here is not None:  # a hash, or a hash and the size read (hashes_of)
+                    digest = found_here if isinstance(found_here, str) else found_here[0]
                     by_key[(entry.size, digest)].append(entry)
-            for number, digest, members in result if groups else ():
-                found.append((digest, [groups[number][member] for member in members]))
+            for number, sha256, members in result if groups else ():
+                found.append((sha256, [groups[number][member] for member in members]))
             done += len(files) + sum(map(len, groups))
             if self.progress:
                 self.progress({"phase": self.phase, "done": done, "total": total})

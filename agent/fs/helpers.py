@@ -30,7 +30,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from agent.fs.hash_cache import Facts, HashCache, Keeper, facts_of
 from agent.fs.safe_root import SafeRoot
@@ -39,9 +39,12 @@ from agent.fs.safe_root import SafeRoot
 # called with the root, the hash cache (or what stands for it in a helper) and the argument.
 Task = Callable[[SafeRoot, Keeper | None, Any], Any]
 Work = tuple[Task, Any]
+T = TypeVar("T")
 
 MAX_HELPERS = 7
 THREAD_END_SECONDS = 0.05
+UNITS_PER_WORKER = 16  # each process's share of a round of work, in units: short ones last
+UNIT_FILES = 1000  # files in a unit at most, so that handing one over is short
 AHEAD = 2  # units handed to a helper before it answers, so it never waits for the next one
 _HEADER = struct.Struct("!I")
 
@@ -106,6 +109,11 @@ class Share:
     @property
     def helpers(self) -> int:
         return len(self._helpers)
+
+    @property
+    def parts(self) -> int:
+        """How many units to deal a round of work into."""
+        return (len(self._helpers) + 1) * UNITS_PER_WORKER
 
     def __enter__(self) -> "Share":
         return self
@@ -185,6 +193,28 @@ class Share:
                     self.cache.keep(facts, sha256, partial)
             self._feed(helper, work, queue)
             yield index, answer[1]
+
+
+def dealt(items: list[T], cost: Callable[[T], int], parts: int) -> list[tuple[list[T], int]]:
+    """`items` in about `parts` units of like cost, of at most UNIT_FILES items (one costlier
+    than a unit should be is a unit of its own), each with its cost."""
+    costs = list(map(cost, items))
+    target = max(1, sum(costs) // parts)
+    units: list[tuple[list[T], int]] = []
+    batch: list[T] = []
+    spent = 0
+    for item, item_cost in zip(items, costs, strict=True):
+        if item_cost >= target:
+            units.append(([item], item_cost))
+            continue
+        batch.append(item)
+        spent += item_cost
+        if spent >= target or len(batch) >= UNIT_FILES:
+            units.append((batch, spent))
+            batch, spent = [], 0
+    if batch:
+        units.append((batch, spent))
+    return units
 
 
 def _fork(root: SafeRoot, others: list[_Helper]) -> _Helper | None:

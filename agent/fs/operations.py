@@ -5,9 +5,9 @@ import re
 from typing import Any
 
 from agent.fs import FsError
-from agent.fs.duplicates import find_duplicates
+from agent.fs.duplicates import HASH_COST, OPEN_COST, find_duplicates, hashes_of
 from agent.fs.hash_cache import HashCache
-from agent.fs.helpers import Share
+from agent.fs.helpers import Share, Work, dealt
 from agent.fs.quarantine import purge_in, quarantine, restore_in, split_quarantine_path
 from agent.fs.safe_root import (
     QUARANTINE,
@@ -17,7 +17,7 @@ from agent.fs.safe_root import (
     regular_file,
     split_relative,
 )
-from agent.fs.scan import Oddities, ProgressFn, scan
+from agent.fs.scan import Entry, Files, Oddities, ProgressFn, scan
 
 JUNK = re.compile(
     r"^(\.DS_Store|Thumbs\.db|desktop\.ini|~\$.*|.*\.(tmp|crdownload|part))$", re.IGNORECASE
@@ -38,6 +38,12 @@ def list_files(
     cache: HashCache | None = None,
     share: Share | None = None,
 ) -> dict:
+    """Every file with its size and sha256: from the hash cache when the file is unchanged
+    since it was kept, else read, by this process and its helpers (`share`), the largest
+    first."""
+    if share is None:
+        with Share(root, cache) as made:
+            return list_files(root, params, progress, cache, made)
     oddities = Oddities()
     entries = sorted(
         scan(
@@ -50,24 +56,25 @@ def list_files(
         ),
         key=lambda e: e.path,
     )
-    files = []
-    hashed = 0
-    for done, entry in enumerate(entries):
+    found: dict[int, tuple[str, int] | None] = {}  # by the entry's id
+    for entry in entries:
+        if cache is not None and (known := cache.known(entry)) is not None:
+            found[id(entry)] = known, entry.size  # unchanged since it was hashed
+    units = dealt([e for e in entries if id(e) not in found], _hashing_cost, share.parts)
+    work: list[Work] = [(hashes_of, Files(files)) for files, _ in units]
+    done = hashed = 0
+    for index, result in share.run(work, [unit_cost for _, unit_cost in units]):
+        for entry, sized in zip(units[index][0], result, strict=True):
+            found[id(entry)] = sized  # None: vanished or replaced while listing
+            hashed += sized[1] if sized else 0
+        done += len(units[index][0])
         if progress:
             progress({"phase": "hashing", "done": done, "total": len(entries), "bytes": hashed})
-        known = cache.known(entry) if cache is not None else None
-        if known is not None:  # unchanged since it was hashed, as the scan saw it
-            files.append(
-                {"path": entry.path, "size": entry.size, "sha256": known, "mtime": entry.mtime}
-            )
-            continue
-        with root.parent(entry.path) as (dir_fd, name):
-            try:
-                sha256, size = hash_file(dir_fd, name, cache)
-            except FsError:
-                continue  # vanished or replaced while listing
-        hashed += size
-        files.append({"path": entry.path, "size": size, "sha256": sha256, "mtime": entry.mtime})
+    files = [
+        {"path": entry.path, "size": sized[1], "sha256": sized[0], "mtime": entry.mtime}
+        for entry in entries
+        if (sized := found[id(entry)]) is not None
+    ]
     return {
         "files": files,
         "count": len(files),
@@ -75,6 +82,10 @@ def list_files(
         "empty_folders": sorted(oddities.empty_folders),
         "broken_links": sorted(oddities.broken_links),
     }
+
+
+def _hashing_cost(entry: Entry) -> int:
+    return OPEN_COST + HASH_COST * entry.size
 
 
 def detect_duplicates(

@@ -4,7 +4,7 @@ import os
 import stat
 from array import array
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from agent.fs import FsError
 from agent.fs.helpers import Share, Work
@@ -89,18 +89,19 @@ def unpack(packed: Packed) -> list[Entry]:
     return list(map(Entry._make, rows))
 
 
-# Files a unit of the walk lists before it hands the folders it has not entered yet back, as
-# units of their own: so a tree of any shape is shared out among the job's helper processes.
+# Files a unit of the walk lists before it hands the folders it has not entered yet back, to be
+# shared out as a few units of their own: so a tree of any shape is shared out among the job's
+# helper processes, in units large enough that handing one over costs little.
 UNIT_FILES = 2000
 FIRST_UNIT_FILES = 200  # the first, walked alone: sooner shared
-UNIT_SPLIT = 64  # the folders a unit left in one folder make at most this many units
-# A unit of the walk: a folder, and the names of the folders in it to walk (None: all of it);
-# whether to walk into folders, whether to note empty folders and broken links, and how many
-# files to find before handing the rest back.
-WalkUnit = tuple[str, list[str] | None, bool, bool, int]
+# Folders to walk, each with the names of the folders in it to walk (None: all of it).
+Places = list[tuple[str, list[str] | None]]
+# A unit of the walk: its places; whether to walk into folders, whether to note empty folders
+# and broken links, and how many files to find before handing the rest back.
+WalkUnit = tuple[Places, bool, bool, int]
 # What it gives back: its files, its empty folders and broken links (when they are noted), and
-# the folders it left for other units, by the folder they are in.
-Walked = tuple[Files, list[str], list[str], list[tuple[str, list[str]]]]
+# the places it left for other units.
+Walked = tuple[Files, list[str], list[str], Places]
 
 
 def scan(
@@ -115,10 +116,12 @@ def scan(
     """Regular files under `path`; symlinks are skipped, the quarantine folder and the root's
     private folders too. With `oddities`, empty folders and broken links are noted in it on
     the way. The walk is shared with the job's helper processes (`share`), a few thousand
-    files a unit; the files come in the same order whoever walked them.
+    files a unit. The files come in the order of a walk alone, depth first: each unit walks a
+    run of that order, the places it leaves are the rest of its run, and the runs are put
+    back together by where they came from.
 
     Each folder is read once with scandir on its own descriptor, and entered with
-    O_NOFOLLOW | O_DIRECTORY relative to its parent's (a unit's first folder: component by
+    O_NOFOLLOW | O_DIRECTORY relative to its parent's (a unit's first folders: component by
     component from the root), so a folder swapped for a link while the scan runs is never
     entered."""
     parts = split_relative(path, allow_root=True)
@@ -133,20 +136,17 @@ def scan(
                 oddities=oddities,
                 share=alone,
             )
-    noting = oddities is not None
-    first: WalkUnit = ("/".join(parts), None, recursive, noting, FIRST_UNIT_FILES)
+    noting, split = oddities is not None, 2 * (share.helpers + 1)
+    first: WalkUnit = ([("/".join(parts), None)], recursive, noting, FIRST_UNIT_FILES)
     work: list[Work] = [(walked_from, first)]
     places: list[tuple[int, ...]] = [()]  # where each unit's files go in the order of all
     walked: dict[tuple[int, ...], Walked] = {}
     counter = _Counter(progress)
     for index, result in share.run(work):
         walked[places[index]] = result
-        for number, (folder, names) in enumerate(result[3]):
-            step = -(-len(names) // UNIT_SPLIT)
-            for start in range(0, len(names), step):
-                unit: WalkUnit = (folder, names[start : start + step], True, noting, UNIT_FILES)
-                work.append((walked_from, unit))
-                places.append((*places[index], number, start))
+        for number, rest in enumerate(_dealt(result[3], split)):
+            work.append((walked_from, (rest, True, noting, UNIT_FILES)))
+            places.append((*places[index], number))
         counter.count(result[0].entries)
     found: list[Entry] = []
     for place in sorted(walked):
@@ -158,25 +158,44 @@ def scan(
     return found
 
 
+def _dealt(left: Places, parts: int) -> list[Places]:
+    """The places a unit left, in order, in at most `parts` runs of about as many folders."""
+    folders = [(folder, name) for folder, names in left for name in names or ()]
+    step = max(1, -(-len(folders) // parts))
+    runs: list[Places] = []
+    for start in range(0, len(folders), step):
+        run: Places = []
+        for folder, name in folders[start : start + step]:
+            if run and run[-1][0] == folder:
+                cast(list[str], run[-1][1]).append(name)
+            else:
+                run.append((folder, [name]))
+        runs.append(run)
+    return runs
+
+
 def walked_from(root: SafeRoot, cache: object, unit: WalkUnit) -> Walked:
-    """A unit of the walk (run here or by a helper): the files under one folder (or under some
-    folders in it), until the unit's number of files is found; the folders not entered by then
-    are given back."""
-    folder, names, recursive, noting, budget = unit
+    """A unit of the walk (run here or by a helper): the files under its places, until the
+    unit's number of files is found; the places not walked by then are given back."""
+    places, recursive, noting, budget = unit
     oddities = Oddities() if noting else None
     found: list[Entry] = []
     walk = _Walk(oddities, found, root.private, budget)
-    try:
-        fd = root.open_dir(folder.split("/") if folder else [])
-    except (FsError, OSError):  # gone, or now a link, since its parent was read
-        return Files(found), [], [], []
-    try:
-        if names is None:
-            walk.folder(fd, folder, recursive)
-        else:
-            walk.subfolders(fd, folder, names)
-    finally:
-        os.close(fd)
+    for at, (folder, names) in enumerate(places):
+        if len(found) >= budget:
+            walk.left += places[at:]
+            break
+        try:
+            fd = root.open_dir(folder.split("/") if folder else [])
+        except (FsError, OSError):  # gone, or now a link, since its parent was read
+            continue
+        try:
+            if names is None:
+                walk.folder(fd, folder, recursive)
+            else:
+                walk.subfolders(fd, folder, names)
+        finally:
+            os.close(fd)
     empty, broken = (oddities.empty_folders, oddities.broken_links) if oddities else ([], [])
     return Files(found), empty, broken, walk.left
 
@@ -204,7 +223,7 @@ class _Walk:
         self.oddities, self.found, self.private, self.budget = oddities, found, private, budget
         self.private_inodes = {ino for _, ino in private}
         # Folders not entered, by the folder they are in: `budget` files were found before.
-        self.left: list[tuple[str, list[str]]] = []
+        self.left: Places = []
 
     def _is_private(self, entry: os.DirEntry[str]) -> bool:
         if entry.inode() not in self.private_inodes:  # read with the listing: no system call
