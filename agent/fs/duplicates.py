@@ -33,7 +33,7 @@ from typing import Any, cast
 
 from agent.fs.hash_cache import PARTIAL_BYTES, HashCache, Keeper
 from agent.fs.helpers import UNIT_FILES, Share, Work, dealt
-from agent.fs.safe_root import CHUNK, DIR_FLAGS, SafeRoot, chunk_buffers, hash_fd
+from agent.fs.safe_root import CHUNK, DIR_FLAGS, FILE_FLAGS, SafeRoot, chunk_buffers, hash_fd
 from agent.fs.scan import Entry, Files, ProgressFn, scan
 
 MAX_COMPARED = 32  # files of one group compared side by side (each is an open descriptor)
@@ -48,14 +48,11 @@ OPEN_COST = 16 * 1024
 HASH_COST = 6
 
 
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a pipe never blocks
-
-
 def _open_scanned(root: SafeRoot, entry: Entry) -> tuple[int, os.stat_result] | None:
     """The file the scan saw, opened without following links; None when it is gone, or no
     longer that regular file."""
     try:
-        fd = os.open(entry.path, _FILE_FLAGS, dir_fd=root.fd)
+        fd = os.open(entry.path, FILE_FLAGS, dir_fd=root.fd)
     except OSError:
         return None
     st = os.fstat(fd)
@@ -185,7 +182,7 @@ def first_bytes_of(root: SafeRoot, cache: Keeper | None, files: Files) -> list[s
                         folder = head
             try:
                 name = path if folder_fd == root_fd else path[len(head) + 1 :]
-                fd = open_(name, _FILE_FLAGS, dir_fd=folder_fd)
+                fd = open_(name, FILE_FLAGS, dir_fd=folder_fd)
             except OSError:
                 note(None)
                 continue

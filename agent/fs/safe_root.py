@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 QUARANTINE = ".libervia-quarantine"
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# A file to read: never through a link; a pipe put in its place never blocks the opening.
+FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 CHUNK = 1024 * 1024
 
 
@@ -174,7 +176,7 @@ def hash_file(dir_fd: int, name: str, cache: "HashCache | None" = None) -> tuple
     """sha256 and size of a regular file, opened without following a symlink (a listing keeps
     it in `cache`, for its next scan)."""
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        fd = os.open(name, FILE_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         raise _refuse_link(exc, name) from exc
     try:

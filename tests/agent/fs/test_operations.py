@@ -1,11 +1,15 @@
 import hashlib
 import os
+import threading
 
 import pytest
 
 from agent.fs import FsError
+from agent.fs.duplicates import first_bytes_of
 from agent.fs.executor import execute
 from agent.fs.quarantine import restore
+from agent.fs.safe_root import SafeRoot, hash_file
+from agent.fs.scan import Entry, Files
 
 
 def sha(data: bytes) -> str:
@@ -170,3 +174,25 @@ def test_links_that_loop_or_lead_nowhere_do_not_stop_a_listing(root):
     report = run(root, "list_files", {"path": ".", "recursive": True})
     assert {f["path"] for f in report["files"]} == {"docs/a.txt", "b.txt"}
     assert "docs/gone" in report["broken_links"]
+
+
+def test_a_pipe_swapped_in_for_a_file_is_refused_without_waiting(root):
+    """Opening a pipe to read waits for a writer. A file the scan saw, or a job checked, can be
+    swapped for a pipe before the agent opens it: the opening never waits."""
+    os.mkfifo(root / "docs" / "pipe")
+    seen = Entry("docs/pipe", 5, 0.0, 0, 0)  # as if the scan had seen a file there
+    outcome: list[object] = []
+
+    def open_both() -> None:
+        with SafeRoot(root) as safe, safe.parent("docs/pipe") as (folder, name):
+            try:
+                hash_file(folder, name)
+            except FsError as exc:
+                outcome.append(exc.code)
+            outcome.append(first_bytes_of(safe, None, Files([seen])))
+
+    worker = threading.Thread(target=open_both, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "the agent waited on a pipe"
+    assert outcome == ["not_a_file", [None]]
