@@ -45,7 +45,9 @@ MAX_HELPERS = 7
 THREAD_END_SECONDS = 0.05
 UNITS_PER_WORKER = 16  # each process's share of a round of work, in units: short ones last
 UNIT_FILES = 1000  # files in a unit at most, so that handing one over is short
-AHEAD = 2  # units handed to a helper before it answers, so it never waits for the next one
+# Units handed to a helper before it answers, so it never waits for the next one; but a unit is
+# not queued behind one that costs more than twice as much (see Share._feed).
+AHEAD = 2
 _HEADER = struct.Struct("!I")
 
 
@@ -148,17 +150,28 @@ class Share:
             queue.extend(range(known, len(work)))
             known = len(work)
             for helper in self._helpers:
-                self._feed(helper, work, queue)
+                self._feed(helper, work, queue, costs)
             if queue:
                 index = queue.popleft()
                 task, argument = work[index]
                 yield index, task(self.root, self.cache, argument)
             elif not any(helper.units for helper in self._helpers):
                 return
-            yield from self._answers(work, queue, wait=not queue and len(work) == known)
+            yield from self._answers(work, queue, costs, wait=not queue and len(work) == known)
 
-    def _feed(self, helper: _Helper, work: Sequence[Work], queue: deque[int]) -> None:
+    def _feed(
+        self,
+        helper: _Helper,
+        work: Sequence[Work],
+        queue: deque[int],
+        costs: Sequence[int] | None,
+    ) -> None:
+        """Hand the helper the next units, AHEAD at most. Not one behind a unit that costs
+        more than twice as much: the helper would start it late, while this process, done with
+        all else, waited for it (a listing's last thousand small files behind a large video)."""
         while queue and len(helper.units) < AHEAD:
+            if helper.units and _costlier(costs, helper.units[-1], queue[0]):
+                return
             index = queue.popleft()
             try:
                 _send(helper.conn, (*work[index], self.cache is not None))
@@ -168,7 +181,12 @@ class Share:
             helper.units.append(index)
 
     def _answers(
-        self, work: Sequence[Work], queue: deque[int], *, wait: bool
+        self,
+        work: Sequence[Work],
+        queue: deque[int],
+        costs: Sequence[int] | None,
+        *,
+        wait: bool,
     ) -> Iterator[tuple[int, Any]]:
         busy = {helper.conn: helper for helper in self._helpers if helper.units}
         if not busy:
@@ -191,8 +209,16 @@ class Share:
             if self.cache is not None:
                 for facts, sha256, partial in answer[2]:
                     self.cache.keep(facts, sha256, partial)
-            self._feed(helper, work, queue)
+            self._feed(helper, work, queue, costs)
             yield index, answer[1]
+
+
+def _costlier(costs: Sequence[int] | None, held: int, next_one: int) -> bool:
+    """Whether the unit a helper holds costs more than twice the next (costs: of the units
+    given at first)."""
+    if costs is None or held >= len(costs) or next_one >= len(costs):
+        return False
+    return costs[held] > 2 * costs[next_one]
 
 
 def dealt(items: list[T], cost: Callable[[T], int], parts: int) -> list[tuple[list[T], int]]:

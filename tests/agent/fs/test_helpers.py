@@ -21,6 +21,11 @@ def pid_of(root, cache, argument):
     return os.getpid(), argument
 
 
+def waits_for_a_word(root, cache, fd):
+    os.read(fd, 1)
+    return os.getpid()
+
+
 def echo(root, cache, argument):
     return argument
 
@@ -78,6 +83,23 @@ def test_the_costliest_units_start_first(root):
     with Share(root, helpers=0) as share:
         order = [index for index, _ in share.run([(echo, n) for n in range(5)], [3, 9, 1, 7, 5])]
     assert order == [1, 3, 4, 0, 2]
+
+
+def test_no_unit_waits_behind_a_much_costlier_one(root):
+    """The costliest goes to the helper; the small ones are not queued behind it there, but
+    done here meanwhile."""
+    word, say = os.pipe()
+    work = [(waits_for_a_word, word)] + [(pid_of, n) for n in range(10)]
+    done: dict[int, int] = {}
+    with Share(root, helpers=1) as share:
+        for index, result in share.run(work, [100] + [1] * 10):
+            done[index] = result if index == 0 else result[0]
+            if len(done) == 9:
+                os.write(say, b"!")  # the costly one may end now
+    os.close(word)
+    os.close(say)
+    assert done[0] != os.getpid()
+    assert {done[n] for n in range(1, 11)} == {os.getpid()}
 
 
 def test_units_added_while_results_come_are_done_too(root):
