@@ -28,6 +28,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -277,6 +278,7 @@ def _serve(conn: socket.socket, root: SafeRoot) -> None:
             result = task(root, recorder, argument)
             answer: tuple[Any, ...] = (True, result, recorder.kept if recorder else [])
         except Exception as exc:
+            exc.add_note(f"raised in a helper process:\n{traceback.format_exc()}")
             answer = (False, exc)
         channel.send(answer)
 

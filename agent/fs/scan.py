@@ -144,7 +144,7 @@ def scan(
     counter = _Counter(progress)
     for index, result in share.run(work):
         walked[places[index]] = result
-        for number, rest in enumerate(_dealt(result[3], split)):
+        for number, rest in enumerate(_runs(result[3], split)):
             work.append((walked_from, (rest, True, noting, UNIT_FILES)))
             places.append((*places[index], number))
         counter.count(result[0].entries)
@@ -158,7 +158,7 @@ def scan(
     return found
 
 
-def _dealt(left: Places, parts: int) -> list[Places]:
+def _runs(left: Places, parts: int) -> list[Places]:
     """The places a unit left, in order, in at most `parts` runs of about as many folders."""
     folders = [(folder, name) for folder, names in left for name in names or ()]
     step = max(1, -(-len(folders) // parts))

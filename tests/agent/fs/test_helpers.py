@@ -30,8 +30,10 @@ def echo(root, cache, argument):
     return argument
 
 
-def refused(root, cache, argument):
-    raise FsError("path_refused", f"unit {argument}")
+def refused_in_a_helper(root, cache, parent):
+    if os.getpid() != parent:
+        raise FsError("path_refused", "in a helper")
+    return "done here"
 
 
 def dies_in_a_helper(root, cache, parent):
@@ -124,8 +126,9 @@ def test_long_answers_while_more_units_are_sent(root):
 
 def test_a_refusal_in_a_helper_is_raised_here_and_no_helper_is_left(root):
     with Share(root, helpers=1) as share, pytest.raises(FsError) as refusal:
-        list(share.run([(refused, n) for n in range(10)]))
+        list(share.run([(refused_in_a_helper, os.getpid()) for _ in range(10)]))
     assert refusal.value.code == "path_refused"
+    assert "raised in a helper process" in "".join(getattr(refusal.value, "__notes__", []))
     assert not children()
 
 
