@@ -8,5 +8,6 @@ class FsError(Exception):
         super().__init__(f"{code}: {message}")
         self.code, self.message = code, message
 
-    def __reduce__(self) -> tuple[type["FsError"], tuple[str, str]]:
-        return type(self), (self.code, self.message)  # as a helper process sends it back
+    def __reduce__(self) -> tuple[type["FsError"], tuple[str, str], dict]:
+        # As a helper process sends it back, with what was noted on it.
+        return type(self), (self.code, self.message), self.__dict__
