@@ -226,7 +226,8 @@ def identical_in(
     return found
 
 
-def _whole_cost(entry: Entry) -> int:
+def whole_cost(entry: Entry) -> int:
+    """What hashing all of a file costs (see OPEN_COST)."""
     return OPEN_COST + HASH_COST * entry.size
 
 
@@ -297,7 +298,7 @@ class _Round:
             self._add(first_bytes_of, files, len(files) * (OPEN_COST + HASH_COST * PARTIAL_BYTES))
 
     def hashes(self, entries: list[Entry]) -> None:
-        for files, unit_cost in dealt(entries, _whole_cost, self.parts):
+        for files, unit_cost in dealt(entries, whole_cost, self.parts):
             self._add(hashes_of, files, unit_cost)
 
     def _add(self, task: Callable[..., Any], files: list[Entry], cost: int) -> None:
@@ -456,7 +457,7 @@ def _duplicates(
         ),
         key=lambda g: (-g["size"], g["paths"][0]),
     )
-    bytes_hashed = sum(len(g) * min(g[0].size, _first_read(g[0].size)) for g, _ in many)
+    bytes_hashed = sum(len(g) * _first_read(g[0].size) for g, _ in many)
     bytes_hashed += sum(len(g) * g[0].size for g in (*few, *large))
     return {
         "groups": groups,

@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from agent.fs import FsError
-from agent.fs.duplicates import HASH_COST, OPEN_COST, find_duplicates, hashes_of
+from agent.fs.duplicates import find_duplicates, hashes_of, whole_cost
 from agent.fs.hash_cache import HashCache
 from agent.fs.helpers import Share, Work, dealt
 from agent.fs.quarantine import purge_in, quarantine, restore_in, split_quarantine_path
@@ -17,7 +17,7 @@ from agent.fs.safe_root import (
     regular_file,
     split_relative,
 )
-from agent.fs.scan import Entry, Files, Oddities, ProgressFn, scan
+from agent.fs.scan import Files, Oddities, ProgressFn, scan
 
 JUNK = re.compile(
     r"^(\.DS_Store|Thumbs\.db|desktop\.ini|~\$.*|.*\.(tmp|crdownload|part))$", re.IGNORECASE
@@ -60,7 +60,7 @@ def list_files(
     for entry in entries:
         if cache is not None and (known := cache.known(entry)) is not None:
             found[id(entry)] = known, entry.size  # unchanged since it was hashed
-    units = dealt([e for e in entries if id(e) not in found], _hashing_cost, share.parts)
+    units = dealt([e for e in entries if id(e) not in found], whole_cost, share.parts)
     work: list[Work] = [(hashes_of, Files(files)) for files, _ in units]
     done = hashed = 0
     for index, result in share.run(work, [unit_cost for _, unit_cost in units]):
@@ -82,10 +82,6 @@ def list_files(
         "empty_folders": sorted(oddities.empty_folders),
         "broken_links": sorted(oddities.broken_links),
     }
-
-
-def _hashing_cost(entry: Entry) -> int:
-    return OPEN_COST + HASH_COST * entry.size
 
 
 def detect_duplicates(

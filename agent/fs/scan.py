@@ -124,8 +124,6 @@ def scan(
     O_NOFOLLOW | O_DIRECTORY relative to its parent's (a unit's first folders: component by
     component from the root), so a folder swapped for a link while the scan runs is never
     entered."""
-    parts = split_relative(path, allow_root=True)
-    os.close(root.open_dir(parts))  # a path that is no folder of the root is refused here
     if share is None:
         with Share(root, helpers=0) as alone:
             return scan(
@@ -136,6 +134,8 @@ def scan(
                 oddities=oddities,
                 share=alone,
             )
+    parts = split_relative(path, allow_root=True)
+    os.close(root.open_dir(parts))  # a path that is no folder of the root is refused here
     noting, split = oddities is not None, 2 * (share.helpers + 1)
     first: WalkUnit = ([("/".join(parts), None)], recursive, noting, FIRST_UNIT_FILES)
     work: list[Work] = [(walked_from, first)]
