@@ -3,7 +3,10 @@ measured in the same run.
 
 1. Many institutions, each with few writers: 64 clients, each on its own institution. The
    reference is raw durable SQLite commits (WAL, synchronous=FULL) by 64 threads over 64 files,
-   in a separate process. Goal: proposals/s >= 50 % of raw commits/s.
+   in a separate process. Goal: proposals/s >= 50 % of raw commits/s. A ceiling is printed
+   beside it: the smallest HTTP app that acknowledges a durable write (bench.hello_app's
+   POST /commit/{n}: parse the JSON, one raw commit in a thread), under the same uvicorn
+   workers and load, each client on its own file. No engine can do better than that app.
 2. One busy institution: 64 clients on one institution, where concurrent decisions share one
    durable commit (group commit). The reference is GET /healthz under the same 64-client load
    on the same engine. Goal: proposal p99 <= 3x healthz p99.
@@ -27,7 +30,7 @@ from bench.load import LoadResult, Request, load_pool, measure
 from bench.raw_sqlite import concurrent_commits
 from functions.engine.settings import DEFAULT_WORKERS
 from harness.engine_api import Institution, auth, new_institution
-from harness.servers import engine_process
+from harness.servers import engine_process, uvicorn_process
 
 CONCURRENCY = 64
 GOAL_RATIO_TO_RAW = 0.50
@@ -62,6 +65,22 @@ def raw_reference(seconds: float) -> float:
         return pool.submit(concurrent_commits, tmp, CONCURRENCY, seconds, ROW_BYTES).result()
 
 
+def commits_over_http(
+    tmp: Path, pool: ProcessPoolExecutor, seconds: float, warmup: float
+) -> LoadResult:
+    """The ceiling: bench.hello_app's one durable commit per request, on 64 files."""
+    folder = tmp / "ceiling"
+    folder.mkdir()
+    env = {"BENCH_COMMIT_DIR": str(folder)}
+    body = json.dumps({"action": "list_files", "params": {}}).encode()
+    headers = {"Content-Type": "application/json"}
+    requests = [[Request("POST", f"/commit/{n}", headers, body)] for n in range(CONCURRENCY)]
+    with uvicorn_process(
+        "bench.hello_app:create_app", env, health="/", workers=DEFAULT_WORKERS
+    ) as app:
+        return measure(pool, app, requests, CONCURRENCY, seconds, warmup)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(__doc__, argv)
     seconds, warmup = (1.0, 0.2) if args.quick else (8.0, 1.0)
@@ -78,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     ):
         institutions = [new_institution(engine) for _ in range(CONCURRENCY)]
         raw = raw_reference(seconds)
+        ceiling = commits_over_http(Path(tmp), pool, seconds, warmup)
         spread = measure(
             pool, engine, [proposals(i) for i in institutions], CONCURRENCY, seconds, warmup
         )
@@ -94,11 +114,17 @@ def main(argv: list[str] | None = None) -> None:
     show("POST proposals, 64 institutions", spread, 201)
     figure("reference: raw durable commits, 64 files", raw, "commits/s")
     ratio("ratio proposals / raw commits", spread.rate / raw)
+    show("ceiling: 1 commit per request", ceiling, 201)
+    ratio("ratio ceiling / raw commits", ceiling.rate / raw)
+    ratio("ratio proposals / ceiling", spread.rate / ceiling.rate)
     note("2. one busy institution: all clients on one institution (group commit)")
     show("POST proposals, 1 institution", one, 201)
     show("reference: GET /healthz", health, 200)
     p99_ratio = one.percentile(99) / health.percentile(99)
     figure("p99 proposals / p99 healthz", p99_ratio, "x")
+    figure(
+        "ceiling p99 (64 files) / healthz p99", ceiling.percentile(99) / health.percentile(99), "x"
+    )
     ok = all(v.get("ok") for v in verified)
     note(f"ledgers after the load: {'all verify' if ok else 'SOME DO NOT VERIFY'},")
     note(f"{sum(v.get('events', 0) for v in verified):,} events in {len(verified)} institutions")
