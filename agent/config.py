@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 from agent import AgentError
 
-INSTITUTION_ID = re.compile(r"^inst_[0-9a-f]{24}$")
+INSTITUTION_ID = re.compile(r"inst_[0-9a-f]{24}")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -45,7 +45,7 @@ class AgentConfig:
 
 def validate(config: AgentConfig) -> AgentConfig:
     """Refuse what would make the agent unsafe or unable to run; return it normalized."""
-    if not INSTITUTION_ID.match(config.institution_id):
+    if not INSTITUTION_ID.fullmatch(config.institution_id):
         raise AgentError(f"institution id {config.institution_id!r} is malformed (inst_ + 24 hex)")
     if not config.actor_token or any(c.isspace() for c in config.actor_token):
         raise AgentError("actor token is empty or contains spaces")

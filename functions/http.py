@@ -9,7 +9,7 @@ import zlib
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from kernel.engine_answers import REFUSALS
@@ -105,6 +105,17 @@ async def os_error_handler(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "internal error; it has been logged")
 
 
+# What the access log records for a request whose client left before it was read (nginx's
+# number): nobody is there to answer, and nothing is wrong with the server.
+CLIENT_GONE = 499
+
+
+async def client_gone_handler(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(
+        CLIENT_GONE, "client_disconnected", "the client closed the connection mid-request"
+    )
+
+
 async def internal_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Last resort: even a bug answers JSON (the traceback goes to the log)."""
     return error_response(500, "internal_error", "internal error; it has been logged")
@@ -116,6 +127,7 @@ EXCEPTION_HANDLERS = {
     TenantError: tenant_error_handler,
     sqlite3.Error: sqlite_error_handler,
     OSError: os_error_handler,
+    ClientDisconnect: client_gone_handler,
     Exception: internal_error_handler,
 }
 
@@ -176,10 +188,21 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def decoded_body(raw: bytes, encoding: str | None, limit: int) -> bytes:
+def content_encoding(request: Request) -> str:
+    """The body's Content-Encoding, lowercased ("identity" when none): several codings, in one
+    header or in several, are one value that no route takes."""
+    codings = [
+        coding.strip().lower()
+        for header in request.headers.getlist("content-encoding")
+        for coding in header.split(",")
+    ]
+    codings = [coding for coding in codings if coding not in ("", "identity")]
+    return ", ".join(codings) or "identity"
+
+
+def decoded_body(raw: bytes, encoding: str, limit: int) -> bytes:
     """The body as sent before its Content-Encoding (identity or gzip), at most `limit` bytes
     once expanded: a small gzip bomb is refused when it passes the limit, not after."""
-    encoding = (encoding or "identity").strip().lower()
     if encoding == "identity":
         return raw
     if encoding != "gzip":
@@ -220,7 +243,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 
 
 async def read_json(request: Request, max_bytes: int | None = None) -> dict[str, Any]:
-    """The request body as a JSON object (see `parse_json_object`); 413 past max_bytes."""
+    """The request body as a JSON object (see `parse_json_object`); 413 past max_bytes, 415
+    when it is sent compressed (only the agent's results may be)."""
+    if (encoding := content_encoding(request)) != "identity":
+        raise Unsupported(
+            f"Content-Encoding {encoding!r}: send this body uncompressed",
+            code="unsupported_encoding",
+        )
     return parse_json_object(
         await read_body(request, max_bytes or request.app.state.max_body_bytes)
     )
@@ -248,14 +277,18 @@ def query_value(request: Request, name: str) -> str | None:
     return found
 
 
-def int_query(request: Request, name: str, default: int, low: int, high: int) -> int:
+def int_query(request: Request, name: str, default: int | None, low: int, high: int) -> int:
+    """An integer query parameter in low..high, written in ASCII digits (Python's int() also
+    takes "1_000", " 5" and other scripts' digits); `default` None: it is required."""
     raw = query_value(request, name)
     if raw is None:
+        if default is None:
+            raise BadRequest(f"query parameter {name!r} is required", code="bad_query")
         return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise BadRequest(f"query parameter {name!r} must be an integer", code="bad_query") from exc
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > MAX_INT_DIGITS:
+        raise BadRequest(f"query parameter {name!r} must be an integer", code="bad_query")
+    value = int(raw)
     if not low <= value <= high:
         raise BadRequest(f"query parameter {name!r} must be {low}..{high}", code="bad_query")
     return value

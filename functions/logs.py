@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, TextIO
 
 REQUEST_ID_HEADER = "x-request-id"
 CASE_ID_HEADER = "x-case-id"
-_ACCEPTED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_ACCEPTED_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 # One mutable dict per request, so handlers running in the thread pool (a copy of the
 # context) can still attach the case id the access log line reports.
@@ -60,7 +60,7 @@ def trace_headers() -> dict[str, str]:
 
 
 def accepted_id(value: str | None) -> str | None:
-    return value if value and _ACCEPTED_ID.match(value) else None
+    return value if value and _ACCEPTED_ID.fullmatch(value) else None
 
 
 class JsonFormatter(logging.Formatter):

@@ -241,7 +241,10 @@ class ProposalBody(Body):
     action: Annotated[StrictStr, StringConstraints(min_length=1)]
     params: Any = {}
     department: StrictStr | None = None
-    case_id: Annotated[StrictStr, StringConstraints(max_length=64)] | None = None
+    # The case's id joins its log lines too: the characters a log accepts in an id.
+    case_id: Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")] | None = (
+        None
+    )
 
 
 def parse_submission(body: dict[str, Any]) -> Submission:

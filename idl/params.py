@@ -6,7 +6,7 @@ from typing import Any
 from idl import IDLError
 from idl.model import ActionSpec, ParamSpec
 
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_FILES = 10_000
 FILE_KEYS = {"path", "sha256", "size"}
 
@@ -58,7 +58,7 @@ def _check_files(name: str, spec: ParamSpec, value: Any) -> list[dict[str, Any]]
                 max=spec.max_length,
             )
         _check_relative_path(f"{where}.path", path)
-        if not isinstance(sha256, str) or not SHA256.match(sha256):
+        if not isinstance(sha256, str) or not SHA256.fullmatch(sha256):
             raise ParamError(f"{where}.sha256", "must be 64 lowercase hex characters", "bad_sha256")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ParamError(f"{where}.size", "must be a non-negative integer", "bad_size")
@@ -96,7 +96,7 @@ def _check(name: str, spec: ParamSpec, value: Any) -> Any:
         _check_relative_path(name, value)
         if "/" in value or "\\" in value or value in (".",):
             raise ParamError(name, "must be a bare file name without folders", "not_bare_name")
-    elif kind == "sha256" and not SHA256.match(value):
+    elif kind == "sha256" and not SHA256.fullmatch(value):
         raise ParamError(name, "must be 64 lowercase hex characters", "bad_sha256")
     return value
 

@@ -16,7 +16,7 @@ def validate_contract(contract: Contract) -> None:
     departments = set(contract.contract.departments)
     humans = {name for name, role in contract.roles.items() if role.human}
     for name in [*contract.roles, *contract.actions, *contract.resources]:
-        if not re.match(NAME, name):
+        if not re.fullmatch(NAME, name):
             problems.append(f"name {name!r} must match {NAME}")
     for name, action in sorted(contract.actions.items()):
         where = f"actions.{name}"
@@ -51,7 +51,7 @@ def validate_contract(contract: Contract) -> None:
         if action.delete_mode and name != "delete":
             problems.append(f"{where}: delete_mode only applies to delete")
         for pname, spec in action.params.items():
-            if not re.match(NAME, pname):
+            if not re.fullmatch(NAME, pname):
                 problems.append(f"{where}.params: name {pname!r} must match {NAME}")
             if spec.required and spec.default is not None:
                 problems.append(f"{where}.params.{pname}: required params take no default")

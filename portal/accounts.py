@@ -13,8 +13,9 @@ from kernel.times import stamp_now
 from portal import i18n
 from portal.db import Database, Tx
 
-# No characters a mail header reads as a list, a name or a comment: one address, one recipient.
-_ATOM = r"[^@\s,;:<>()\[\]\\\"]"
+# No characters a mail header reads as a list, a name or a comment (one address, one
+# recipient), and no control characters (a NUL is refused by PostgreSQL, the others by mail).
+_ATOM = r"[^@\s,;:<>()\[\]\\\"\x00-\x1f\x7f]"
 EMAIL = re.compile(rf"^{_ATOM}{{1,64}}@{_ATOM}+\.{_ATOM}{{2,}}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
@@ -24,7 +25,7 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def normalize_email(email: Any) -> str:
-    if not isinstance(email, str) or not EMAIL.match(email.strip()):
+    if not isinstance(email, str) or not EMAIL.fullmatch(email.strip()):
         raise BadRequest("enter a valid email address", code="bad_email")
     return email.strip().lower()
 
@@ -76,11 +77,13 @@ def authenticate(db: Database, email: Any, password: Any) -> dict[str, Any]:
     wrong = Unauthorized("wrong email or password", code="bad_credentials")
     if not isinstance(email, str) or not isinstance(password, str):
         raise wrong
-    with db.transaction() as tx:
-        row = tx.one(
-            "SELECT id, email, password_hash, created_at FROM users WHERE email=?",
-            (email.strip().lower(),),
-        )
+    row = None
+    if EMAIL.fullmatch(email.strip()):  # no other could have signed up (a NUL, say)
+        with db.transaction() as tx:
+            row = tx.one(
+                "SELECT id, email, password_hash, created_at FROM users WHERE email=?",
+                (email.strip().lower(),),
+            )
     try:
         _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

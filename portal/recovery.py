@@ -68,7 +68,7 @@ def _read(serializer: URLSafeTimedSerializer, token: Any, max_age: int, what: st
 def ask_for_reset(db: Database, links: Links, email: Any, portal_url: str) -> bool:
     """Email a reset link when the address has an account; says whether one was enqueued (for
     the caller to wake the postman, never to tell the person)."""
-    if not isinstance(email, str) or not EMAIL.match(email.strip()):
+    if not isinstance(email, str) or not EMAIL.fullmatch(email.strip()):
         raise BadRequest(_("Enter a valid email address."), code="bad_email")
     address = email.strip().lower()
     since = stamp(datetime.now(UTC) - timedelta(hours=1))

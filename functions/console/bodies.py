@@ -16,6 +16,7 @@ from portal.security import check_csrf
 from portal.workspace import MAX_SELECTION, QUARANTINE_ID
 
 PROPOSAL_ID = re.compile(r"prop_[0-9a-f]{24}")  # the engine's one format
+NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"
 
 
 async def posted(request: Request, model: type[B]) -> B:
@@ -28,9 +29,19 @@ async def posted(request: Request, model: type[B]) -> B:
 
 class NewInstitution(Body):
     CODES = {"name": "bad_name"}
-    MESSAGES = {"name": lambda: _("The institution's name has at most 100 characters.")}
+    MESSAGES = {
+        "name": lambda: _(
+            "The institution's name has at most 100 characters, and no control characters."
+        )
+    }
     name: (
-        Annotated[str, StringConstraints(strict=True, strip_whitespace=True, max_length=100)] | None
+        Annotated[
+            str,
+            StringConstraints(
+                strict=True, strip_whitespace=True, max_length=100, pattern=NO_CONTROLS
+            ),
+        ]
+        | None
     ) = None
 
 

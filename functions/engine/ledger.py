@@ -1,5 +1,7 @@
 """Reading, verifying, checkpointing and exporting an institution's ledger."""
 
+from datetime import datetime
+
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -31,6 +33,7 @@ def events(request: Request) -> JSONResponse:
         raise BadRequest(f"category must be one of {', '.join(CATEGORIES)}", code="bad_query")
     types = [t for t in query.get("type", "").split(",") if t]
     limit = int_query(request, "limit", 200, 1, 5000)
+    since, until = _moment(request, "since"), _moment(request, "until")
     after_seq = int_query(request, "after_seq", 0, 0, 2**62)
 
     tenant, _ = auth.human_or_admin(request)
@@ -40,13 +43,27 @@ def events(request: Request) -> JSONResponse:
             types=types or None,
             type_prefixes=CATEGORIES.get(category or ""),
             case_id=query.get("case_id"),
-            since=query.get("since"),
-            until=query.get("until"),
+            since=since,
+            until=until,
             after_seq=after_seq,
             limit=limit,
             descending=query.get("order") == "desc",
         )
     return JSONResponse({"events": [event.to_dict() for event in found]})
+
+
+def _moment(request: Request, name: str) -> str | None:
+    """A time bound as the ledger writes its times (ISO 8601), compared as written."""
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise BadRequest(
+            f"query parameter {name!r} must be an ISO 8601 time", code="bad_query"
+        ) from exc
+    return value
 
 
 def verify(request: Request) -> JSONResponse:
@@ -73,7 +90,7 @@ def consistency(request: Request) -> JSONResponse:
 
 
 def event_proof(request: Request) -> JSONResponse:
-    seq = int_query(request, "seq", 0, 1, 2**62)
+    seq = int_query(request, "seq", None, 1, 2**62)
     tenant, _ = auth.human_or_admin(request)
     proof = audit.event_proof(auth.context(request), tenant, seq)
     name = f"proof-{proof['event']['institution_id']}-{seq}.json"

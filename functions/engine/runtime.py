@@ -17,6 +17,7 @@ from functions.bodies import Lease, Result
 from functions.engine import auth
 from functions.http import (
     bearer_token,
+    content_encoding,
     decoded_body,
     int_query,
     parse_json_object,
@@ -142,7 +143,7 @@ async def progress(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(work))
 
 
-def _result_body(raw: bytes, encoding: str | None, expanded_limit: int) -> tuple[str, dict]:
+def _result_body(raw: bytes, encoding: str, expanded_limit: int) -> tuple[str, dict]:
     asked = parse(Result, parse_json_object(decoded_body(raw, encoding, expanded_limit)))
     return asked.status, asked.report
 
@@ -154,7 +155,7 @@ async def result(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     tenant, actor = await run_in_threadpool(auth.actor, request)  # before reading any body
     raw = await read_body(request, settings.max_result_bytes)
-    encoding = request.headers.get("content-encoding")
+    encoding = content_encoding(request)
 
     def work() -> tuple[Job, bool]:
         status, report = _result_body(raw, encoding, settings.max_result_expanded_bytes)

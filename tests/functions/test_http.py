@@ -2,12 +2,16 @@
 refusals."""
 
 import json
+import socket
+from urllib.parse import urlsplit
 
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.requests import Request
 
 from functions.http import STATUS, query_value, refusal_response, status_of
+from harness.engine_api import new_institution
+from harness.servers import engine_process, json_lines
 from kernel import errors
 from kernel.errors import Refused
 
@@ -55,3 +59,28 @@ def test_a_refusal_answers_json_with_its_code_and_retry_after():
     assert status_of(Refused("no")) == 400
     waited = refusal_response(errors.TooMany("later", code="too_many_attempts", retry_after=7))
     assert (waited.status_code, waited.headers["retry-after"]) == (429, "7")
+
+
+def test_a_client_gone_mid_body_is_logged_as_such_not_as_a_server_error(tmp_path):
+    """An agent whose network drops while it uploads: the engine records a 499 (the client
+    closed the request), with no error and no traceback in its log."""
+    log = tmp_path / "engine.log"
+    with engine_process(tmp_path / "data", log) as base:
+        inst = new_institution(base)
+        job_id = inst.propose("agent", "list_files")["job_id"]
+        inst.post(f"/runtime/jobs/{job_id}/lease", "agent", {})
+        host, port = urlsplit(base).hostname, urlsplit(base).port
+        for path in (f"/runtime/jobs/{job_id}/result", "/proposals"):
+            with socket.create_connection((host, port)) as sock:
+                token = inst.tokens["agent"]
+                head = (
+                    f"POST /v1/institutions/{inst.institution_id}{path} HTTP/1.1\r\n"
+                    f"Host: {host}\r\nAuthorization: Bearer {token}\r\n"
+                    "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                )
+                sock.sendall(head.encode() + b'{"status": "succeeded", "report": {' + b" " * 1000)
+        assert inst.get(f"/runtime/jobs/{job_id}", "owner").json()["status"] == "leased"
+    lines = json_lines(log)
+    gone = [line for line in lines if line.get("status") == 499]
+    assert len(gone) == 2, [line for line in lines if line.get("method") == "POST"]
+    assert not [line for line in lines if line.get("level") == "error"]

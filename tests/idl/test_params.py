@@ -4,6 +4,7 @@ from idl.compiler import builtin_source, compile_source
 from idl.params import ParamError, check_params
 
 ACTIONS = compile_source(builtin_source("personal_ops", "1.0.0")).contract.actions
+V1_1 = compile_source(builtin_source("personal_ops", "1.1.0")).contract.actions
 
 
 def test_defaults_are_filled():
@@ -18,6 +19,7 @@ def test_defaults_are_filled():
         ({"path": "a/../../b"}, "'..'"),
         ({"path": "a\x00b"}, "NUL"),
         ({"path": "a", "sha256": "xyz"}, "64 lowercase hex"),
+        ({"path": "a", "sha256": "a" * 64 + "\n"}, "64 lowercase hex"),  # `$` would match it
         ({"path": "a", "force": True}, "'force' is not declared"),
         ({"path": 3}, "must be a string"),
     ],
@@ -30,3 +32,12 @@ def test_bad_params_name_the_problem(params, problem):
 def test_rename_new_name_must_be_bare():
     with pytest.raises(ParamError, match="bare file name"):
         check_params(ACTIONS["rename"], {"path": "a.txt", "new_name": "sub/b.txt"})
+
+
+def test_a_file_named_by_a_hash_with_a_trailing_newline_is_refused():
+    files = [{"path": "a.txt", "sha256": "a" * 64 + "\n", "size": 1}]
+    quarantine = V1_1["quarantine_files"]
+    with pytest.raises(ParamError, match="64 lowercase hex"):
+        check_params(quarantine, {"files": files})
+    files[0]["sha256"] = "a" * 64
+    assert check_params(quarantine, {"files": files})["files"] == files

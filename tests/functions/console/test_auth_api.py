@@ -97,3 +97,23 @@ def test_sign_out_everywhere_ends_every_session(console, make_user):
     for client in (user.http, laptop.http, thief):
         assert client.get("/api/session").json()["user"] is None
     thief.close()
+
+
+def test_control_characters_are_refused_before_the_accounts_store(console, make_user):
+    """PostgreSQL refuses a NUL in text: it must be a 400 (or a wrong credential), never the
+    store's 503; the other control characters are no address either."""
+    stranger = make_user()
+    for email in ("a\x00@example.org", "a\x01\x7f@example.org", "a@exam\x00ple.org"):
+        signup = stranger.post("/api/signup", {"email": email, "password": "long enough pw"})
+        assert signup.status_code == 400 and signup.json()["error"]["code"] == "bad_email"
+        forgot = stranger.post("/api/password/forgot", {"email": email})
+        assert forgot.status_code == 400 and forgot.json()["error"]["code"] == "bad_email"
+        login = stranger.post("/api/login", {"email": email, "password": "long enough pw"})
+        assert login.status_code == 401 and login.json()["error"]["code"] == "bad_credentials"
+    user = make_user().sign_up()
+    for name in ("My\x00institution", "tab\tin name", "bell\x07"):
+        named = user.post("/api/onboarding", {"name": name})
+        assert named.status_code == 400 and named.json()["error"]["code"] == "bad_name"
+    assert user.onboard("Ana's files — São Paulo")["institution"]["name"] == (
+        "Ana's files — São Paulo"
+    )
