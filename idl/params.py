@@ -35,6 +35,18 @@ def _check_relative_path(name: str, value: str) -> None:
         raise ParamError(name, "must not be empty", "empty")
 
 
+def _names_the_root(value: str) -> bool:
+    """Whether a relative path is the root folder itself (".", "./", ".//."; ".." is refused
+    before)."""
+    return all(part in ("", ".") for part in value.replace("\\", "/").split("/"))
+
+
+def _check_file_path(name: str, value: str) -> None:
+    """A path that names a file by its content: the root folder is no file."""
+    if _names_the_root(value):
+        raise ParamError(name, "names the root folder, not a file", "root_path")
+
+
 def _check_files(name: str, spec: ParamSpec, value: Any) -> list[dict[str, Any]]:
     """A set of files, each named by its content: [{path, sha256, size}], no path twice."""
     if not isinstance(value, list):
@@ -58,6 +70,7 @@ def _check_files(name: str, spec: ParamSpec, value: Any) -> list[dict[str, Any]]
                 max=spec.max_length,
             )
         _check_relative_path(f"{where}.path", path)
+        _check_file_path(f"{where}.path", path)
         if not isinstance(sha256, str) or not SHA256.fullmatch(sha256):
             raise ParamError(f"{where}.sha256", "must be 64 lowercase hex characters", "bad_sha256")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
@@ -116,4 +129,7 @@ def check_params(action: ActionSpec, params: Any) -> dict[str, Any]:
             raise ParamError(name, "is required", "required")
         elif spec.default is not None:
             checked[name] = spec.default
+    path = checked.get("path")
+    if "sha256" in checked and isinstance(path, str):  # the file of that content
+        _check_file_path("path", path)
     return checked

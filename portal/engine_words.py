@@ -25,6 +25,7 @@ PARAM_PROBLEMS = {
     "absolute_path": N_("%(param)s must be a path inside your folder, not an absolute one"),
     "dot_dot": N_("%(param)s must not contain '..' (it would leave your folder)"),
     "empty": N_("%(param)s must not be empty"),
+    "root_path": N_("%(param)s names your whole folder, not a file"),
     "not_file_list": N_("%(param)s must be a list of files"),
     "file_count": N_("%(param)s must hold %(least)s to %(most)s files"),
     "file_keys": N_("%(param)s must name each file by path, sha256 and size"),

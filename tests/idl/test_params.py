@@ -41,3 +41,14 @@ def test_a_file_named_by_a_hash_with_a_trailing_newline_is_refused():
         check_params(quarantine, {"files": files})
     files[0]["sha256"] = "a" * 64
     assert check_params(quarantine, {"files": files})["files"] == files
+
+
+@pytest.mark.parametrize("root", [".", "./", ".//.", ".\\."])
+def test_a_file_named_by_its_content_is_never_the_root_folder(root):
+    with pytest.raises(ParamError, match="root folder"):
+        check_params(ACTIONS["delete"], {"path": root, "sha256": "a" * 64})
+    with pytest.raises(ParamError, match="root folder"):
+        check_params(
+            V1_1["quarantine_files"], {"files": [{"path": root, "sha256": "a" * 64, "size": 1}]}
+        )
+    assert check_params(ACTIONS["list_files"], {"path": root})["path"] == root  # a folder to list
