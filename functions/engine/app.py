@@ -8,6 +8,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from functions import logs
+from functions.collector import settle_heap
 from functions.edge import Edge
 from functions.engine import (
     actors,
@@ -105,4 +106,6 @@ def build_app(settings: EngineSettings) -> Starlette:
 def create_app() -> Starlette:
     """Entry point for `uvicorn --factory functions.engine.app:create_app`."""
     logs.configure("engine")
-    return build_app(EngineSettings.from_env())
+    app = build_app(EngineSettings.from_env())
+    settle_heap()  # a serving process only: tests build apps in their own process
+    return app
