@@ -34,9 +34,13 @@ class Edge:
         burst: int,
         max_bytes: int,
         larger_bodies: tuple[re.Pattern[str], int] | None = None,
+        tokens: bool = True,
     ) -> None:
         self.app = app
         self.headers = headers
+        # Whether a bearer token has its own budget: only where tokens are what authenticates.
+        # Elsewhere a made-up one would buy a fresh budget with each request.
+        self.tokens = tokens
         self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
         # Bearer tokens refused (401), counted per address: a fresh random token per request
         # would otherwise get a fresh bucket each time.
@@ -79,7 +83,8 @@ class Edge:
         bearer = address = None
         try:
             if self.buckets is not None and scope["path"] not in EXEMPT_PATHS:
-                bearer, address = bearer_key(scope), address_key(scope)
+                bearer = bearer_key(scope) if self.tokens else None
+                address = address_key(scope)
                 wait = self.buckets.take(bearer or address)
                 if bearer and self.refusals is not None:
                     wait = max(wait, self.refusals.peek(address))

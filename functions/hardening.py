@@ -62,12 +62,25 @@ class TokenBuckets:
         self._next_cleanup = now + max(full_after, 1.0)
 
 
+# The engine's header naming the person a proposal is asked for (their own token): the console
+# proposes with the institution's agent token on a person's behalf.
+REQUESTER_HEADER = "x-libervia-requester"
+_REQUESTER = REQUESTER_HEADER.encode()
+
+
 def bearer_key(scope: Scope) -> str | None:
-    """The bearer token, hashed, when the request carries one."""
+    """The token a request is counted against, hashed: the person's it is asked for, when a
+    bearer token asks on their behalf (their chat is not held up by their agent working through
+    a queue of jobs), else the bearer's; None without a bearer token."""
+    bearer = requester = None
     for name, value in scope["headers"]:
         if name == b"authorization" and value[:7].lower() == b"bearer ":
-            return "t:" + hashlib.sha256(value[7:].strip()).hexdigest()[:32]
-    return None
+            bearer = value[7:].strip()
+        elif name == _REQUESTER:
+            requester = value.strip()
+    if not bearer:
+        return None
+    return "t:" + hashlib.sha256(requester or bearer).hexdigest()[:32]
 
 
 def address_key(scope: Scope) -> str:

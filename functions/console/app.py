@@ -210,6 +210,7 @@ def build_app(settings: ConsoleSettings) -> Starlette:
                 rate=settings.rate_limit_per_second,
                 burst=settings.rate_limit_burst,
                 max_bytes=MAX_BODY_BYTES,
+                tokens=False,  # people sign in with sessions: counted by their address
             ),
             Middleware(LocaleMiddleware),
             Middleware(

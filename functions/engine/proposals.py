@@ -5,6 +5,7 @@ from starlette.responses import JSONResponse
 
 from functions import logs
 from functions.engine import auth
+from functions.hardening import REQUESTER_HEADER
 from functions.http import bearer_token, int_query, read_json
 from governance.institutions import identify
 from governance.proposals import (
@@ -18,7 +19,6 @@ from kernel.errors import BadRequest, Forbidden
 from tenants.database import Reader
 
 STATUSES = {"authorized", "denied", "pending_approval", "approved", "rejected", "expired"}
-REQUESTER_HEADER = "x-libervia-requester"
 
 
 def _requester(reader: Reader, token: str | None) -> Actor | None:

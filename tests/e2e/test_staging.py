@@ -80,7 +80,9 @@ class Stack:
             job = self.user.get(f"/api/proposals/{proposal_id}").json().get("job")
             return job if job and job.get("result_status") else None
 
-        return wait_for(finished, timeout, f"the job of {proposal_id} to finish")
+        # At the portal's pace (app.js FOLLOW_EVERY_MS): each look is three engine reads with
+        # the person's token, whose budget a look every 0.1 s would use up in seconds.
+        return wait_for(finished, timeout, f"the job of {proposal_id} to finish", every=1.0)
 
     def approve(self, proposal_id: str) -> dict:
         pending = {p["proposal_id"]: p for p in self.user.get("/api/approvals").json()["pending"]}

@@ -2,8 +2,13 @@
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
+from functions.engine.app import build_app as build_engine
+from functions.engine.settings import EngineSettings
+from harness.engine_api import SEEN, auth, new_institution
 from harness.servers import ADMIN_TOKEN, console_process, engine_process, json_lines
+from tests.support.agent_process import wait_for
 from tests.support.databases import require_postgres
 
 LIMITED = {"ENGINE_RATE_LIMIT_PER_SECOND": "1", "ENGINE_RATE_LIMIT_BURST": "3"}
@@ -61,9 +66,11 @@ def test_engine_security_headers_and_request_ids(strict_engine):
     assert made.headers["x-request-id"] != "bad id with spaces"
     assert len(made.headers["x-request-id"]) == 32
 
-    lines = json_lines(log)
-    access = [line for line in lines if line.get("request_id") == "req-from-caller-1"]
-    assert access and access[0]["path"] == "/healthz" and access[0]["status"] == 200
+    def logged() -> list[dict]:  # access lines are written in batches, off the event loop
+        return [line for line in json_lines(log) if line.get("request_id") == "req-from-caller-1"]
+
+    access = wait_for(logged, timeout=10, what="the access line")
+    assert access[0]["path"] == "/healthz" and access[0]["status"] == 200
     assert access[0]["service"] == "engine" and access[0]["msg"] == "request"
 
 
@@ -87,6 +94,9 @@ def test_console_rate_limit_body_limit_and_headers(engine, tmp_path):
         statuses = [httpx.get(f"{base}/api/session").status_code for _ in range(3)]
         assert statuses[-1] == 429
         assert int(httpx.get(f"{base}/api/session").headers["retry-after"]) >= 1
+        # The console takes no bearer tokens: a made-up one does not buy a fresh budget.
+        made_up = httpx.get(f"{base}/login", headers={"Authorization": "Bearer made-up-1"})
+        assert made_up.status_code == 429
 
 
 def test_engine_counts_refused_tokens_per_address(strict_engine):
@@ -101,3 +111,41 @@ def test_engine_counts_refused_tokens_per_address(strict_engine):
     assert fresh.json()["error"]["code"] == "rate_limited"
     assert int(fresh.headers["retry-after"]) >= 1
     assert httpx.get(f"{base}/healthz").status_code == 200
+
+
+def test_a_person_asking_through_their_agent_has_their_own_budget(tmp_path):
+    """The console proposes with the agent's token on a person's behalf: an agent working
+    through a queue of jobs does not use up the budget of the person asking in the chat, and a
+    made-up person's token costs the address, as a made-up bearer token does."""
+    settings = EngineSettings(
+        data_dir=tmp_path / "data",
+        admin_token=ADMIN_TOKEN,
+        rate_limit_per_second=0.01,
+        rate_limit_burst=12,
+    )
+    settings.data_dir.mkdir()
+    with TestClient(build_engine(settings), raise_server_exceptions=False) as engine:
+        inst = new_institution(str(engine.base_url), http=engine)
+        agent = auth(inst.tokens["agent"])
+        polls = [engine.get(inst.url("/runtime/jobs"), headers=agent) for _ in range(12)]
+        assert polls[-1].status_code == 200
+        assert engine.get(inst.url("/runtime/jobs"), headers=agent).status_code == 429
+        delete = {"action": "delete", "params": {"path": "docs/a.txt", "sha256": SEEN}}
+        asked = engine.post(
+            inst.url("/proposals"),
+            json=delete,
+            headers={**agent, "X-Libervia-Requester": inst.tokens["owner"]},
+        )
+        assert asked.status_code == 201, asked.text
+        assert asked.json()["requested_by"] == inst.actor_ids["owner"]
+        alone = engine.post(inst.url("/proposals"), json=delete, headers=agent)
+        assert alone.status_code == 429
+        made_up = [
+            engine.post(
+                inst.url("/proposals"),
+                json=delete,
+                headers={**agent, "X-Libervia-Requester": f"made-up-{n}"},
+            ).status_code
+            for n in range(13)
+        ]
+        assert set(made_up[:12]) == {401} and made_up[12] == 429

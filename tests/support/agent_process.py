@@ -64,13 +64,18 @@ def running_agent(
             stop_process(process)
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 30, what: str = "condition"):
+def wait_for(
+    predicate: Callable[[], object],
+    timeout: float = 30,
+    what: str = "condition",
+    every: float = 0.1,
+):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        time.sleep(0.1)
+        time.sleep(every)
     raise AssertionError(f"timed out waiting for {what}")
 
 
