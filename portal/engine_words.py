@@ -99,6 +99,7 @@ ERRORS = {
     "owner_approval_required": N_("Only the owner can approve this."),
     "contract_changed": N_("The contract changed since this request; ask again."),
     "engine_unreachable": N_("The Engine cannot be reached right now; nothing changed. Try again."),
+    "rate_limited": N_("Too many requests at once; wait a moment and try again."),
     "proposal_not_found": N_("There is no such request."),
 }
 

@@ -211,6 +211,9 @@ JS_MESSAGES = {
     "saved_as": N_("Each build is saved as libervia-agent; check it against SHA256SUMS."),
     "verification_sent": N_("Sent: look in your inbox."),
     "confirm_remove": N_("Remove %(email)s? Their access ends at once."),
+    # Refusals of the edge (functions/edge.py), said before any page or language is known.
+    "error_rate_limited": N_("Too many requests at once; wait a moment and try again."),
+    "error_body_too_large": N_("That is too large to send."),
 }
 
 

@@ -22,7 +22,10 @@ async function api(path, body) {
   });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw new Error((data.error && data.error.message) || t("request_failed", { status: response.status }));
+    const error = data.error || {};
+    // The edge's refusals come before the language is known: said from the page's catalog.
+    const said = I18N.messages["error_" + error.code];
+    throw new Error(said || error.message || t("request_failed", { status: response.status }));
   }
   return data;
 }
