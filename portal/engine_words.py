@@ -100,6 +100,13 @@ ERRORS = {
     "contract_changed": N_("The contract changed since this request; ask again."),
     "engine_unreachable": N_("The Engine cannot be reached right now; nothing changed. Try again."),
     "rate_limited": N_("Too many requests at once; wait a moment and try again."),
+    "institution_unavailable": N_(
+        "Your records cannot be reached right now; nothing changed. Try again in a minute."
+    ),
+    "storage_unavailable": N_(
+        "Storage cannot be reached right now; nothing changed. Try again in a minute."
+    ),
+    "insufficient_storage": N_("The server's disk is full; nothing was written. Try again later."),
     "proposal_not_found": N_("There is no such request."),
 }
 

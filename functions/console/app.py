@@ -105,8 +105,10 @@ ROUTES = [
 async def accounts_store_error(request: Request, exc: Exception) -> JSONResponse:
     """PostgreSQL trouble (a full disk, a restart) is the store's, not the request's."""
     if isinstance(exc, psycopg.errors.DiskFull):
-        return error_response(507, "insufficient_storage", "the disk is full; nothing was written")
-    return error_response(503, "storage_unavailable", "the accounts store is unavailable; retry")
+        status, code, message = 507, "insufficient_storage", "the disk is full; nothing was written"
+    else:
+        status, code, message = 503, "storage_unavailable", "the accounts store is unavailable"
+    return error_response(status, code, engine_words.error_message(code, message))
 
 
 def wants_page(request: Request) -> bool:

@@ -4,6 +4,7 @@ language the person picked (a cookie, and their account, so it follows them on a
 import httpx
 import pytest
 
+from harness.servers import console_process, engine_process, free_port
 from tests.support.console_api import ConsoleUser
 
 
@@ -88,3 +89,30 @@ def test_refusals_are_said_in_the_readers_language_with_their_stable_code(make_u
     user.http.headers["Accept-Language"] = "en"
     again = user.post("/api/login", {"email": "ninguem@example.org", "password": "x" * 12})
     assert again.json()["error"]["message"] == "Wrong email or password."
+
+
+def test_an_institution_the_engine_cannot_read_is_said_in_the_readers_language(
+    tmp_path, console_database_url
+):
+    """The engine's storage refusals reach a person in their language, as its decisions do."""
+    data, port = tmp_path / "engine", free_port()
+    engine = f"http://127.0.0.1:{port}"
+    with console_process(tmp_path / "console", engine, console_database_url) as console:
+        user = ConsoleUser(console)
+        user.http.headers["Accept-Language"] = "pt-BR"
+        try:
+            with engine_process(data, port=port):
+                user.sign_up()
+                user.onboard()
+            (institution,) = (data / "institutions").iterdir()
+            (institution / "institution.db").write_bytes(b"not a database" * 500)
+            with engine_process(data, port=port):
+                answer = user.post("/api/chat", {"text": "listar arquivos"})
+        finally:
+            user.http.close()
+    assert answer.status_code == 502  # the engine's 503, through the console
+    assert answer.json()["error"] == {
+        "code": "institution_unavailable",
+        "message": "Seus registros não podem ser acessados agora; nada mudou. Tente de novo em um"
+        " minuto.",
+    }
