@@ -35,12 +35,16 @@ class Edge:
         max_bytes: int,
         larger_bodies: tuple[re.Pattern[str], int] | None = None,
         tokens: bool = True,
+        on_behalf: re.Pattern[str] | None = None,
     ) -> None:
         self.app = app
         self.headers = headers
         # Whether a bearer token has its own budget: only where tokens are what authenticates.
         # Elsewhere a made-up one would buy a fresh budget with each request.
         self.tokens = tokens
+        # The paths where a bearer asks on a person's behalf, whose token the route checks (a
+        # made-up one is a 401, counted per address): that person's budget is spent.
+        self.on_behalf = on_behalf
         self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
         # Bearer tokens refused (401), counted per address: a fresh random token per request
         # would otherwise get a fresh bucket each time.
@@ -83,7 +87,12 @@ class Edge:
         bearer = address = None
         try:
             if self.buckets is not None and scope["path"] not in EXEMPT_PATHS:
-                bearer = bearer_key(scope) if self.tokens else None
+                asked_for = bool(
+                    self.on_behalf
+                    and scope["method"] == "POST"
+                    and self.on_behalf.fullmatch(scope["path"])
+                )
+                bearer = bearer_key(scope, asked_for) if self.tokens else None
                 address = address_key(scope)
                 wait = self.buckets.take(bearer or address)
                 if bearer and self.refusals is not None:

@@ -68,15 +68,15 @@ REQUESTER_HEADER = "x-libervia-requester"
 _REQUESTER = REQUESTER_HEADER.encode()
 
 
-def bearer_key(scope: Scope) -> str | None:
-    """The token a request is counted against, hashed: the person's it is asked for, when a
-    bearer token asks on their behalf (their chat is not held up by their agent working through
-    a queue of jobs), else the bearer's; None without a bearer token."""
+def bearer_key(scope: Scope, on_behalf: bool = False) -> str | None:
+    """The token a request is counted against, hashed; None without a bearer token. With
+    `on_behalf` (a route that checks the requester's token), the person's it is asked for: their
+    chat is not held up by their agent working through a queue of jobs."""
     bearer = requester = None
     for name, value in scope["headers"]:
         if name == b"authorization" and value[:7].lower() == b"bearer ":
             bearer = value[7:].strip()
-        elif name == _REQUESTER:
+        elif name == _REQUESTER and on_behalf:
             requester = value.strip()
     if not bearer:
         return None

@@ -28,6 +28,7 @@ from tenants.migration import migrate_data_dir
 
 INST = "/v1/institutions/{institution_id}"
 RESULT_PATH = re.compile(r"/v1/institutions/[^/]+/runtime/jobs/[^/]+/result")
+PROPOSALS_PATH = re.compile(r"/v1/institutions/[^/]+/proposals")  # takes X-Libervia-Requester
 
 ROUTES = [
     # The agent's long-poll is the hottest path: matched first.
@@ -94,6 +95,7 @@ def build_app(settings: EngineSettings) -> Starlette:
                 burst=settings.rate_limit_burst,
                 max_bytes=settings.max_body_bytes,
                 larger_bodies=(RESULT_PATH, settings.max_result_bytes),
+                on_behalf=PROPOSALS_PATH,
             ),
         ],
         lifespan=lifespan,

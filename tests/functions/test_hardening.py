@@ -130,6 +130,12 @@ def test_a_person_asking_through_their_agent_has_their_own_budget(tmp_path):
         polls = [engine.get(inst.url("/runtime/jobs"), headers=agent) for _ in range(12)]
         assert polls[-1].status_code == 200
         assert engine.get(inst.url("/runtime/jobs"), headers=agent).status_code == 429
+        # Only where the requester's token is checked: anywhere else it would be a fresh budget.
+        for method, path in (("GET", "/runtime/jobs"), ("GET", "/proposals")):
+            elsewhere = engine.request(
+                method, inst.url(path), headers={**agent, "X-Libervia-Requester": "made-up"}
+            )
+            assert elsewhere.status_code == 429, (method, path)
         delete = {"action": "delete", "params": {"path": "docs/a.txt", "sha256": SEEN}}
         asked = engine.post(
             inst.url("/proposals"),
