@@ -16,8 +16,13 @@ COMPRESS_FROM = 64 * 1024
 
 
 class EngineUnavailable(AgentError):
-    """Network trouble, a 5xx or a 429: try again later. (A 4xx is the engine's refusal, a
+    """Network trouble, a 5xx or a 429: try again later, after `retry_after` seconds when the
+    engine said when (`Retry-After`). (A 4xx is the engine's refusal, a
     `kernel.errors.Refused` of the kind its status says.)"""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def trust(ca_bundle: str | None) -> ssl.SSLContext | bool:
@@ -51,7 +56,11 @@ class EngineClient:
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable: {exc}") from exc
         if response.status_code >= 500 or response.status_code == 429:
-            raise EngineUnavailable(f"engine answered {response.status_code}; will retry")
+            after = response.headers.get("retry-after", "")
+            raise EngineUnavailable(
+                f"engine answered {response.status_code}; will retry",
+                int(after) if after.isascii() and after.isdigit() else None,
+            )
         if response.status_code >= 400:
             raise refusal(response.status_code, response.content)
         try:

@@ -36,6 +36,14 @@ def backoff_delay(failures: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**failures))
 
 
+def retry_delay(exc: EngineUnavailable, failures: int) -> float:
+    """When to try again: when the engine said (a rate limit's refill, its own estimate of an
+    outage), within the backoff's cap; else after the backoff."""
+    if exc.retry_after is not None:
+        return float(min(exc.retry_after, BACKOFF_CAP))
+    return backoff_delay(failures)
+
+
 class Runner:
     def __init__(
         self,
@@ -84,7 +92,7 @@ class Runner:
                     self.handle(job)
             except EngineUnavailable as exc:
                 pending_poll = None
-                delay = backoff_delay(failures)
+                delay = retry_delay(exc, failures)
                 failures += 1
                 log(
                     "warning",
