@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from portal.i18n import N_
+
 NAME = r"""(?:"(?P<{0}q>[^"]+)"|'(?P<{0}s>[^']+)'|(?P<{0}w>\S+))"""
 # A name that may hold spaces unquoted: the rest of the sentence (only where nothing follows it).
 REST = r"""(?:"(?P<{0}q>[^"]+)"|'(?P<{0}s>[^']+)'|(?P<{0}w>.+))"""
@@ -90,9 +92,14 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "detect_duplicates",
         re.compile(
-            r"^(?:(?:encontrar|procurar|detectar|mostrar|listar|find|detect|show|list)\s+)?"
-            r"(?:(?:os|as|the)\s+)?(?:arquivos\s+)?(?:duplicados|duplicatas|repetidos|duplicates|"
-            r"duplicate files)(?:\s+(?:em|in)\s+" + _name("path") + r")?$",
+            r"^(?:(?:encontrar|encontre|procurar|procure|achar|ache|buscar|busque|detectar"
+            r"|detecte|mostrar|mostre|listar|liste|ver|veja|find|detect|show|list|look\s+for"
+            r"|search\s+for)\s+)?"
+            r"(?:(?:os|as|meus|minhas|the|my)\s+)?(?:(?:arquivos|ficheiros|files)\s+)?"
+            r"(?:duplicados|duplicadas|duplicatas|repetidos|c[oó]pias|duplicates|duplicate files"
+            r"|copies)(?:\s+(?:em|na|no|in)\s+" + FOLDER_WORD + _name("path") + r")?$"
+            r"|^(?:quais|que|which|what)\s+(?:arquivos|ficheiros|files)\s+(?:est[aã]o|s[aã]o|are)"
+            r"\s+(?:duplicados|repetidos|duplicated|duplicates)$",
             re.IGNORECASE,
         ),
     ),
@@ -108,15 +115,17 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "list_files",
         re.compile(
-            r"^(?:listar|liste|lista|mostrar|mostre|mostra|ver|list|show)\s+"
+            r"^(?:listar|liste|lista|mostrar|mostre|mostra|ver|veja|list|show)\s+"
             r"(?:(?:os|meus|the|my)\s+)?(?:arquivos|ficheiros|files)"
-            r"(?:\s+(?:em|na|no|da|do|in|of)\s+" + FOLDER_WORD + _name("path") + r")?$",
+            r"(?:\s+(?:em|na|no|da|do|in|of)\s+" + FOLDER_WORD + _name("path") + r")?$"
+            r"|^(?:quais\s+s[aã]o\s+(?:os\s+)?meus\s+(?:arquivos|ficheiros)"
+            r"|what\s+(?:are\s+)?my\s+files(?:\s+are)?)$",
             re.IGNORECASE,
         ),
     ),
 ]
 
-HELP = (
+HELP = N_(
     "I understand one request at a time, in Portuguese or English, for example: "
     '"listar arquivos" / "list files in docs", "encontrar duplicados" / "find duplicates", '
     '"sugerir limpeza" / "suggest cleanup", "apagar arquivo notas.txt" / '

@@ -20,7 +20,7 @@ from portal.db import Database
 from portal.engine_client import EngineClient
 from portal.findings import Findings
 from portal.i18n import _
-from portal.intent import parse
+from portal.intent import HELP, parse
 from portal.inventory import Inventory, fold
 from portal.members import member_kind
 from portal.onboarding import plan_of
@@ -444,7 +444,7 @@ class Workspace:
             queried = self._query(intent.query, intent.params, inspected)
             return {"understood": True, "intent": {"query": intent.query}, **queried}
         if intent.action is None:
-            return {"understood": False, "reply": intent.help}
+            return {"understood": False, "reply": _(HELP)}
         action, params = retarget(intent.action, dict(intent.params))
         if action in DESTRUCTIVE:
             answer = self._name_the_content(action, params, inspected)

@@ -19,6 +19,9 @@ def test_a_portuguese_browser_gets_portuguese_pages_and_replies(make_user):
     assert unseen["reply"].startswith("Primeiro seu agente olha sua pasta para ver notas.txt")
     state = user.get(f"/api/proposals/{unseen['inspecting']}").json()["state"]
     assert state["message"] == "aguardando seu agente (ele ainda não se conectou)"
+    puzzled = user.post("/api/chat", {"text": "olá"}).json()
+    assert puzzled["understood"] is False
+    assert puzzled["reply"].startswith("Entendo um pedido por vez, em português ou inglês")
     english = make_user()
     english.http.headers["Accept-Language"] = "en-US"
     assert '<html lang="en">' in english.get("/login").text
