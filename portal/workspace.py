@@ -208,10 +208,13 @@ class Workspace:
             return dict(payload["report"])
         return self.stored_report(payload["job_id"], payload["report_sha256"])
 
-    def quarantine(self) -> dict[str, Any]:
-        """The files in the quarantine, with who approved each and when (the engine's records)."""
+    def quarantine(self, people: dict[str, str] | None = None) -> dict[str, Any]:
+        """The files in the quarantine, with who approved each and when (the engine's records):
+        a person by `people` (their emails by engine actor id, as the timeline names them),
+        else by the engine's name for the actor."""
         held = self._get("/quarantine")["files"]
         names = {a["actor_id"]: a["name"] for a in self._actors()} if held else {}
+        names.update(people or {})
         entries = [
             {
                 **entry,

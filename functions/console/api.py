@@ -192,7 +192,8 @@ def cleanup(request: Request) -> JSONResponse:
 
 
 def quarantine(request: Request) -> JSONResponse:
-    return JSONResponse(workspace(request).quarantine())
+    ws = workspace(request)
+    return JSONResponse(ws.quarantine(people_names(request, ws)))
 
 
 async def _act(request: Request, model: type[B], act: Callable[[Workspace, B], dict]) -> Response:

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from functions.console.api import SHOWN, audit_view, dashboard_view, folder_query
-from functions.console.services import services, workspace
+from functions.console.services import people_names, services, workspace
 from kernel.errors import Refused
 from portal import engine_words, i18n, letters, members, notices, recovery
 from portal.accounts import get_user, institution_of, set_locale
@@ -155,7 +155,7 @@ async def cleanup_page(request: Request) -> Response:
 
 
 async def quarantine_page(request: Request) -> Response:
-    return await _page(request, "quarantine.html", lambda w: w.quarantine())
+    return await _page(request, "quarantine.html", lambda w: w.quarantine(people_names(request, w)))
 
 
 async def forgot_page(request: Request) -> Response:

@@ -106,7 +106,7 @@ def test_one_approval_quarantines_the_selection_then_restore_and_purge(scanned):
 
     held = user.get("/api/quarantine").json()
     assert sorted(f["original_path"] for f in held["files"]) == sorted(copies)
-    assert {f["approved_by"] for f in held["files"]} == {"Owner"}
+    assert {f["approved_by"] for f in held["files"]} == {user.email}  # the person, by name
     back = next(f for f in held["files"] if f["original_path"] == "Fotos/2024/praia.jpg")
     restored = user.post("/api/restore", {"quarantine_id": back["quarantine_id"]}).json()
     assert restored["decision"] == "allowed", "restoring needs no approval"
