@@ -9,7 +9,7 @@ import httpx
 from agent import AgentError, __version__
 from agent.config import AgentConfig
 from kernel.canonical import canonical_json
-from kernel.engine_answers import refusal
+from kernel.engine_answers import refusal, retry_seconds
 from kernel.errors import Refused
 
 COMPRESS_FROM = 64 * 1024
@@ -56,10 +56,9 @@ class EngineClient:
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable: {exc}") from exc
         if response.status_code >= 500 or response.status_code == 429:
-            after = response.headers.get("retry-after", "")
             raise EngineUnavailable(
                 f"engine answered {response.status_code}; will retry",
-                int(after) if after.isascii() and after.isdigit() else None,
+                retry_seconds(response.headers.get("retry-after")),
             )
         if response.status_code >= 400:
             raise refusal(response.status_code, response.content)

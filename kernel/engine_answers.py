@@ -31,6 +31,14 @@ REFUSALS: dict[int, type[Refused]] = {
 }
 
 
+def retry_seconds(retry_after: str | None) -> int | None:
+    """A `Retry-After` of whole seconds (ASCII digits: `int` refuses other scripts' digits that
+    `isdigit` takes); None for anything else, an HTTP date included."""
+    if retry_after and retry_after.isascii() and retry_after.isdigit():
+        return int(retry_after)
+    return None
+
+
 def refusal(status: int, body: bytes, retry_after: str | None = None) -> Refused:
     """The engine's `{"error": {"code", "message"}}` as a refusal of the kind its status says
     (a 5xx is `Unavailable`); an answer without the envelope (a proxy's page) keeps its status
@@ -41,5 +49,4 @@ def refusal(status: int, body: bytes, retry_after: str | None = None) -> Refused
     except (ValueError, KeyError, TypeError):
         code, message = "engine_error", f"engine answered {status}"
     kind = REFUSALS.get(status, BadRequest) if 400 <= status < 500 else Unavailable
-    wait = int(retry_after) if retry_after and retry_after.isdigit() else None
-    return kind(message, code=code, retry_after=wait)
+    return kind(message, code=code, retry_after=retry_seconds(retry_after))

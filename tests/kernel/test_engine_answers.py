@@ -2,7 +2,7 @@
 
 import json
 
-from kernel.engine_answers import refusal
+from kernel.engine_answers import refusal, retry_seconds
 from kernel.errors import Conflict, TooLarge, TooMany, Unauthorized, Unavailable
 
 
@@ -27,3 +27,10 @@ def test_an_answer_without_the_envelope_still_says_what_it_was():
     assert not isinstance(refusal(429, b"{}"), Unavailable) and isinstance(
         refusal(429, b"{}"), TooMany
     )
+
+
+def test_retry_after_is_whole_seconds_in_ascii_digits_or_nothing():
+    assert retry_seconds("30") == 30
+    for odd in (None, "", "²", "١٢", "1.5", "-1", "Wed, 21 Oct 2026 07:28:00 GMT"):
+        assert retry_seconds(odd) is None, odd
+    assert refusal(429, envelope("rate_limited", "slow"), "²").retry_after is None
