@@ -7,6 +7,7 @@ import math
 import random
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from functions import logs
@@ -36,6 +37,7 @@ class Edge:
         larger_bodies: tuple[re.Pattern[str], int] | None = None,
         tokens: bool = True,
         on_behalf: re.Pattern[str] | None = None,
+        refusal_page: Callable[[Scope, int, list[tuple[bytes, bytes]]], Any] | None = None,
     ) -> None:
         self.app = app
         self.headers = headers
@@ -52,6 +54,8 @@ class Edge:
         self.max_bytes = max_bytes
         # Paths whose bodies may be larger (the agent's results), and their own limit.
         self.larger_bodies = larger_bodies
+        # An app that says a refusal as a page to a browser navigating (None: JSON for all).
+        self.refusal_page = refusal_page
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -81,6 +85,9 @@ class Edge:
             await send(message)
 
         async def refuse(status: int, code: str, text: str, more: list | None = None) -> None:
+            page = self.refusal_page(scope, status, more or []) if self.refusal_page else None
+            if page is not None:
+                return await page(scope, receive, send_with_headers)
             for message in json_error(status, code, text, more):
                 await send_with_headers(message)
 

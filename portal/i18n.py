@@ -165,13 +165,18 @@ class LocaleMiddleware:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            cookies = _cookies(headers.get("cookie", ""))
-            use(
-                choose(cookies.get(LANG_COOKIE), headers.get("accept-language")),
-                zone_of(cookies.get(TZ_COOKIE)),
-            )
+            use_the_askers(scope)
         await self.app(scope, receive, send)
+
+
+def use_the_askers(scope: dict) -> None:
+    """The language and time zone of whoever sent this request (cookies, then the browser's)."""
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    cookies = _cookies(headers.get("cookie", ""))
+    use(
+        choose(cookies.get(LANG_COOKIE), headers.get("accept-language")),
+        zone_of(cookies.get(TZ_COOKIE)),
+    )
 
 
 def _cookies(header: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ from kernel.errors import Refused
 from portal import engine_words
 from portal.db import open_database
 from portal.engine_client import EngineClient
-from portal.i18n import LocaleMiddleware
+from portal.i18n import LocaleMiddleware, use_the_askers
 from portal.mail import Postman
 from portal.migrations import migrate
 from portal.notices import Watcher
@@ -137,6 +137,23 @@ def page_or_json(json_handler):
     return handle
 
 
+def refusal_page(scope: dict, status: int, headers: list[tuple[bytes, bytes]]) -> Response | None:
+    """The edge's refusal (too many requests) as a page in the person's language, when their
+    browser navigates; the edge answers before the language is known, so it is chosen here."""
+    request = Request(scope)
+    if not wants_page(request):
+        return None
+    use_the_askers(scope)
+    return pages.TEMPLATES.TemplateResponse(
+        request,
+        "error.html",
+        # The same page again; one leading slash, so '//host/...' cannot link elsewhere.
+        {"status": status, "csrf_token": "", "again": "/" + scope["path"].lstrip("/")},
+        status_code=status,
+        headers={name.decode(): value.decode() for name, value in headers},
+    )
+
+
 async def console_refusal(request: Request, exc: Exception) -> JSONResponse:
     """A refusal, said in the person's language when the catalog knows its code."""
     assert isinstance(exc, Refused)
@@ -213,6 +230,7 @@ def build_app(settings: ConsoleSettings) -> Starlette:
                 burst=settings.rate_limit_burst,
                 max_bytes=MAX_BODY_BYTES,
                 tokens=False,  # people sign in with sessions: counted by their address
+                refusal_page=refusal_page,
             ),
             Middleware(LocaleMiddleware),
             Middleware(

@@ -36,3 +36,9 @@ def test_a_person_past_the_rate_limit_reads_why_in_portuguese(
         error.wait_for()
         assert error.inner_text() == TOO_MANY_PT
         screenshot(page, f"20-rate-limited-pt-{width}")
+        # Navigating while still limited: a page in Portuguese, not the edge's JSON.
+        answer = page.goto("/dashboard")
+        assert answer is not None and answer.status == 429
+        assert page.locator("#error-page h1").inner_text() == "Pedidos demais"
+        assert page.locator("#error-page a").first.get_attribute("href") == "/dashboard"
+        screenshot(page, f"20-rate-limited-page-pt-{width}")

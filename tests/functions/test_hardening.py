@@ -97,6 +97,20 @@ def test_console_rate_limit_body_limit_and_headers(engine, tmp_path):
         # The console takes no bearer tokens: a made-up one does not buy a fresh budget.
         made_up = httpx.get(f"{base}/login", headers={"Authorization": "Bearer made-up-1"})
         assert made_up.status_code == 429
+        assert made_up.json()["error"]["code"] == "rate_limited"
+        # A person's browser navigating gets a page in their language, with when to come back.
+        browser = {"Accept": "text/html,*/*;q=0.8", "Accept-Language": "pt-BR,pt;q=0.9"}
+        page = httpx.get(f"{base}/dashboard", headers=browser)
+        assert page.status_code == 429
+        assert page.headers["content-type"].startswith("text/html")
+        assert int(page.headers["retry-after"]) >= 1
+        assert page.headers["x-frame-options"] == "DENY"
+        assert '<html lang="pt-BR">' in page.text
+        assert "Pedidos demais de uma vez" in page.text
+        assert 'href="/dashboard">Tentar de novo' in page.text
+        elsewhere = httpx.get(f"{base}//evil.example/x", headers=browser)
+        assert elsewhere.status_code == 429
+        assert 'href="/evil.example/x">' in elsewhere.text
 
 
 def test_engine_counts_refused_tokens_per_address(strict_engine):
