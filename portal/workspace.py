@@ -23,7 +23,7 @@ from portal.i18n import _
 from portal.intent import HELP, parse
 from portal.inventory import Inventory, fold
 from portal.members import member_kind
-from portal.onboarding import plan_of
+from portal.onboarding import ACTORS, plan_of
 from portal.secret_box import SecretBox
 from portal.timeline import Person, Reader
 
@@ -37,6 +37,16 @@ CATEGORIES = ("rbac", "approval", "execution")
 DESTRUCTIVE = ("rename", "move", "delete")
 MAX_SELECTION = 5000  # the contract's bound on one quarantine_files or purge
 QUARANTINE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
+
+
+def actor_name(actor: dict[str, Any], people: dict[str, str]) -> str:
+    """A member by their email (`people`, by engine actor id); a seat onboarding made that no
+    one holds by its role, in the reader's language; any other by the engine's name for it."""
+    if actor["actor_id"] in people:
+        return people[actor["actor_id"]]
+    if (actor["role"], actor["name"]) in ACTORS:
+        return engine_words.role_label(actor["role"]).capitalize()
+    return str(actor["name"])
 
 
 @dataclass
@@ -213,8 +223,7 @@ class Workspace:
         a person by `people` (their emails by engine actor id, as the timeline names them),
         else by the engine's name for the actor."""
         held = self._get("/quarantine")["files"]
-        names = {a["actor_id"]: a["name"] for a in self._actors()} if held else {}
-        names.update(people or {})
+        names = {a["actor_id"]: actor_name(a, people or {}) for a in self._actors()} if held else {}
         entries = [
             {
                 **entry,
@@ -374,9 +383,7 @@ class Workspace:
         """The events as sentences, optionally only those of one person (what they did or
         asked for); `names` are the people's emails by engine actor id."""
         actors = self._actors()
-        people = {
-            a["actor_id"]: Person(names.get(a["actor_id"], a["name"]), a["role"]) for a in actors
-        }
+        people = {a["actor_id"]: Person(actor_name(a, names), a["role"]) for a in actors}
         known = self.inventory() if events else {}
 
         def summary(action: str, params: dict[str, Any]) -> str:

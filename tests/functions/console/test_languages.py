@@ -22,6 +22,10 @@ def test_a_portuguese_browser_gets_portuguese_pages_and_replies(make_user):
     puzzled = user.post("/api/chat", {"text": "olá"}).json()
     assert puzzled["understood"] is False
     assert puzzled["reply"].startswith("Entendo um pedido por vez, em português ou inglês")
+    # The audit's people: the founder by their email, the agent and the spare assistant seat
+    # (onboarding's, no one holds it) in Portuguese, not by the engine's English names.
+    people = {p["name"] for p in user.get("/api/audit").json()["people"]}
+    assert people == {user.email, "Seu agente", "Assistente"}
     english = make_user()
     english.http.headers["Accept-Language"] = "en-US"
     assert '<html lang="en">' in english.get("/login").text
