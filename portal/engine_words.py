@@ -50,6 +50,31 @@ ROLES = {
     "organizational_agent": N_("agent"),
 }
 
+# The contract's actions and their effects, as a person says them (the engine's identifiers
+# stay in the rules, the ledger and the APIs).
+ACTIONS = {
+    "list_files": N_("list files"),
+    "detect_duplicates": N_("find duplicates"),
+    "suggest_cleanup": N_("suggest a cleanup"),
+    "restore": N_("restore from the quarantine"),
+    "rename": N_("rename"),
+    "move": N_("move"),
+    "delete": N_("delete"),
+    "quarantine_files": N_("quarantine files"),
+    "purge": N_("erase for good"),
+}
+EFFECTS = {"read": N_("reads"), "write": N_("writes"), "destructive": N_("destructive")}
+
+
+def action_label(name: Any) -> str:
+    """An action in the reader's language, quoted (its identifier when this portal does not
+    know it)."""
+    return _("“%(action)s”", action=_(ACTIONS[name])) if name in ACTIONS else str(name)
+
+
+def effect_label(name: Any) -> str:
+    return _(EFFECTS[name]) if name in EFFECTS else str(name)
+
 
 def role_label(name: Any) -> str:
     """A role in one word, in the reader's language."""
@@ -66,6 +91,8 @@ def reason(code: Any, args: Any, fallback: str) -> str:
             shown[key] = _(" or ").join(role_label(r) for r in shown[key])
     if "role" in shown:
         shown["role"] = role_label(shown["role"])
+    if "action" in shown:
+        shown["action"] = action_label(shown["action"])
     template = None
     if isinstance(code, str) and code.startswith("param_"):
         template = PARAM_PROBLEMS.get(code.removeprefix("param_"))

@@ -20,9 +20,20 @@ def _name(key: str) -> str:
     return NAME.format(key)
 
 
-DELETE_VERB = (
-    r"(?:apagar|apague|apaga|excluir|exclua|deletar|delete|remover|remova|remove|limpar|limpe)"
-)
+def _words_until(key: str, *separators: str) -> str:
+    """A name with spaces, unquoted, that holds none of `separators` as a word: a sentence
+    that says one twice is ambiguous and gets the help (which says to quote such names)."""
+    stop = "|".join(separators)
+    return rf"(?P<{key}w>(?:(?!\s(?:{stop})\s).)+?)"
+
+
+RENAME_TO = ("para", "to", "como", "as")
+MOVE_TO = ("para", "to", "into", "pra")
+NAMED = ("como", "chamado", "as", "named", r"renamed\s+to")
+
+
+DELETE_ONE = r"(?:apagar|apague|apaga|excluir|exclua|deletar|delete|remover|remova|remove)"
+DELETE_VERB = DELETE_ONE[:-1] + "|limpar|limpe)"  # of many files, "clean" too
 KINDS = {
     "duplicates": r"duplicados|duplicadas|duplicatas|c[oó]pias|duplicates|copies|duplicate files",
     "empty": r"(?:arquivos|ficheiros)\s+vazios|empty\s+files",
@@ -67,8 +78,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "delete",
         re.compile(
-            rf"^(?:apagar|apague|apaga|excluir|exclua|deletar|delete|remover|remova|remove)\s+"
-            rf"{FILE_WORD}{_name('path')}$",
+            rf"^{DELETE_ONE}\s+{FILE_WORD}{_name('path')}$",
             re.IGNORECASE,
         ),
     ),
@@ -86,6 +96,36 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             rf"^(?:mover|mova|move)\s+{FILE_WORD}{_name('path')}\s+(?:para|to|into|pra)\s+"
             rf"{FOLDER_WORD}{_name('destination')}(?:\s+(?:como|chamado|as|named|renamed\s+to)"
             rf"\s+{_name('new_name')})?$",
+            re.IGNORECASE,
+        ),
+    ),
+    # The same with names that hold spaces, unquoted, as people type them: the rest of the
+    # sentence after the word "file" (or a name with a folder or an extension); for rename and
+    # move, on each side of a separator said once.
+    (
+        "delete",
+        re.compile(
+            rf"^{DELETE_ONE}\s+(?:o |the )?(?:arquivo|ficheiro|file)\s+(?P<pathw>.+)$"
+            rf"|^{DELETE_ONE}\s+(?P<path2w>[^\s\"'].*(?:/.*|\.\w{{1,10}}))$",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "rename",
+        re.compile(
+            rf"^(?:renomear|renomeie|renomeia|rename)\s+{FILE_WORD}"
+            rf"{_words_until('path', *RENAME_TO)}\s+(?:{'|'.join(RENAME_TO)})\s+"
+            rf"{_words_until('new_name', *RENAME_TO)}$",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "move",
+        re.compile(
+            rf"^(?:mover|mova|move)\s+{FILE_WORD}{_words_until('path', *MOVE_TO)}"
+            rf"\s+(?:{'|'.join(MOVE_TO)})\s+{FOLDER_WORD}"
+            rf"{_words_until('destination', *MOVE_TO, *NAMED)}"
+            rf"(?:\s+(?:{'|'.join(NAMED)})\s+{_words_until('new_name', *MOVE_TO, *NAMED)})?$",
             re.IGNORECASE,
         ),
     ),
@@ -172,7 +212,7 @@ def parse(text: str) -> Intent:
         for key in ("path", "new_name", "destination"):
             if value := _value(match, key):
                 params[key] = value
-        if action == "suggest_cleanup" and (value := _value(match, "path2")):
+        if action in ("suggest_cleanup", "delete") and (value := _value(match, "path2")):
             params["path"] = value
         return Intent(action, params)
     return Intent(None, help=HELP)

@@ -521,7 +521,7 @@ class Workspace:
                     "reply": _(
                         "%(name)s: %(action)s asked %(when)s; %(state)s.",
                         name=named,
-                        action=proposal["action"],
+                        action=engine_words.action_label(proposal["action"]),
                         when=i18n.when(proposal["created_at"]),
                         state=state["message"],
                     ),
@@ -722,8 +722,22 @@ def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> di
     elif action == "list_files":
         where = params.get("path") or "."
         summary = _("list your folder") if where in (".", "") else _("list %(path)s/", path=where)
+    elif action == "detect_duplicates":
+        where = params.get("path") or "."
+        summary = (
+            _("find duplicates in your folder")
+            if where in (".", "")
+            else _("find duplicates in %(path)s/", path=where)
+        )
+    elif action == "suggest_cleanup":
+        where = params.get("path") or "."
+        summary = (
+            _("suggest a cleanup of your folder")
+            if where in (".", "")
+            else _("suggest a cleanup of %(path)s/", path=where)
+        )
     else:
-        summary = action
+        summary = engine_words.action_label(action)
     files = [{"path": path, "size": size, "sha256": params.get("sha256")}]
     return {"summary": summary, "files": files, "count": 1, "total_bytes": size}
 
@@ -732,19 +746,15 @@ def reply(proposal: dict[str, Any]) -> str:
     """The engine's decision in the reader's language, its reason said from the engine's code
     (the engine's own words when the code is one this portal does not know)."""
     decision, action = proposal["decision"], proposal["action"]
+    said = engine_words.reason(
+        proposal.get("reason_code"), proposal.get("reason_args"), proposal["reason"]
+    )
     if decision == "allowed":
         return _(
             "Allowed by the Engine: %(action)s only reads or restores, so it runs without"
             " approval. Your agent will run it.",
-            action=action,
+            action=engine_words.action_label(action),
         )
     if decision == "pending_approval":
-        return _(
-            "Needs approval: %(action)s changes your files, so owner or executive_admin must"
-            " approve it. Review it in Approvals.",
-            action=action,
-        )
-    said = engine_words.reason(
-        proposal.get("reason_code"), proposal.get("reason_args"), proposal["reason"]
-    )
+        return _("Needs approval: %(reason)s. Review it in Approvals.", reason=said)
     return _("Denied by the Engine: %(reason)s", reason=said)

@@ -39,6 +39,32 @@ from portal.intent import parse
             "move",
             {"path": "old.pdf", "destination": "archive", "new_name": "2024 report.pdf"},
         ),
+        # Names with spaces, unquoted, as people type them.
+        ("apagar arquivo Documentos/vazio 0.txt", "delete", {"path": "Documentos/vazio 0.txt"}),
+        ("apagar Documentos/vazio 0.txt", "delete", {"path": "Documentos/vazio 0.txt"}),
+        ("apague foto da praia.jpg", "delete", {"path": "foto da praia.jpg"}),
+        ("delete the file my notes", "delete", {"path": "my notes"}),
+        (
+            "renomear Documentos/vazio 1.txt para novo nome.txt",
+            "rename",
+            {"path": "Documentos/vazio 1.txt", "new_name": "novo nome.txt"},
+        ),
+        (
+            "rename old photo.jpg to beach 2024.jpg",
+            "rename",
+            {"path": "old photo.jpg", "new_name": "beach 2024.jpg"},
+        ),
+        (
+            "mover Documentos/vazio 2.txt para Downloads",
+            "move",
+            {"path": "Documentos/vazio 2.txt", "destination": "Downloads"},
+        ),
+        (
+            "mover foto 1.jpg para a pasta Fotos de viagem como praia 1.jpg",
+            "move",
+            {"path": "foto 1.jpg", "destination": "Fotos de viagem", "new_name": "praia 1.jpg"},
+        ),
+        ("limpar em Downloads/Fotos", "suggest_cleanup", {"path": "Downloads/Fotos"}),
     ],
 )
 def test_known_sentences_map_to_one_action(text, action, params):
@@ -57,6 +83,10 @@ def test_known_sentences_map_to_one_action(text, action, params):
         "delete",
         "rename a.txt",
         "please delete everything in my home",
+        # Said twice, a separator leaves it unclear where a name ends: quotes are asked for.
+        "renomear plano para viagem.txt para plano.txt",
+        "move a b to c to d",
+        "apagar tudo e mais",
     ],
 )
 def test_unknown_text_gets_help_never_a_guess(text):
