@@ -236,7 +236,7 @@ class Findings:
             for kept, *others in [sorted(group["files"], key=order)]
             for f in others
         ]
-        empty = [{**f, "reason": N_("empty file (0 bytes)")} for f in self.files if f["size"] == 0]
+        empty = [{**f, "reason": N_("empty file")} for f in self.files if f["size"] == 0]
         temporary = [
             {**f, "reason": N_("temporary or system file")}
             for f in self.files

@@ -84,6 +84,16 @@ def test_duplicates_keep_the_chosen_copy_and_cleanup_names_each_kind(scanned):
     assert [f["path"] for f in kinds["empty_folders"]["files"]] == ["Vazia"]
     assert [f["path"] for f in kinds["broken_links"]["files"]] == ["Docs/atalho"]
     assert not kinds["broken_links"]["actionable"] and kinds["empty"]["actionable"]
+    # The page counts each kind in what it holds, singular or plural, in the reader's language.
+    page = user.http.get("/cleanup", headers={"Accept-Language": "pt-BR"}).text
+    for kind, count in [
+        ("duplicates", "2 arquivos · 6,0 kB"),
+        ("empty", "1 arquivo · 0 byte"),
+        ("empty_folders", "1 pasta<"),
+        ("broken_links", "1 link<"),
+    ]:
+        section = page.split(f'id="kind-{kind}"')[1].split("</h2>")[0]
+        assert count in section + "<", (kind, section)
 
 
 def test_one_approval_quarantines_the_selection_then_restore_and_purge(scanned):
