@@ -66,9 +66,13 @@ ACTIONS = {
 EFFECTS = {"read": N_("reads"), "write": N_("writes"), "destructive": N_("destructive")}
 
 
+def action_words(name: Any) -> str:
+    """An action in the reader's language (its identifier when this portal does not know it)."""
+    return _(ACTIONS[name]) if name in ACTIONS else str(name)
+
+
 def action_label(name: Any) -> str:
-    """An action in the reader's language, quoted (its identifier when this portal does not
-    know it)."""
+    """An action as a sentence names it: its words quoted."""
     return _("“%(action)s”", action=_(ACTIONS[name])) if name in ACTIONS else str(name)
 
 

@@ -29,7 +29,7 @@ TEMPLATES.env.globals["locale"] = i18n.current
 TEMPLATES.env.globals["js_strings"] = i18n.js_strings
 TEMPLATES.env.globals["role_name"] = letters.role_name
 TEMPLATES.env.filters["role"] = engine_words.role_label
-TEMPLATES.env.filters["action"] = engine_words.action_label
+TEMPLATES.env.filters["action"] = engine_words.action_words
 TEMPLATES.env.filters["effect"] = engine_words.effect_label
 
 

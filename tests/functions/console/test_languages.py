@@ -28,7 +28,7 @@ def test_a_portuguese_browser_gets_portuguese_pages_and_replies(make_user):
     assert people == {user.email, "Seu agente", "Assistente"}
     # The contract's rules by their words (the identifiers beside them), effects too.
     rules = user.get("/onboarding").text
-    assert "“listar arquivos” <code>list_files</code>" in rules and "destrutiva" in rules
+    assert "listar arquivos <code>list_files</code>" in rules and "destrutiva" in rules
     listing = user.post("/api/chat", {"text": "listar arquivos"}).json()
     assert listing["reply"].startswith("Permitido pelo Engine: “listar arquivos” só lê")
     english = make_user()
