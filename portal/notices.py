@@ -18,7 +18,7 @@ from typing import Any
 from kernel.errors import Refused
 from kernel.ids import new_id
 from kernel.times import stamp_now
-from portal import credentials, i18n, letters, mail
+from portal import credentials, engine_words, i18n, letters, mail
 from portal.db import Database, Tx
 from portal.engine_client import EngineClient
 from portal.i18n import N_, _
@@ -39,6 +39,12 @@ SENTENCES = {
     "approval_expiring": N_("Expires %(when)s unless someone approves it: %(summary)s"),
     "job_failed": N_("A job did not run: %(action)s (%(status)s)"),
     "agent_offline": N_("Your agent has been offline since %(when)s."),
+}
+# How a job ended without running, as a person says it (the engine's job statuses).
+JOB_OUTCOMES = {
+    "failed": N_("it failed"),
+    "refused": N_("your agent refused it"),
+    "expired": N_("your agent did not run it in time"),
 }
 DECIDERS = ("owner", "executive_admin")  # who is told: the people who can act on it
 FAILED = ("failed", "refused")
@@ -71,6 +77,10 @@ def sentence(kind: str, params: dict[str, Any]) -> str:
     shown = {**params}
     if "when" in shown:
         shown["when"] = i18n.when(shown["when"])
+    if "action" in shown:
+        shown["action"] = engine_words.action_label(shown["action"])
+    if shown.get("status") in JOB_OUTCOMES:
+        shown["status"] = _(JOB_OUTCOMES[shown["status"]])
     return _(SENTENCES[kind], **shown) if kind in SENTENCES else kind
 
 
