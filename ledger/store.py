@@ -98,6 +98,14 @@ def head_state(conn: sqlite3.Connection) -> Head:
     return Head(seq, hash_, merkle.frontier_of(seq, lambda wanted: nodes(conn, wanted)))
 
 
+def head_if_unchanged(conn: sqlite3.Connection, known: Head) -> Head | None:
+    """`known` again (a copy to append to) while the last event is still the one it names:
+    the ledger is append-only, so its Merkle frontier need not be read from the file again."""
+    if head(conn) != (known.seq, known.hash):
+        return None
+    return Head(known.seq, known.hash, merkle.Frontier(known.tree.size, list(known.tree.edge)))
+
+
 def nodes(conn: sqlite3.Connection, wanted: Iterable[merkle.Node]) -> dict[merkle.Node, bytes]:
     """Stored tree nodes by (level, index), in one query."""
     wanted = list(dict.fromkeys(wanted))

@@ -102,9 +102,16 @@ class Reader:
 class Tx(Reader):
     """Inside a write transaction: state changes and the ledger events that record them."""
 
-    def __init__(self, conn: sqlite3.Connection, institution_id: str) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        institution_id: str,
+        known: ledger_store.Head | None = None,
+    ) -> None:
         super().__init__(conn, institution_id)
         self._head: ledger_store.Head | None = None  # the ledger head, once read in this tx
+        # The head this process's last commit left: taken when the file's is still that one.
+        self._known = known
 
     def execute(self, sql: str, params: tuple = ()) -> int:
         return self.conn.execute(sql, params).rowcount
@@ -115,8 +122,15 @@ class Tx(Reader):
         return self.record_many([(type_, actor, payload, case_id)])[0]
 
     def record_many(self, items: list[ledger_store.EventItem]) -> list[Event]:
+        if self._head is None and self._known is not None:
+            self._head = ledger_store.head_if_unchanged(self.conn, self._known)
         events, self._head = ledger_store.append(self.conn, self.institution_id, items, self._head)
         return events
+
+    @property
+    def head(self) -> ledger_store.Head | None:
+        """The ledger head after this transaction's events (None: none recorded, or unsure)."""
+        return self._head
 
     def forget_head(self) -> None:
         """After a rollback to a savepoint the head may be older than we remember."""
@@ -236,6 +250,7 @@ class InstitutionDB:
         self._queue_lock = threading.Lock()
         self._scheduled = False
         self._busy_since: float | None = None
+        self._last_head: ledger_store.Head | None = None  # after this process's last commit
         # Counts this process's write transactions, bumped once each has ended: what was read
         # before a bump may be out of date (see governance.idle_polls).
         self.generation = 0
@@ -479,7 +494,7 @@ class InstitutionDB:
     def _transaction(
         self, conn: sqlite3.Connection, batch: list[_Work]
     ) -> list[tuple[Any, BaseException | None]]:
-        tx = Tx(conn, self.institution_id)
+        tx = Tx(conn, self.institution_id, self._last_head)
         outcomes: list[tuple[Any, BaseException | None]] = []
         alone = len(batch) == 1  # a lone function needs no savepoint: the transaction is its own
         try:
@@ -502,6 +517,7 @@ class InstitutionDB:
                 if not alone:
                     conn.execute("RELEASE work")
             conn.execute("COMMIT")
+            self._last_head = tx.head or self._last_head
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from ledger import merkle
 from ledger import store as ledger_store
 from tenants import InstitutionUnavailable, StorageFull, database
 from tenants.database import InstitutionDB, RaiseAfterCommit, create_file
@@ -119,6 +120,37 @@ def test_concurrent_writers_share_one_commit_and_fail_alone(db):
     assert len(actor_ids(db)) == 8
     with db.reader() as reader:
         assert ledger_store.verify(reader.conn).events == 1 + 8
+
+
+def test_writers_in_two_processes_keep_one_chain_and_one_tree(db):
+    """Each process remembers the ledger head its last commit left, so as not to read the Merkle
+    frontier again; appends by another process in between (here: a second instance, as a
+    second engine worker holds) and a rolled-back write are seen, never built over."""
+    other = InstitutionDB.open(db.path, IID)
+
+    def doomed(tx):
+        add_actor(tx, "act_doomed")
+        raise ValueError("rolled back")
+
+    try:
+        for n in range(30):
+            (other if n % 3 == 0 else db).write(lambda tx, n=n: add_actor(tx, f"act_{n}"))
+            if n % 7 == 0:
+                with pytest.raises(ValueError):
+                    db.write(doomed)
+    finally:
+        other.close()
+    with db.reader() as reader:
+        assert ledger_store.verify(reader.conn).events == 1 + 30
+        tree, made = merkle.Frontier(), set()
+        for row in ledger_store.rows(reader.conn):
+            made.update(tree.append(merkle.leaf_hash(row[8])))
+        stored = {
+            (level, idx, bytes(h))
+            for level, idx, h in reader.conn.execute("SELECT level, idx, hash FROM merkle")
+        }
+        assert stored == made
+        assert ledger_store.root_at(reader.conn, 31) == tree.root()
 
 
 def test_a_commit_that_cannot_be_written_fails_the_whole_batch(db):
