@@ -32,8 +32,9 @@ MOVE_TO = ("para", "to", "into", "pra")
 NAMED = ("como", "chamado", "as", "named", r"renamed\s+to")
 
 
-DELETE_ONE = r"(?:apagar|apague|apaga|excluir|exclua|deletar|delete|remover|remova|remove)"
-DELETE_VERB = DELETE_ONE[:-1] + "|limpar|limpe)"  # of many files, "clean" too
+DELETE_WORDS = "apagar|apague|apaga|excluir|exclua|deletar|delete|remover|remova|remove"
+DELETE_ONE = rf"(?:{DELETE_WORDS})"
+DELETE_VERB = rf"(?:{DELETE_WORDS}|limpar|limpe)"  # of many files, "clean" too
 KINDS = {
     "duplicates": r"duplicados|duplicadas|duplicatas|c[oó]pias|duplicates|copies|duplicate files",
     "empty": r"(?:arquivos|ficheiros)\s+vazios|empty\s+files",
