@@ -96,8 +96,8 @@ def test_no_unit_waits_behind_a_much_costlier_one(root):
     with Share(root, helpers=1) as share:
         for index, result in share.run(work, [100] + [1] * 10):
             done[index] = result if index == 0 else result[0]
-            if len(done) == 9:
-                os.write(say, b"!")  # the costly one may end now
+            if len(done) == 10:  # all ten small ones, done here: the costly one may end now
+                os.write(say, b"!")
     os.close(word)
     os.close(say)
     assert done[0] != os.getpid()

@@ -180,7 +180,7 @@ def test_bulk_requests_make_one_proposal_and_always_keep_one_copy(make_user, eng
         user.post(f"/api/approvals/{card['proposal_id']}/approve", {"digest": card["digest"]})
         settled(user, card["proposal_id"])
         history = user.post("/api/chat", {"text": "o que aconteceu com praia (1).jpg?"})
-        assert "quarantine_files asked" in history.json()["reply"]
+        assert "“quarantine files” asked" in history.json()["reply"]
         assert history.json()["state"]["state"] == "done"
         never = user.post("/api/chat", {"text": "what happened to notes.md?"}).json()
         assert never["reply"] == "Nothing was asked about notes.md yet."
