@@ -31,8 +31,10 @@ RESULT_PATH = re.compile(r"/v1/institutions/[^/]+/runtime/jobs/[^/]+/result")
 PROPOSALS_PATH = re.compile(r"/v1/institutions/[^/]+/proposals")  # takes X-Libervia-Requester
 
 ROUTES = [
-    # The agent's long-poll is the hottest path: matched first.
+    # The hottest paths first (the router tries each route's pattern in turn): the agent's
+    # long-poll, then a decision.
     Route(f"{INST}/runtime/jobs", runtime.poll),
+    Route(f"{INST}/proposals", proposals.submit, methods=["POST"]),
     Route(f"{INST}/runtime/jobs/{{job_id}}", runtime.show),
     Route(f"{INST}/runtime/jobs/{{job_id}}/lease", runtime.lease, methods=["POST"]),
     Route(f"{INST}/runtime/jobs/{{job_id}}/result", runtime.result, methods=["POST"]),
@@ -54,7 +56,6 @@ ROUTES = [
     Route(f"{INST}/contract", bundles.active),
     Route(f"{INST}/departments", departments.index),
     Route(f"{INST}/departments/{{name}}/activate", departments.activate, methods=["POST"]),
-    Route(f"{INST}/proposals", proposals.submit, methods=["POST"]),
     Route(f"{INST}/proposals", proposals.index),
     Route(f"{INST}/proposals/{{proposal_id}}", proposals.show),
     Route(f"{INST}/approvals", approvals.pending),

@@ -1,6 +1,6 @@
 import pytest
 
-from harness.engine_api import SEEN, new_institution
+from harness.engine_api import SEEN, auth, new_institution
 from idl.compiler import builtin_source
 
 READ_ONLY = ["list_files", "detect_duplicates", "suggest_cleanup"]
@@ -100,3 +100,16 @@ def test_bad_token_is_401(inst):
     inst.tokens["nobody"] = "lat_not-a-real-token"
     response = inst.post("/proposals", "nobody", {"action": "list_files"})
     assert response.status_code == 401
+
+
+def test_the_proposals_path_answers_each_method_as_before(engine_app, local_inst):
+    """POST proposals is matched first (a hot path); GET still lists, others are a JSON 405."""
+    headers = auth(local_inst.tokens["owner"])
+    url = local_inst.url("/proposals")
+    made = engine_app.post(url, json={"action": "list_files", "params": {}}, headers=headers)
+    assert made.status_code == 201
+    listed = engine_app.get(url, headers=headers)
+    assert listed.status_code == 200
+    assert [p["proposal_id"] for p in listed.json()["proposals"]] == [made.json()["proposal_id"]]
+    refused = engine_app.put(url, json={}, headers=headers)
+    assert refused.status_code == 405 and refused.json()["error"]["code"]
