@@ -19,7 +19,7 @@ from portal.accounts import institution_of
 from portal.db import Database
 from portal.engine_client import EngineClient
 from portal.findings import Findings
-from portal.i18n import _
+from portal.i18n import N_, _
 from portal.intent import HELP, parse
 from portal.inventory import Inventory, fold
 from portal.members import member_kind
@@ -677,6 +677,17 @@ def _day(value: str, name: str, next_day: bool = False) -> str:
     return day.strftime("%Y-%m-%dT00:00:00Z")
 
 
+# The read actions as asked of the whole folder, or of one folder in it.
+READ_SUMMARIES = {
+    "list_files": (N_("list your folder"), N_("list %(path)s/")),
+    "detect_duplicates": (N_("find duplicates in your folder"), N_("find duplicates in %(path)s/")),
+    "suggest_cleanup": (
+        N_("suggest a cleanup of your folder"),
+        N_("suggest a cleanup of %(path)s/"),
+    ),
+}
+
+
 def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What approving changes, file by file, with sizes, hashes and the total."""
     params = proposal["params"]
@@ -719,23 +730,10 @@ def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> di
         summary = _("move %(path)s into %(folder)s/", path=path, folder=params.get("destination"))
     elif action == "restore":
         summary = _("restore %(id)s from the quarantine", id=params.get("quarantine_id"))
-    elif action == "list_files":
+    elif action in READ_SUMMARIES:
+        whole, folder = READ_SUMMARIES[action]
         where = params.get("path") or "."
-        summary = _("list your folder") if where in (".", "") else _("list %(path)s/", path=where)
-    elif action == "detect_duplicates":
-        where = params.get("path") or "."
-        summary = (
-            _("find duplicates in your folder")
-            if where in (".", "")
-            else _("find duplicates in %(path)s/", path=where)
-        )
-    elif action == "suggest_cleanup":
-        where = params.get("path") or "."
-        summary = (
-            _("suggest a cleanup of your folder")
-            if where in (".", "")
-            else _("suggest a cleanup of %(path)s/", path=where)
-        )
+        summary = _(whole) if where in (".", "") else _(folder, path=where)
     else:
         summary = engine_words.action_label(action)
     files = [{"path": path, "size": size, "sha256": params.get("sha256")}]
