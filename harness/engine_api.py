@@ -1,16 +1,36 @@
 """A thin test client that sets up institutions through the engine's real HTTP API."""
 
 import hashlib
+import threading
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from harness.servers import ADMIN_TOKEN
 
+
+class ThreadClients(httpx.Client):
+    """An httpx.Client whose requests each thread sends on a client of its own: httpcore's pool
+    can close a connection it has just handed to another thread (encode/httpcore#1110; here a
+    'Bad file descriptor' under tests that propose from eight threads)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._options = options
+        self._own = threading.local()
+
+    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        client = getattr(self._own, "client", None)
+        if client is None:
+            client = self._own.client = httpx.Client(**self._options)
+        return client.send(request, **kwargs)
+
+
 # One client for every test request: building one per call (as httpx.post does) loads the CA
 # bundle each time, ~30 ms. No keep-alive, so an engine restarted on the same port is met fresh.
-HTTP = httpx.Client(timeout=40, limits=httpx.Limits(max_keepalive_connections=0))
+HTTP = ThreadClients(timeout=40, limits=httpx.Limits(max_keepalive_connections=0))
 # The content a destructive proposal names when a test does not act on a real file.
 SEEN = hashlib.sha256(b"what the agent saw").hexdigest()
 
