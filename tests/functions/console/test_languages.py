@@ -29,6 +29,8 @@ def test_a_portuguese_browser_gets_portuguese_pages_and_replies(make_user):
     # The contract's rules by their words (the identifiers beside them), effects too.
     rules = user.get("/onboarding").text
     assert "listar arquivos <code>list_files</code>" in rules and "destrutiva" in rules
+    audit = user.get("/audit").text
+    assert "libervia ledger verify ARQUIVO --public-key CHAVE" in audit
     listing = user.post("/api/chat", {"text": "listar arquivos"}).json()
     assert listing["reply"].startswith("Permitido pelo Engine: “listar arquivos” só lê")
     english = make_user()
