@@ -10,6 +10,7 @@ ROLE_NAMES = {
     "owner": i18n.N_("owner"),
     "executive_admin": i18n.N_("assistant (proposes and approves)"),
     "auditor": i18n.N_("auditor (reads only)"),
+    "organizational_agent": i18n.N_("agent (runs what is allowed)"),
 }
 
 

@@ -126,7 +126,11 @@ class Reader:
                 payload.get("reason_args"),
                 payload.get("reason") or payload.get("code") or "",
             ),
-            "name": payload.get("name") or self.name(subject),
+            # Someone this institution knows by the reader's words (the person's email, "your
+            # agent"), else the name the event recorded.
+            "name": self.name(subject)
+            if subject in self.people
+            else payload.get("name") or self.name(subject),
             "role": letters.role_name(payload.get("role", "")),
             "ref": payload.get("ref") or payload.get("contract_ref") or "",
             "department": payload.get("department") or payload.get("code") or "",

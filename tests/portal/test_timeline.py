@@ -89,3 +89,24 @@ def test_who_did_what_in_portuguese():
     assert approved.when == "há 3 minutos"
     assert asked.sentence.endswith("aguarda aprovação.")
     assert joined.when == "há 24 horas"
+
+
+def test_seats_are_named_as_the_reader_knows_them_not_as_recorded():
+    """Onboarding records its actors by English names ("Agent", "Owner"): the timeline says
+    who they are to the reader instead."""
+    made = {
+        "seq": 3,
+        "ts": "2026-12-01T12:00:00Z",
+        "type": "actor.created",
+        "actor": "institution_admin",
+        "case_id": None,
+        "payload": {"id": "act_bot", "name": "Agent", "role": "organizational_agent"},
+    }
+    owner = {**made, "payload": {"id": "act_ana", "name": "Owner", "role": "owner"}}
+    i18n.use("pt_BR")
+    try:
+        agent, person = Reader(PEOPLE, summary).read([made, owner], now=NOW)
+    finally:
+        i18n.use("en")
+    assert agent.sentence == "Seu agente recebeu acesso como agente (executa o que é permitido)."
+    assert person.sentence == "ana@example.org recebeu acesso como proprietário."

@@ -24,8 +24,14 @@ def test_a_portuguese_browser_gets_portuguese_pages_and_replies(make_user):
     assert puzzled["reply"].startswith("Entendo um pedido por vez, em português ou inglês")
     # The audit's people: the founder by their email, the agent and the spare assistant seat
     # (onboarding's, no one holds it) in Portuguese, not by the engine's English names.
-    people = {p["name"] for p in user.get("/api/audit").json()["people"]}
-    assert people == {user.email, "Seu agente", "Assistente"}
+    audited = user.get("/api/audit").json()
+    assert {p["name"] for p in audited["people"]} == {user.email, "Seu agente", "Assistente"}
+    said = {e["sentence"] for e in audited["timeline"] if e["type"] == "actor.created"}
+    assert said == {
+        f"{user.email} recebeu acesso como proprietário.",
+        "Assistente recebeu acesso como assistente (propõe e aprova).",
+        "Seu agente recebeu acesso como agente (executa o que é permitido).",
+    }
     # The contract's rules by their words (the identifiers beside them), effects too.
     rules = user.get("/onboarding").text
     assert "listar arquivos <code>list_files</code>" in rules and "destrutiva" in rules
