@@ -73,7 +73,7 @@ def action_words(name: Any) -> str:
 
 def action_label(name: Any) -> str:
     """An action as a sentence names it: its words quoted."""
-    return _("“%(action)s”", action=_(ACTIONS[name])) if name in ACTIONS else str(name)
+    return _("“%(action)s”", action=action_words(name)) if name in ACTIONS else str(name)
 
 
 def effect_label(name: Any) -> str:

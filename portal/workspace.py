@@ -744,15 +744,15 @@ def reply(proposal: dict[str, Any]) -> str:
     """The engine's decision in the reader's language, its reason said from the engine's code
     (the engine's own words when the code is one this portal does not know)."""
     decision, action = proposal["decision"], proposal["action"]
-    said = engine_words.reason(
-        proposal.get("reason_code"), proposal.get("reason_args"), proposal["reason"]
-    )
     if decision == "allowed":
         return _(
             "Allowed by the Engine: %(action)s only reads or restores, so it runs without"
             " approval. Your agent will run it.",
             action=engine_words.action_label(action),
         )
+    said = engine_words.reason(
+        proposal.get("reason_code"), proposal.get("reason_args"), proposal["reason"]
+    )
     if decision == "pending_approval":
         return _("Needs approval: %(reason)s. Review it in Approvals.", reason=said)
     return _("Denied by the Engine: %(reason)s", reason=said)
