@@ -39,7 +39,7 @@ agent: $(VENV)/.installed
 # (then translate them there; tests/portal/test_i18n.py fails on any left untranslated).
 messages: $(VENV)/.installed
 	mkdir -p build
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k N_ --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k N_ -k N_plural:1,2 --no-location \
 		--omit-header --sort-output -o build/messages.pot .
 	$(BIN)/pybabel update -i build/messages.pot -d portal/locale -D messages --width 100 --no-fuzzy-matching \
 		--ignore-obsolete

@@ -21,7 +21,7 @@ REASONS = {
     "allowed": N_("%(action)s only reads or restores, so it runs without approval"),
 }
 PARAM_PROBLEMS = {
-    "nul_byte": N_("the parameter %(param)s contains a NUL byte"),
+    "nul_byte": N_("%(param)s contains a NUL byte"),
     "absolute_path": N_("%(param)s must be a path inside your folder, not an absolute one"),
     "dot_dot": N_("%(param)s must not contain '..' (it would leave your folder)"),
     "empty": N_("%(param)s must not be empty"),
@@ -42,6 +42,17 @@ PARAM_PROBLEMS = {
     "not_object": N_("the parameters must be an object"),
     "undeclared": N_("%(param)s is not a parameter of this action"),
     "required": N_("%(param)s is required"),
+}
+# The contract's parameters, as a person says them (else the identifier).
+PARAMS = {
+    "path": N_("the path"),
+    "destination": N_("the destination"),
+    "new_name": N_("the new name"),
+    "sha256": N_("the file's hash"),
+    "files": N_("the set of files"),
+    "min_size": N_("the minimum size"),
+    "recursive": N_("the use of subfolders"),
+    "quarantine_id": N_("the quarantined file's id"),
 }
 ROLES = {
     "owner": N_("owner"),
@@ -97,6 +108,8 @@ def reason(code: Any, args: Any, fallback: str) -> str:
         shown["role"] = role_label(shown["role"])
     if "action" in shown:
         shown["action"] = action_label(shown["action"])
+    if shown.get("param") in PARAMS:
+        shown["param"] = _(PARAMS[shown["param"]])
     template = None
     if isinstance(code, str) and code.startswith("param_"):
         template = PARAM_PROBLEMS.get(code.removeprefix("param_"))

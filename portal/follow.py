@@ -94,12 +94,20 @@ def done_message(action: str, report: dict[str, Any] | None, report_bytes: int |
         went = report.get("quarantined", report.get("purged", 0))
         refused = report.get("refused", 0)
         message = (
-            _("done: %(num)s files quarantined (restorable)", num=went)
+            ngettext(
+                "done: %(num)s file quarantined (restorable)",
+                "done: %(num)s files quarantined (restorable)",
+                went,
+            )
             if action == "quarantine_files"
-            else _("done: %(num)s files erased", num=went)
+            else ngettext("done: %(num)s file erased", "done: %(num)s files erased", went)
         )
         if refused:
-            message += _("; %(num)s left alone (changed or gone)", num=refused)
+            message += ngettext(
+                "; %(num)s left alone (changed or gone)",
+                "; %(num)s left alone (changed or gone)",
+                refused,
+            )
         return message
     moved = [f for f in report.get("files", []) if f.get("new_path")]
     if moved:

@@ -121,6 +121,11 @@ def N_(message: str) -> str:
     return message
 
 
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """N_ for a message said of a number: its singular and plural, translated where shown."""
+    return singular, plural
+
+
 def number(n: float) -> str:
     return format_decimal(n, locale=current())
 
@@ -188,8 +193,10 @@ def _cookies(header: str) -> dict[str, str]:
     return found
 
 
-# What the page's script says, translated once per page (in base.html) for `t()` in app.js.
-JS_MESSAGES = {
+# What the page's script says, translated once per page (in base.html) for `t()` in app.js. A
+# message said of a number goes as its two forms, by the names Intl.PluralRules gives them (both
+# languages have those two: "one", for 1 in English and for 0 and 1 in Portuguese, and "other").
+JS_MESSAGES: dict[str, str | tuple[str, str]] = {
     "request_failed": N_("request failed (%(status)s)"),
     "token_once": N_("Save this now: the agent token is shown only once."),
     "onboarded": N_("Done: %(name)s is active (%(ref)s)."),
@@ -202,10 +209,10 @@ JS_MESSAGES = {
     "witness_ok": N_("this console saw the ledger grow to %(size)s events without any rewrite"),
     "witness_alarm": N_("ALARM: %(problem)s"),
     "review": N_("Review it in Approvals"),
-    "selected": N_("%(count)s selected, %(size)s"),
+    "selected": N_plural("%(num)s selected, %(size)s", "%(num)s selected, %(size)s"),
     "select_one": N_("Select at least one file."),
     "contract_now": N_("Your contract is now %(ref)s."),
-    "bytes": N_("%(num)s bytes"),
+    "bytes": N_plural("%(num)s byte", "%(num)s bytes"),
     "token_reissued": N_("New token issued; the old one no longer works. It is shown only once."),
     "saved": N_("Saved."),
     "steps_where": N_("On your computer, in the folder the download went to (a terminal there):"),
@@ -222,8 +229,15 @@ JS_MESSAGES = {
 }
 
 
+def _js_message(message: str | tuple[str, str]) -> str | dict[str, str]:
+    if isinstance(message, str):
+        return gettext(message)
+    catalog = translations(current())
+    return {"one": catalog.ngettext(*message, 1), "other": catalog.ngettext(*message, 2)}
+
+
 def js_strings() -> dict[str, Any]:
     return {
         "locale": html_lang(),
-        "messages": {key: gettext(message) for key, message in JS_MESSAGES.items()},
+        "messages": {key: _js_message(message) for key, message in JS_MESSAGES.items()},
     }

@@ -4,9 +4,13 @@ const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 const I18N = JSON.parse(document.getElementById("i18n").textContent);
 
 // A message of the page's catalog (see portal/i18n.py JS_MESSAGES), with its %(name)s filled.
-function t(key, params) {
-  return (I18N.messages[key] || key).replace(/%\((\w+)\)s/g, (_, name) => String((params || {})[name]));
+// A message said of a number (`count`) has a form for each plural category of the language.
+function t(key, params, count) {
+  let message = I18N.messages[key] || key;
+  if (typeof message === "object") message = message[plurals.select(count)] || message.other;
+  return message.replace(/%\((\w+)\)s/g, (_, name) => String((params || {})[name]));
 }
+const plurals = new Intl.PluralRules(I18N.locale);
 
 const number = (n) => new Intl.NumberFormat(I18N.locale).format(n);
 
@@ -296,7 +300,7 @@ if (chainStatus) {
 }
 
 function sizeText(n) {
-  if (n < 1000) return t("bytes", { num: n });
+  if (n < 1000) return t("bytes", { num: n }, n);
   let value = n;
   for (const unit of ["kB", "MB", "GB", "TB"]) {
     value /= 1000;
@@ -351,7 +355,7 @@ document.querySelectorAll("form.selection").forEach((form) => {
   const count = () => {
     const boxes = [...form.querySelectorAll("input[name=path]:checked")];
     const bytes = boxes.reduce((sum, box) => sum + Number(box.dataset.size || 0), 0);
-    if (counter) counter.textContent = t("selected", { count: number(boxes.length), size: sizeText(bytes) });
+    if (counter) counter.textContent = t("selected", { num: number(boxes.length), size: sizeText(bytes) }, boxes.length);
     return boxes.map((box) => box.value);
   };
   count();

@@ -168,6 +168,9 @@ SAYS = {
         "groups": "401 groups of identical files",
         "batch": "quarantine {n} files",
         "erase": "erase 1 quarantined file for good",
+        "selected": "40 selected, ",
+        "one_selected": "1 selected, 1 byte",
+        "erased": "done: 1 file erased",
     },
     "pt-BR": {
         "not_yet": "ainda não olhou sua pasta",
@@ -175,6 +178,9 @@ SAYS = {
         "groups": "401 grupos de arquivos idênticos",
         "batch": "pôr {n} arquivos em quarentena",
         "erase": "eliminar de vez 1 arquivo da quarentena",
+        "selected": "40 selecionados, ",
+        "one_selected": "1 selecionado, 1 byte",
+        "erased": "concluído: 1 arquivo eliminado",
     },
 }
 
@@ -226,6 +232,9 @@ def test_the_whole_loop_on_a_folder_of_10000_files(
         boxes = page.locator("form.selection input[name=path]:checked")
         selected = boxes.count()
         assert selected == 40  # 20 groups on the page, two copies each
+        assert page.inner_text("[data-role=selected]").startswith(says["selected"])
+        one = "t('selected', {num: number(1), size: sizeText(1)}, 1)"
+        assert page.evaluate(one) == says["one_selected"], "the singular, in the page's script"
         page.click("form.selection .actions button[type=submit]")
         page.locator("#selection-state a[href='/approvals']").wait_for()
 
@@ -257,7 +266,9 @@ def test_the_whole_loop_on_a_folder_of_10000_files(
         page.goto("/approvals")
         assert says["erase"] in page.inner_text("article.proposal h2")
         page.click("button[value=approve]")
-        page.locator("article.proposal p.state[data-state=done]").wait_for(timeout=60_000)
+        erased = page.locator("article.proposal p.state[data-state=done]")
+        erased.wait_for(timeout=60_000)
+        assert says["erased"] in erased.inner_text()
         page.goto("/quarantine")
         assert page.locator("#quarantined tbody tr").count() == selected - 2
         for path in EVERY_PAGE:

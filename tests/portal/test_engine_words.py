@@ -56,6 +56,20 @@ def test_an_action_this_portal_does_not_know_keeps_its_identifier():
 
 
 @pytest.mark.parametrize(
+    ("locale", "param", "said"),
+    [
+        ("en", "path", "the path must not contain '..' (it would leave your folder)"),
+        ("pt_BR", "path", "o caminho não pode conter '..' (sairia da sua pasta)"),
+        ("pt_BR", "destination", "o destino não pode conter '..' (sairia da sua pasta)"),
+        ("pt_BR", "files[2].path", "files[2].path não pode conter '..' (sairia da sua pasta)"),
+    ],
+)
+def test_a_parameter_is_named_in_words(locale, param, said):
+    with i18n.speaking(locale):
+        assert reason("param_dot_dot", {"param": param}, "fallback") == said
+
+
+@pytest.mark.parametrize(
     ("action", "params", "said"),
     [
         ("detect_duplicates", {"path": "."}, "encontrar duplicados na sua pasta"),

@@ -2,6 +2,7 @@
 
 import pytest
 
+from portal import i18n
 from portal.follow import describe
 
 
@@ -102,3 +103,25 @@ def test_a_running_scan_shows_how_far_it_got():
         describe(proposal(), scanning, None).message
         == "running on your agent: looking through your folder, 1,000 files found"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "action", "report", "message"),
+    [
+        ("en", "quarantine_files", {"files": [], "quarantined": 1}, "1 file quarantined"),
+        ("en", "quarantine_files", {"files": [], "quarantined": 3}, "3 files quarantined"),
+        ("en", "purge", {"files": [], "purged": 1, "refused": 1}, "1 file erased; 1 left alone"),
+        ("pt_BR", "purge", {"files": [], "purged": 1}, "concluído: 1 arquivo eliminado"),
+        ("pt_BR", "purge", {"files": [], "purged": 2}, "concluído: 2 arquivos eliminados"),
+        (
+            "pt_BR",
+            "quarantine_files",
+            {"files": [], "quarantined": 1, "refused": 1},
+            "1 arquivo em quarentena (recuperável); 1 deixado como estava (mudou ou sumiu)",
+        ),
+    ],
+)
+def test_a_count_of_files_is_said_in_the_singular_or_the_plural(language, action, report, message):
+    with i18n.speaking(language):
+        described = describe(proposal(), job("done", "succeeded", report, action), None)
+    assert message in described.message

@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 from portal import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "N_plural": (1, 2)}
 METHODS = [
     ("portal/**.py", "python"),
     ("functions/console/**.py", "python"),
@@ -84,3 +84,14 @@ def test_numbers_sizes_and_times_follow_the_reader():
         i18n.use("en")
     assert i18n.size(1_234_567) == "1.2 MB" and i18n.number(12345) == "12,345"
     assert i18n.zone_of("../../etc/passwd") == "UTC" and i18n.zone_of("x" * 100) == "UTC"
+
+
+def test_the_pages_script_gets_both_forms_of_a_message_said_of_a_number():
+    with i18n.speaking("pt_BR"):
+        messages = i18n.js_strings()["messages"]
+    assert messages["selected"] == {
+        "one": "%(num)s selecionado, %(size)s",
+        "other": "%(num)s selecionados, %(size)s",
+    }
+    assert messages["bytes"] == {"one": "%(num)s byte", "other": "%(num)s bytes"}
+    assert messages["saved"] == "Salvo."

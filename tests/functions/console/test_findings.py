@@ -125,8 +125,15 @@ def test_one_approval_quarantines_the_selection_then_restore_and_purge(scanned):
     still = [f["quarantine_id"] for f in user.get("/api/quarantine").json()["files"]]
     assert len(still) == 2 and back["quarantine_id"] not in still
 
-    purge = user.post("/api/purge", {"quarantine_ids": still}).json()
+    assert "until you purge them: 2 files, " in user.get("/quarantine").text
+
+    purge = user.post("/api/purge", {"quarantine_ids": still[:1]}).json()
     assert purge["decision"] == "pending_approval", "purging is destructive"
+    approve_all(user)
+    purged = settled(user, purge["proposal_id"])
+    assert (purged["state"], purged["message"]) == ("done", "done: 1 file erased")
+    assert "until you purge them: 1 file, " in user.get("/quarantine").text
+    purge = user.post("/api/purge", {"quarantine_ids": still[1:]}).json()
     approve_all(user)
     assert settled(user, purge["proposal_id"])["state"] == "done"
     assert user.get("/api/quarantine").json()["files"] == []

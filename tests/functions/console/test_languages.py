@@ -92,7 +92,7 @@ def test_the_engines_reasons_are_said_in_portuguese(make_user):
     assert denied["decision"] == "denied"
     assert "'..'" in denied["reason"]  # the engine's words stay in the record
     assert denied["reply"] == (
-        "Negado pelo Engine: path não pode conter '..' (sairia da sua pasta)"
+        "Negado pelo Engine: o caminho não pode conter '..' (sairia da sua pasta)"
     ), denied["reply"]
     events = user.get("/api/audit", category="rbac").json()["timeline"]
     refusal = next(e for e in events if e["type"] == "proposal.denied")
