@@ -166,6 +166,20 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 
+# "Delete everything" names no file: it is answered with how to say what goes, never proposed.
+EVERYTHING = re.compile(
+    rf"^{DELETE_ONE}\s+(?:tudo|todos|todas|todos\s+os\s+(?:meus\s+)?(?:arquivos|ficheiros)"
+    r"|everything|all(?:\s+(?:of\s+)?(?:my|the))?(?:\s+files)?"
+    r"|(?:a\s+|minha\s+)?pasta(?:\s+(?:inteira|toda))?|(?:my\s+)?(?:whole\s+|entire\s+)?folder)$",
+    re.IGNORECASE,
+)
+NOT_EVERYTHING = N_(
+    "I do not delete everything at once: each request says what goes. Ask for example "
+    '"apagar todos os duplicados em Downloads" / "delete all duplicates in Downloads", '
+    '"apagar arquivos vazios" / "delete empty files" or "apagar arquivo notas.txt" / "delete '
+    'file notes.txt", or choose the files on the Cleanup page; deleted files wait in the '
+    "quarantine, restorable."
+)
 HELP = N_(
     "I understand one request at a time, in Portuguese or English, for example: "
     '"listar arquivos" / "list files in docs", "encontrar duplicados" / "find duplicates", '
@@ -205,6 +219,8 @@ def parse(text: str) -> Intent:
         if query == "bulk":
             params["kind"] = next(k for k in KINDS if match.group(k))
         return Intent(None, params, query=query)
+    if EVERYTHING.match(cleaned):
+        return Intent(None, help=NOT_EVERYTHING)
     for action, pattern in PATTERNS:
         match = pattern.match(cleaned)
         if not match:

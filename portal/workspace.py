@@ -9,6 +9,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import PurePosixPath
 from typing import Any
 
 from idl.compiler import builtin_source, compile_source
@@ -454,7 +455,7 @@ class Workspace:
             queried = self._query(intent.query, intent.params, inspected)
             return {"understood": True, "intent": {"query": intent.query}, **queried}
         if intent.action is None:
-            return {"understood": False, "reply": _(HELP)}
+            return {"understood": False, "reply": _(intent.help or HELP)}
         action, params = retarget(intent.action, dict(intent.params))
         if action in DESTRUCTIVE:
             answer = self._name_the_content(action, params, inspected)
@@ -646,7 +647,12 @@ class Workspace:
 
 def retarget(action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """`rename "Misc/a" to "Misc/b"` is a rename to "b"; to another folder it is one move
-    that also renames."""
+    that also renames. A move to what names a file (`move a.txt to Docs/a.txt`, or to
+    `Docs/b.txt`: the file's name, or one with its extension) is read as `mv` reads it: into
+    Docs, under that name."""
+    if action == "move" and "new_name" not in params and _names_a_file(params):
+        action = "rename"
+        params = {"path": params["path"], "new_name": params.pop("destination")}
     new_name = params.get("new_name", "")
     if action != "rename" or "/" not in new_name:
         return action, params
@@ -654,7 +660,21 @@ def retarget(action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     params["new_name"] = leaf
     if folder.strip("/") == params["path"].strip("/").rpartition("/")[0]:
         return action, params
-    return "move", {**params, "destination": folder.strip("/") or "."}
+    moved = {**params, "destination": folder.strip("/") or "."}
+    if leaf == params["path"].rpartition("/")[2]:
+        del moved["new_name"]  # the same name, in another folder
+    return "move", moved
+
+
+def _names_a_file(params: dict[str, Any]) -> bool:
+    destination = params.get("destination", "")
+    if destination.endswith("/"):
+        return False
+    name = PurePosixPath(params.get("path", ""))
+    leaf = PurePosixPath(destination)
+    return leaf.name == name.name or (
+        bool(name.suffix) and leaf.suffix.lower() == name.suffix.lower()
+    )
 
 
 @functools.cache

@@ -96,6 +96,24 @@ def test_unknown_text_gets_help_never_a_guess(text):
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "apagar tudo",
+        "Apague todos os arquivos",
+        "apagar a pasta inteira",
+        "delete everything",
+        "delete all my files",
+        "delete all",
+        "remove my whole folder",
+    ],
+)
+def test_delete_everything_is_answered_with_how_to_say_what_goes(text):
+    intent = parse(text)
+    assert intent.action is None and intent.query is None and intent.params == {}
+    assert intent.help is not None and intent.help.startswith("I do not delete everything")
+
+
+@pytest.mark.parametrize(
     ("text", "query", "params"),
     [
         (

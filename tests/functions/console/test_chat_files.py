@@ -184,3 +184,19 @@ def test_bulk_requests_make_one_proposal_and_always_keep_one_copy(make_user, eng
         assert history.json()["state"]["state"] == "done"
         never = user.post("/api/chat", {"text": "what happened to notes.md?"}).json()
         assert never["reply"] == "Nothing was asked about notes.md yet."
+
+
+def test_a_move_to_a_files_path_moves_it_there_under_that_name(user_with_agent, folder):
+    asked = user_with_agent.post("/api/chat", {"text": "mover Misc/a.txt para docs/a.txt"})
+    proposal = asked.json()
+    assert proposal["intent"]["action"] == "move", proposal
+    assert proposal["intent"]["params"]["destination"] == "docs"
+    assert "new_name" not in proposal["intent"]["params"]
+    [card] = user_with_agent.get("/api/approvals").json()["pending"]
+    assert card["impact"]["summary"] == "move Misc/a.txt into docs/"
+    user_with_agent.post(
+        f"/api/approvals/{card['proposal_id']}/approve", {"digest": card["digest"]}
+    )
+    assert settled(user_with_agent, proposal["proposal_id"])["message"] == "done: now at docs/a.txt"
+    assert (folder / "docs" / "a.txt").read_bytes() == b"alpha"
+    assert not (folder / "docs" / "a.txt" / "a.txt").exists()

@@ -22,6 +22,9 @@ def test_a_portuguese_browser_gets_portuguese_pages_and_replies(make_user):
     puzzled = user.post("/api/chat", {"text": "olá"}).json()
     assert puzzled["understood"] is False
     assert puzzled["reply"].startswith("Entendo um pedido por vez, em português ou inglês")
+    everything = user.post("/api/chat", {"text": "apagar tudo"}).json()
+    assert everything["reply"].startswith("Não apago tudo de uma vez: cada pedido diz o que sai")
+    assert "proposal_id" not in everything and "inspecting" not in everything
     # The audit's people: the founder by their email, the agent and the spare assistant seat
     # (onboarding's, no one holds it) in Portuguese, not by the engine's English names.
     audited = user.get("/api/audit").json()
