@@ -60,7 +60,7 @@ QUERIES: list[tuple[str, re.Pattern[str]]] = [
         "pending",
         re.compile(
             r"^(?:(?:o\s+)?que\s+(?:est[aá]|est[aã]o|ficou|falta)\s+pendentes?"
-            r"|what(?:'s|\s+is|\s+are)\s+(?:pending|waiting)(?:\s+for\s+me)?"
+            r"|what(?:['’]s|\s+is|\s+are)\s+(?:pending|waiting)(?:\s+for\s+me)?"
             r"|pend[eê]ncias|pendentes?|pending|aprova[cç][oõ]es\s+pendentes|pending\s+approvals)$",
             re.IGNORECASE,
         ),
@@ -149,7 +149,11 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"^(?:sugerir|sugira|suggest|propor|proponha)?\s*(?:uma\s+|a\s+)?"
             r"(?:limpeza|cleanup|clean up|clean-up)(?:\s+(?:em|in)\s+" + _name("path") + r")?$"
-            r"|^(?:limpar|clean)(?:\s+(?:em|in)\s+" + _name("path2") + r")?$",
+            r"|^(?:limpar|limpe|clean)(?:\s+(?:tudo|everything|all))?$"
+            r"|^(?:limpar|limpe|clean)\s+(?:(?:em|in)\s+)?"
+            + FOLDER_WORD
+            + REST.format("path2")
+            + r"$",
             re.IGNORECASE,
         ),
     ),
@@ -209,8 +213,13 @@ def _value(match: re.Match[str], key: str) -> str | None:
     return None
 
 
+# Quotes as phones and word processors type them, read as the plain ones.
+# (A curly apostrophe stays: names hold it, "d’água.txt".)
+PLAIN_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+
+
 def parse(text: str) -> Intent:
-    cleaned = " ".join(text.strip().split()).rstrip(".!?")
+    cleaned = " ".join(text.translate(PLAIN_QUOTES).strip().split()).rstrip(".!?")
     for query, pattern in QUERIES:
         match = pattern.match(cleaned)
         if not match:

@@ -65,6 +65,18 @@ from portal.intent import parse
             {"path": "foto 1.jpg", "destination": "Fotos de viagem", "new_name": "praia 1.jpg"},
         ),
         ("limpar em Downloads/Fotos", "suggest_cleanup", {"path": "Downloads/Fotos"}),
+        ("limpar Downloads", "suggest_cleanup", {"path": "Downloads"}),
+        ("limpe a pasta Fotos de viagem", "suggest_cleanup", {"path": "Fotos de viagem"}),
+        ("limpar tudo", "suggest_cleanup", {}),
+        ("clean everything", "suggest_cleanup", {}),
+        # Quotes as a phone types them; an apostrophe in a name stays.
+        ("apagar “notas da reunião.txt”", "delete", {"path": "notas da reunião.txt"}),
+        (
+            "renomear «a b.txt» para „c d.txt“",
+            "rename",
+            {"path": "a b.txt", "new_name": "c d.txt"},
+        ),
+        ("apagar arquivo d’água.txt", "delete", {"path": "d’água.txt"}),
     ],
 )
 def test_known_sentences_map_to_one_action(text, action, params):
@@ -131,6 +143,7 @@ def test_delete_everything_is_answered_with_how_to_say_what_goes(text):
         ),
         ("o que está pendente?", "pending", {}),
         ("What is pending?", "pending", {}),
+        ("what’s pending?", "pending", {}),
         ("pendências", "pending", {}),
         ("o que aconteceu com notas.txt?", "history", {"path": "notas.txt"}),
         ("what happened to the file docs/a.txt", "history", {"path": "docs/a.txt"}),
