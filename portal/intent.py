@@ -131,6 +131,16 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     (
+        "restore",
+        re.compile(
+            r"^(?:restaurar|restaure|restaura|recuperar|recupere|recupera|restore|recover"
+            rf"|undelete)\s+{FILE_WORD}"
+            r"(?:\"(?P<pathq>[^\"]+)\"|'(?P<paths>[^']+)'|(?P<pathw>.+?))"
+            r"(?:\s+(?:da|from)\s+(?:(?:a|the)\s+)?(?:quarentena|quarantine))?$",
+            re.IGNORECASE,
+        ),
+    ),
+    (
         "detect_duplicates",
         re.compile(
             r"^(?:(?:encontrar|encontre|procurar|procure|achar|ache|buscar|busque|detectar"
@@ -192,7 +202,8 @@ HELP = N_(
     '"mover a.txt para arquivo" / "move a.txt to archive", "apagar todos os duplicados em '
     'Downloads" / "delete all duplicates in Downloads", "apagar arquivos vazios" / "delete '
     'empty files", "o que está pendente?" / "what is pending?", "o que aconteceu com '
-    'notas.txt?" / "what happened to notes.txt?". Put names with spaces in quotes. '
+    'notas.txt?" / "what happened to notes.txt?", "restaurar notas.txt" / "restore notes.txt". '
+    "Put names with spaces in quotes. "
     "The Engine decides whether each request is allowed."
 )
 

@@ -457,10 +457,13 @@ class Workspace:
         if intent.action is None:
             return {"understood": False, "reply": _(intent.help or HELP)}
         action, params = retarget(intent.action, dict(intent.params))
-        if action in DESTRUCTIVE:
+        answer = None
+        if action == "restore":
+            answer = self._name_the_quarantined(params)
+        elif action in DESTRUCTIVE:
             answer = self._name_the_content(action, params, inspected)
-            if answer is not None:
-                return {"understood": True, "intent": {"action": action}, **answer}
+        if answer is not None:
+            return {"understood": True, "intent": {"action": action}, **answer}
         proposal = self._propose(action, params)
         return {
             "understood": True,
@@ -585,19 +588,7 @@ class Workspace:
         named = params["path"]
         found = lookup.find(self.inventory(), named)
         if found.ambiguous:
-            shown = found.choices[: lookup.MAX_CHOICES]
-            more = len(found.choices) - len(shown)
-            return {
-                "choices": found.choices,
-                "reply": _(
-                    "%(num)s files are called %(name)s: %(paths)s%(more)s. Which one? Say it"
-                    " with its folder.",
-                    num=len(found.choices),
-                    name=named,
-                    paths=", ".join(shown),
-                    more=_(" and %(num)s more", num=more) if more else "",
-                ),
-            }
+            return _which_one(found, named)
         if found.file is not None:
             params["path"], params["sha256"] = found.file["path"], found.file["sha256"]
             return None
@@ -634,6 +625,19 @@ class Workspace:
             ),
         }
 
+    def _name_the_quarantined(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """A restore names the file by where it was: the quarantine entry it is (the latest, if
+        it was deleted more than once), or what stands in the way."""
+        named = params.pop("path")
+        held = sorted(self.quarantine()["files"], key=lambda e: e["quarantined_at"])
+        found = lookup.find({e["original_path"]: e for e in held}, named)
+        if found.ambiguous:
+            return _which_one(found, named)
+        if found.file is None:
+            return {"reply": _("%(name)s is not in the quarantine.", name=named)}
+        params["quarantine_id"] = found.file["quarantine_id"]
+        return None
+
     def proposal(self, proposal_id: str) -> dict[str, Any]:
         """A proposal, its job, and the one state a person reads (`state`)."""
         proposal = self._get(f"/proposals/{proposal_id}")
@@ -643,6 +647,22 @@ class Workspace:
         agent = self.agent_presence() if job and job["status"] == "queued" else None
         proposal["state"] = follow.describe(proposal, job, agent).view()
         return proposal
+
+
+def _which_one(found: lookup.Lookup, named: str) -> dict[str, Any]:
+    shown = found.choices[: lookup.MAX_CHOICES]
+    more = len(found.choices) - len(shown)
+    return {
+        "choices": found.choices,
+        "reply": _(
+            "%(num)s files are called %(name)s: %(paths)s%(more)s. Which one? Say it"
+            " with its folder.",
+            num=len(found.choices),
+            name=named,
+            paths=", ".join(shown),
+            more=_(" and %(num)s more", num=more) if more else "",
+        ),
+    }
 
 
 def retarget(action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -77,6 +77,13 @@ from portal.intent import parse
             {"path": "a b.txt", "new_name": "c d.txt"},
         ),
         ("apagar arquivo d’água.txt", "delete", {"path": "d’água.txt"}),
+        ("restaurar notas.txt", "restore", {"path": "notas.txt"}),
+        (
+            "recuperar o arquivo foto da praia.jpg da quarentena",
+            "restore",
+            {"path": "foto da praia.jpg"},
+        ),
+        ('restore "my notes.txt" from the quarantine', "restore", {"path": "my notes.txt"}),
     ],
 )
 def test_known_sentences_map_to_one_action(text, action, params):

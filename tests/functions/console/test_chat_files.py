@@ -200,3 +200,28 @@ def test_a_move_to_a_files_path_moves_it_there_under_that_name(user_with_agent, 
     assert settled(user_with_agent, proposal["proposal_id"])["message"] == "done: now at docs/a.txt"
     assert (folder / "docs" / "a.txt").read_bytes() == b"alpha"
     assert not (folder / "docs" / "a.txt" / "a.txt").exists()
+
+
+def test_a_deleted_file_is_restored_by_its_name(user_with_agent, folder):
+    absent = user_with_agent.post("/api/chat", {"text": "restaurar notas.txt"}).json()
+    assert absent["reply"] == "notas.txt is not in the quarantine." and "proposal_id" not in absent
+    for name in ("notas.txt", "docs/relatorio.pdf", "docs/old/relatorio.pdf"):
+        deleted = user_with_agent.post("/api/chat", {"text": f"apagar arquivo {name}"}).json()
+        [card] = user_with_agent.get("/api/approvals").json()["pending"]
+        user_with_agent.post(
+            f"/api/approvals/{card['proposal_id']}/approve", {"digest": card["digest"]}
+        )
+        assert settled(user_with_agent, deleted["proposal_id"])["state"] == "done"
+    assert not (folder / "notas.txt").exists()
+
+    which = user_with_agent.post("/api/chat", {"text": "recuperar relatorio.pdf"}).json()
+    assert which["choices"] == ["docs/old/relatorio.pdf", "docs/relatorio.pdf"]
+    asked = user_with_agent.post(
+        "/api/chat", {"text": "restaurar o arquivo notas.txt da quarentena"}
+    ).json()
+    assert asked["decision"] == "allowed", "restoring needs no approval"
+    assert asked["intent"]["params"]["quarantine_id"]
+    assert settled(user_with_agent, asked["proposal_id"])["message"] == "done: notas.txt is back"
+    assert (folder / "notas.txt").read_bytes() == b"lista de compras"
+    held = [f["original_path"] for f in user_with_agent.get("/api/quarantine").json()["files"]]
+    assert sorted(held) == ["docs/old/relatorio.pdf", "docs/relatorio.pdf"]
