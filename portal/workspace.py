@@ -38,6 +38,7 @@ CATEGORIES = ("rbac", "approval", "execution")
 DESTRUCTIVE = ("rename", "move", "delete")
 MAX_SELECTION = 5000  # the contract's bound on one quarantine_files or purge
 QUARANTINE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
+QUARANTINE_DIR = ".libervia-quarantine"  # in the agent's folder, one folder per quarantine id
 
 
 def actor_name(actor: dict[str, Any], people: dict[str, str]) -> str:
@@ -386,10 +387,11 @@ class Workspace:
         actors = self._actors()
         people = {a["actor_id"]: Person(actor_name(a, names), a["role"]) for a in actors}
         known = self.inventory() if events else {}
+        places = quarantine_places(events)
 
         def summary(action: str, params: dict[str, Any]) -> str:
             try:
-                said = impact({"action": action, "params": params}, known)
+                said = impact({"action": action, "params": params}, known, places)
             except (KeyError, TypeError, AttributeError, ValueError):  # refused, malformed params
                 return str(action)
             size = said["total_bytes"]
@@ -728,9 +730,35 @@ READ_SUMMARIES = {
 }
 
 
-def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """What approving changes, file by file, with sizes, hashes and the total."""
+def quarantine_places(events: list[dict[str, Any]]) -> dict[str, str]:
+    """Where each quarantined file was (its path, by quarantine id), as the agent's reports in
+    `events` say: the files a delete or quarantine_files put there, the file a restore took
+    back."""
+    places: dict[str, str] = {}
+    for event in events:
+        report = event["payload"].get("report") if event["type"] == "job.executed" else None
+        if not isinstance(report, dict):
+            continue
+        if isinstance(report.get("quarantine_id"), str) and isinstance(report.get("restored"), str):
+            places[report["quarantine_id"]] = report["restored"]
+        for touched in report.get("files") or []:
+            parts = (
+                str(touched.get("new_path") or "").split("/") if isinstance(touched, dict) else []
+            )
+            if len(parts) > 2 and parts[0] == QUARANTINE_DIR and isinstance(touched["path"], str):
+                places[parts[1]] = touched["path"]
+    return places
+
+
+def impact(
+    proposal: dict[str, Any],
+    inventory: dict[str, dict[str, Any]],
+    places: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """What approving changes, file by file, with sizes, hashes and the total; a quarantined
+    file named where it was when `places` knows it."""
     params = proposal["params"]
+    places = places or {}
     action = proposal["action"]
     if action in ("quarantine_files", "purge"):
         files = [{k: f[k] for k in ("path", "size", "sha256")} for f in params.get("files", [])]
@@ -768,6 +796,8 @@ def impact(proposal: dict[str, Any], inventory: dict[str, dict[str, Any]]) -> di
         )
     elif action == "move":
         summary = _("move %(path)s into %(folder)s/", path=path, folder=params.get("destination"))
+    elif action == "restore" and params.get("quarantine_id") in places:
+        summary = _("restore %(path)s from the quarantine", path=places[params["quarantine_id"]])
     elif action == "restore":
         summary = _("restore %(id)s from the quarantine", id=params.get("quarantine_id"))
     elif action in READ_SUMMARIES:

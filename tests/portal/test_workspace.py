@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal.workspace import retarget
+from portal.workspace import impact, quarantine_places, retarget
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,37 @@ def test_a_move_or_rename_is_read_as_mv_reads_it(action, params, expected):
     path = params["path"]
     want_action, want = expected
     assert retarget(action, dict(params)) == (want_action, {"path": path, **want})
+
+
+def executed(report: dict) -> dict:
+    return {"type": "job.executed", "payload": {"job_id": "job_1", "report": report}}
+
+
+def test_a_restore_is_said_by_where_the_file_was():
+    events = [
+        executed(
+            {
+                "files": [
+                    {
+                        "path": "Docs/notas.txt",
+                        "new_path": ".libervia-quarantine/20261207T101010Z-0a1b2c3d/Docs/notas.txt",
+                    },
+                    {"path": "x.txt", "status": "refused"},
+                ]
+            }
+        ),
+        executed({"restored": "Fotos/praia.jpg", "quarantine_id": "20261207T111111Z-99aa88bb"}),
+        {"type": "job.executed", "payload": {"summary": {"count": 3}}},
+        {"type": "proposal.allowed", "payload": {"action": "restore"}},
+    ]
+    places = quarantine_places(events)
+    assert places == {
+        "20261207T101010Z-0a1b2c3d": "Docs/notas.txt",
+        "20261207T111111Z-99aa88bb": "Fotos/praia.jpg",
+    }
+    restore = {"action": "restore", "params": {"quarantine_id": "20261207T101010Z-0a1b2c3d"}}
+    assert impact(restore, {}, places)["summary"] == "restore Docs/notas.txt from the quarantine"
+    unknown = {"action": "restore", "params": {"quarantine_id": "20261207T000000Z-00000000"}}
+    assert impact(unknown, {}, places)["summary"] == (
+        "restore 20261207T000000Z-00000000 from the quarantine"
+    )
