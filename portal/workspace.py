@@ -516,10 +516,15 @@ class Workspace:
                 for p in paths
             )
 
+        restores: dict[str, dict[str, Any]] = {}  # newer than what is looked at, by entry
         for proposal in proposals:  # newest first
+            if proposal["action"] == "restore":
+                restores.setdefault(str(proposal["params"].get("quarantine_id")), proposal)
+                continue
             if proposal["action"] in ("list_files", "detect_duplicates", "suggest_cleanup"):
                 continue
             if about(proposal):
+                proposal = self._restored_since(proposal, restores) or proposal
                 state = self.proposal(proposal["proposal_id"])["state"]
                 return {
                     "proposal_id": proposal["proposal_id"],
@@ -533,6 +538,17 @@ class Workspace:
                     ),
                 }
         return {"reply": _("Nothing was asked about %(name)s yet.", name=named)}
+
+    def _restored_since(
+        self, proposal: dict[str, Any], restores: dict[str, dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """The newer restore of what `proposal` put in the quarantine, if one was asked."""
+        if not restores or proposal["action"] not in ("delete", "quarantine_files"):
+            return None
+        job = self.proposal(proposal["proposal_id"]).get("job") or {}
+        report = job.get("result") if isinstance(job.get("result"), dict) else {}
+        places = quarantine_places([{"type": "job.executed", "payload": {"report": report}}])
+        return next((restores[qid] for qid in places if qid in restores), None)
 
     def _bulk_reply(self, kind: str, folder: str, inspected: str | None) -> dict[str, Any]:
         """Every duplicate copy, empty or temporary file under `folder`, in one proposal."""

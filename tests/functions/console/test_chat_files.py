@@ -225,5 +225,9 @@ def test_a_deleted_file_is_restored_by_its_name(user_with_agent, folder):
     assert (folder / "notas.txt").read_bytes() == b"lista de compras"
     held = [f["original_path"] for f in user_with_agent.get("/api/quarantine").json()["files"]]
     assert sorted(held) == ["docs/old/relatorio.pdf", "docs/relatorio.pdf"]
+    history = user_with_agent.post("/api/chat", {"text": "o que aconteceu com notas.txt?"})
+    assert history.json()["reply"].endswith("done: notas.txt is back."), history.json()
+    still_held = user_with_agent.post("/api/chat", {"text": "what happened to docs/relatorio.pdf"})
+    assert "moved to .libervia-quarantine/" in still_held.json()["reply"]
     said = [e["sentence"] for e in user_with_agent.get("/api/audit").json()["timeline"]]
     assert any("restore notas.txt from the quarantine" in sentence for sentence in said), said
