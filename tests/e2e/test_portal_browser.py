@@ -71,6 +71,10 @@ def run_chat_and_approval(page, suffix, folder):
     page.fill("#chat-text", "qual é o tempo hoje?")
     page.click("#chat-form button[type=submit]")
     page.locator("#conversation p[data-decision=help]").wait_for()
+    page.fill("#chat-text", "apagar tudo")
+    page.click("#chat-form button[type=submit]")
+    page.locator("#conversation p[data-decision=help]").nth(1).wait_for()
+    assert "I do not delete everything at once" in page.inner_text("#conversation")
     screenshot(page, f"04-chat-{suffix}")
 
     page.goto("/approvals")
@@ -94,6 +98,13 @@ def run_chat_and_approval(page, suffix, folder):
     assert "moved to .libervia-quarantine/" in done.inner_text()
     assert not folder.joinpath("X.txt").exists()
     screenshot(page, f"05b-approved-done-{suffix}")
+    page.goto("/chat")
+    page.fill("#chat-text", "restaurar X.txt")
+    page.click("#chat-form button[type=submit]")
+    back = page.locator("#conversation p.state[data-state=done]", has_text="X.txt is back")
+    back.wait_for(timeout=30_000)
+    assert folder.joinpath("X.txt").read_bytes() == b"delete me"
+    screenshot(page, f"05c-chat-restored-{suffix}")
 
     def result_shown():
         page.goto("/dashboard")
