@@ -51,12 +51,18 @@ def running(progress: dict[str, Any] | None) -> State:
         )
     elif total:
         step = (
-            _("hashing %(done)s of %(total)s files", done=number(done), total=number(total))
-            if progress["phase"] == "hashing"
-            else _(
-                "comparing contents of %(done)s of %(total)s files",
+            ngettext(
+                "hashing %(done)s of %(num)s file",
+                "hashing %(done)s of %(num)s files",
+                total,
                 done=number(done),
-                total=number(total),
+            )
+            if progress["phase"] == "hashing"
+            else ngettext(
+                "comparing contents of %(done)s of %(num)s file",
+                "comparing contents of %(done)s of %(num)s files",
+                total,
+                done=number(done),
             )
         )
     else:

@@ -125,3 +125,16 @@ def test_a_count_of_files_is_said_in_the_singular_or_the_plural(language, action
     with i18n.speaking(language):
         described = describe(proposal(), job("done", "succeeded", report, action), None)
     assert message in described.message
+
+
+def test_progress_over_one_file_is_said_in_the_singular():
+    one = {
+        **job("leased", action="detect_duplicates"),
+        "progress": {"phase": "hashing", "total": 1},
+    }
+    assert describe(proposal(), one, None).message == "running on your agent: hashing 0 of 1 file"
+    with i18n.speaking("pt_BR"):
+        comparing = {**one, "progress": {"phase": "comparing", "done": 1, "total": 2}}
+        assert describe(proposal(), comparing, None).message == (
+            "rodando no seu agente: comparando o conteúdo de 1 de 2 arquivos"
+        )

@@ -94,6 +94,8 @@ def test_duplicates_keep_the_chosen_copy_and_cleanup_names_each_kind(scanned):
     ]:
         section = page.split(f'id="kind-{kind}"')[1].split("</h2>")[0]
         assert count in section + "<", (kind, section)
+    duplicates = user.http.get("/duplicates", headers={"Accept-Language": "pt-BR"}).text
+    assert "1 grupo de arquivos idênticos; 6,0 kB podem ser liberados." in duplicates
 
 
 def test_one_approval_quarantines_the_selection_then_restore_and_purge(scanned):
