@@ -689,27 +689,33 @@ def retarget(action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     `Docs/b.txt`: the file's name, or one with its extension) is read as `mv` reads it: into
     Docs, under that name."""
     if action == "move" and "new_name" not in params and _names_a_file(params):
-        action = "rename"
-        params = {"path": params["path"], "new_name": params.pop("destination")}
-    new_name = params.get("new_name", "")
-    if action != "rename" or "/" not in new_name:
-        return action, params
-    folder, _sep, leaf = new_name.rpartition("/")
-    params["new_name"] = leaf
-    if folder.strip("/") == params["path"].strip("/").rpartition("/")[0]:
-        return action, params
-    moved = {**params, "destination": folder.strip("/") or "."}
-    if leaf == params["path"].rpartition("/")[2]:
-        del moved["new_name"]  # the same name, in another folder
+        folder, _sep, leaf = params.pop("destination").rpartition("/")
+        return _placed(params, folder, leaf)
+    if action == "rename" and "/" in params.get("new_name", ""):
+        folder, _sep, leaf = params["new_name"].rpartition("/")
+        return _placed(params, folder, leaf)
+    return action, params
+
+
+def _placed(params: dict[str, Any], folder: str, leaf: str) -> tuple[str, dict[str, Any]]:
+    """The file at `path` put at `folder`/`leaf`: a rename where it is, else a move (that
+    renames it too when the name changes)."""
+    here = params["path"].strip("/").rpartition("/")[0]
+    folder = "" if folder.strip("/") in ("", ".") else folder.strip("/")
+    if folder == here:
+        return "rename", {**params, "new_name": leaf}
+    moved = {k: v for k, v in params.items() if k != "new_name"} | {"destination": folder or "."}
+    if leaf != params["path"].rpartition("/")[2]:
+        moved["new_name"] = leaf
     return "move", moved
 
 
 def _names_a_file(params: dict[str, Any]) -> bool:
     destination = params.get("destination", "")
-    if destination.endswith("/"):
-        return False
     name = PurePosixPath(params.get("path", ""))
     leaf = PurePosixPath(destination)
+    if destination.endswith("/") or not name.name:
+        return False
     return leaf.name == name.name or (
         bool(name.suffix) and leaf.suffix.lower() == name.suffix.lower()
     )

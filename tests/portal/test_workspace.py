@@ -23,6 +23,7 @@ from portal.workspace import impact, quarantine_places, retarget
             ("move", {"destination": "Downloads", "new_name": "b.TXT"}),
         ),
         ("move", {"path": "a.txt", "destination": "b.txt"}, ("rename", {"new_name": "b.txt"})),
+        ("move", {"path": "Docs/a.txt", "destination": "a.txt"}, ("move", {"destination": "."})),
         (
             "move",
             {"path": "Docs/a.txt", "destination": "Docs/b.txt"},
