@@ -758,16 +758,18 @@ def quarantine_places(events: list[dict[str, Any]]) -> dict[str, str]:
     back."""
     places: dict[str, str] = {}
     for event in events:
-        report = event["payload"].get("report") if event["type"] == "job.executed" else None
+        payload = event.get("payload") if event.get("type") == "job.executed" else None
+        report = payload.get("report") if isinstance(payload, dict) else None
         if not isinstance(report, dict):
             continue
         if isinstance(report.get("quarantine_id"), str) and isinstance(report.get("restored"), str):
             places[report["quarantine_id"]] = report["restored"]
-        for touched in report.get("files") or []:
-            parts = (
-                str(touched.get("new_path") or "").split("/") if isinstance(touched, dict) else []
-            )
-            if len(parts) > 2 and parts[0] == QUARANTINE_DIR and isinstance(touched["path"], str):
+        files = report.get("files")
+        for touched in files if isinstance(files, list) else []:
+            if not isinstance(touched, dict) or not isinstance(touched.get("path"), str):
+                continue
+            parts = str(touched.get("new_path") or "").split("/")
+            if len(parts) > 2 and parts[0] == QUARANTINE_DIR:
                 places[parts[1]] = touched["path"]
     return places
 

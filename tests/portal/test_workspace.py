@@ -67,6 +67,8 @@ def test_a_restore_is_said_by_where_the_file_was():
         ),
         executed({"restored": "Fotos/praia.jpg", "quarantine_id": "20261207T111111Z-99aa88bb"}),
         {"type": "job.executed", "payload": {"summary": {"count": 3}}},
+        executed({"files": [{"new_path": ".libervia-quarantine/x/y"}, "z", None]}),
+        executed({"files": "not a list", "restored": ["not", "a", "path"]}),
         {"type": "proposal.allowed", "payload": {"action": "restore"}},
     ]
     places = quarantine_places(events)
