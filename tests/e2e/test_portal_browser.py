@@ -253,6 +253,7 @@ def test_the_whole_loop_on_a_folder_of_10000_files(
         card = page.locator("article.proposal")
         assert says["batch"].format(n=selected) in card.locator("h2").inner_text()
         assert card.locator("tbody tr").count() == selected
+        assert_nothing_clipped(page, "/approvals", viewport)  # each file's hash in view
         screenshot(page, f"12-approval-batch-{suffix}", full_page=False)
         first = card.locator("tbody tr td").first.inner_text()
         page.click("button[value=approve]")
