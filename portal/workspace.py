@@ -687,7 +687,10 @@ def retarget(action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """`rename "Misc/a" to "Misc/b"` is a rename to "b"; to another folder it is one move
     that also renames. A move to what names a file (`move a.txt to Docs/a.txt`, or to
     `Docs/b.txt`: the file's name, or one with its extension) is read as `mv` reads it: into
-    Docs, under that name."""
+    Docs, under that name. An absolute target goes as said (the engine refuses it)."""
+    target = str(params.get("destination") or params.get("new_name") or "")
+    if target.startswith(("/", "\\")):
+        return action, params
     if action == "move" and "new_name" not in params and _names_a_file(params):
         folder, _sep, leaf = params.pop("destination").rpartition("/")
         return _placed(params, folder, leaf)

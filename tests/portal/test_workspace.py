@@ -24,6 +24,17 @@ from portal.workspace import impact, quarantine_places, retarget
         ),
         ("move", {"path": "a.txt", "destination": "b.txt"}, ("rename", {"new_name": "b.txt"})),
         ("move", {"path": "Docs/a.txt", "destination": "a.txt"}, ("move", {"destination": "."})),
+        # An absolute target goes as said: the engine refuses it.
+        (
+            "move",
+            {"path": "a.txt", "destination": "/etc/a.txt"},
+            ("move", {"destination": "/etc/a.txt"}),
+        ),
+        (
+            "rename",
+            {"path": "a.txt", "new_name": "/etc/b.txt"},
+            ("rename", {"new_name": "/etc/b.txt"}),
+        ),
         (
             "move",
             {"path": "Docs/a.txt", "destination": "Docs/b.txt"},

@@ -187,6 +187,12 @@ def test_bulk_requests_make_one_proposal_and_always_keep_one_copy(make_user, eng
 
 
 def test_a_move_to_a_files_path_moves_it_there_under_that_name(user_with_agent, folder):
+    outside = user_with_agent.post("/api/chat", {"text": "move Misc/a.txt to /etc/a.txt"}).json()
+    assert outside["decision"] == "denied", outside
+    assert outside["reply"] == (
+        "Denied by the Engine: the destination must be a path inside your folder, not an absolute"
+        " one"
+    )
     asked = user_with_agent.post("/api/chat", {"text": "mover Misc/a.txt para docs/a.txt"})
     proposal = asked.json()
     assert proposal["intent"]["action"] == "move", proposal
