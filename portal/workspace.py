@@ -510,6 +510,7 @@ class Workspace:
         def about(proposal: dict[str, Any]) -> bool:
             params = proposal["params"]
             paths = [params.get("path") or ""] + [f["path"] for f in params.get("files", [])]
+            paths += [landed] if (landed := _landed(proposal["action"], params)) else []
             return any(
                 p == named.strip("/")
                 or ("/" not in named and p.rsplit("/", 1)[-1].casefold() == leaf)
@@ -665,6 +666,19 @@ class Workspace:
         agent = self.agent_presence() if job and job["status"] == "queued" else None
         proposal["state"] = follow.describe(proposal, job, agent).view()
         return proposal
+
+
+def _landed(action: str, params: dict[str, Any]) -> str | None:
+    """Where a rename or a move puts its file."""
+    path = str(params.get("path") or "").strip("/")
+    if action == "rename" and params.get("new_name"):
+        folder = path.rpartition("/")[0]
+        return f"{folder}/{params['new_name']}" if folder else str(params["new_name"])
+    if action == "move" and params.get("destination"):
+        folder = str(params["destination"]).strip("/")
+        name = params.get("new_name") or path.rpartition("/")[2]
+        return name if folder in ("", ".") else f"{folder}/{name}"
+    return None
 
 
 def _which_one(found: lookup.Lookup, named: str) -> dict[str, Any]:

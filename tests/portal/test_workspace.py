@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal.workspace import impact, quarantine_places, retarget
+from portal.workspace import _landed, impact, quarantine_places, retarget
 
 
 @pytest.mark.parametrize(
@@ -93,3 +93,17 @@ def test_a_restore_is_said_by_where_the_file_was():
     assert impact(unknown, {}, places)["summary"] == (
         "restore 20261207T000000Z-00000000 from the quarantine"
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "landed"),
+    [
+        ("rename", {"path": "Docs/a.txt", "new_name": "b.txt"}, "Docs/b.txt"),
+        ("rename", {"path": "a.txt", "new_name": "b.txt"}, "b.txt"),
+        ("move", {"path": "Docs/a.txt", "destination": "Backup"}, "Backup/a.txt"),
+        ("move", {"path": "Docs/a.txt", "destination": ".", "new_name": "c.txt"}, "c.txt"),
+        ("delete", {"path": "a.txt"}, None),
+    ],
+)
+def test_where_a_rename_or_move_puts_its_file(action, params, landed):
+    assert _landed(action, params) == landed

@@ -123,6 +123,8 @@ def test_a_rename_into_another_folder_is_one_move_that_renames(user_with_agent, 
     assert settled(user_with_agent, proposal["proposal_id"])["message"] == "done: now at docs/c.txt"
     assert (folder / "docs" / "c.txt").read_bytes() == b"alpha"
     assert not (folder / "Misc" / "a.txt").exists()
+    history = user_with_agent.post("/api/chat", {"text": "what happened to docs/c.txt?"})
+    assert history.json()["reply"].endswith("done: now at docs/c.txt."), history.json()
 
 
 def test_without_an_agent_the_chat_says_it_is_waiting_for_it(make_user):
