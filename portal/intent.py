@@ -135,6 +135,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"^(?:restaurar|restaure|restaura|recuperar|recupere|recupera|restore|recover"
             rf"|undelete)\s+{FILE_WORD}"
+            r"(?!(?:da|from)\s+(?:(?:a|the)\s+)?(?:quarentena|quarantine)$)"  # no name at all
             r"(?:\"(?P<pathq>[^\"]+)\"|'(?P<paths>[^']+)'|(?P<pathw>.+?))"
             r"(?:\s+(?:da|from)\s+(?:(?:a|the)\s+)?(?:quarentena|quarantine))?$",
             re.IGNORECASE,

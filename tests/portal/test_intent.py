@@ -106,6 +106,8 @@ def test_known_sentences_map_to_one_action(text, action, params):
         "renomear plano para viagem.txt para plano.txt",
         "move a b to c to d",
         "apagar tudo e mais",
+        "restaurar da quarentena",
+        "restore from the quarantine",
     ],
 )
 def test_unknown_text_gets_help_never_a_guess(text):
