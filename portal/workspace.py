@@ -327,6 +327,16 @@ class Workspace:
                 _REPORTS.pop(next(iter(_REPORTS)))
         return report
 
+    def awaiting_approval(self) -> set[str]:
+        """The files a proposal waiting for approval names (asking again would only repeat it)."""
+        named: set[str] = set()
+        for proposal in self._get("/approvals")["pending"]:
+            params = proposal["params"]
+            named.update(f["path"] for f in params.get("files", []) if isinstance(f, dict))
+            if isinstance(params.get("path"), str):
+                named.add(params["path"])
+        return named
+
     def pending(self) -> list[dict[str, Any]]:
         """What waits for approval, each with what approving changes and why it waits (in the
         reader's language, from the contract's own terms)."""

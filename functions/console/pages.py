@@ -125,10 +125,19 @@ async def chat_page(request: Request) -> Response:
     return await _page(request, "chat.html", lambda w: None)
 
 
-def _found(request: Request, view) -> Any:
+def _found(request: Request, view, *, selectable: bool = False) -> Any:
+    """A view of the agent's findings; where files are selected for the quarantine
+    (`selectable`), with those a waiting proposal already names."""
+
     def load(ws):
         found, inventory = ws.findings()
-        return {**view(found), "listed_at": inventory.listed_at, "whole": inventory.whole}
+        waiting = ws.awaiting_approval() if selectable else set()
+        return {
+            **view(found),
+            "listed_at": inventory.listed_at,
+            "whole": inventory.whole,
+            "waiting": waiting,
+        }
 
     return load
 
@@ -143,7 +152,9 @@ async def duplicates_page(request: Request) -> Response:
     page = request.query_params.get("page", "1")
     number = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
     return await _page(
-        request, "duplicates.html", _found(request, lambda f: f.duplicates(keep, number))
+        request,
+        "duplicates.html",
+        _found(request, lambda f: f.duplicates(keep, number), selectable=True),
     )
 
 
@@ -152,7 +163,11 @@ async def cleanup_page(request: Request) -> Response:
     return await _page(
         request,
         "cleanup.html",
-        _found(request, lambda f: {"kinds": localized(f.cleanup(keep, shown=SHOWN)), "keep": keep}),
+        _found(
+            request,
+            lambda f: {"kinds": localized(f.cleanup(keep, shown=SHOWN)), "keep": keep},
+            selectable=True,
+        ),
     )
 
 

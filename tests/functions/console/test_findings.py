@@ -109,6 +109,14 @@ def test_one_approval_quarantines_the_selection_then_restore_and_purge(scanned):
         p: sha256(FOLDER[p]) for p in copies
     }
     assert all((root / p).exists() for p in copies), "nothing moves before approval"
+    # What a waiting proposal names is not offered again: unticked, disabled, said so.
+    for page in ("/duplicates", "/cleanup"):
+        html = user.get(page).text
+        for path in copies[:2]:
+            box = html.split(f'value="{path}"')[1].split(">")[0]
+            assert "disabled" in box and "checked" not in box, (page, box)
+        assert "already waiting for approval" in html
+    assert 'value="Docs/~$rascunho.docx" data-size="4" checked' in user.get("/cleanup").text
     approve_all(user)
     done = settled(user, asked["proposal_id"])
     assert done["state"] == "done", done
