@@ -588,6 +588,11 @@ class Workspace:
                 "temporary": _("There are no temporary files in %(where)s."),
             }[kind]
             return {"reply": none % {"where": folder.strip("/") if prefix else _("your folder")}}
+        waiting = self.awaiting_approval()
+        if not (paths := [p for p in paths if p not in waiting]):
+            return {
+                "reply": _("All of them already wait for your approval. Review them in Approvals.")
+            }
         answer = self.propose_quarantine(paths[:MAX_SELECTION])
         if len(paths) > MAX_SELECTION:
             answer["reply"] += _(

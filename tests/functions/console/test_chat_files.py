@@ -170,6 +170,11 @@ def test_bulk_requests_make_one_proposal_and_always_keep_one_copy(make_user, eng
             "Downloads/praia (1).jpg",
             "Downloads/praia.jpg",
         ], "Fotos/praia.jpg and one of the two only-here copies stay"
+        again = user.post("/api/chat", {"text": "delete all duplicates in Downloads"}).json()
+        assert again["reply"] == (
+            "All of them already wait for your approval. Review them in Approvals."
+        )
+        assert "proposal_id" not in again
         pending = user.post("/api/chat", {"text": "o que está pendente?"}).json()
         assert pending["pending"] == [card["proposal_id"]]
         assert pending["reply"].startswith("1 waiting for your approval: quarantine 3 files")
