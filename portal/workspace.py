@@ -39,6 +39,7 @@ DESTRUCTIVE = ("rename", "move", "delete")
 MAX_SELECTION = 5000  # the contract's bound on one quarantine_files or purge
 QUARANTINE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
 QUARANTINE_DIR = ".libervia-quarantine"  # in the agent's folder, one folder per quarantine id
+ABSOLUTE = re.compile(r"[/\\]|[A-Za-z]:")  # at the start of a path: outside any folder
 
 
 def actor_name(actor: dict[str, Any], people: dict[str, str]) -> str:
@@ -618,8 +619,11 @@ class Workspace:
     def _name_the_content(
         self, action: str, params: dict[str, Any], inspected: str | None
     ) -> dict[str, Any] | None:
-        """Fill in the path and sha256 the agent observed, or say what stands in the way."""
+        """Fill in the path and sha256 the agent observed, or say what stands in the way. An
+        absolute path goes as said: the engine refuses it (and its ledger records that)."""
         named = params["path"]
+        if ABSOLUTE.match(named):
+            return None
         found = lookup.find(self.inventory(), named)
         if found.ambiguous:
             return _which_one(found, named)
@@ -717,8 +721,7 @@ def retarget(action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     that also renames. A move to what names a file (`move a.txt to Docs/a.txt`, or to
     `Docs/b.txt`: the file's name, or one with its extension) is read as `mv` reads it: into
     Docs, under that name. An absolute target goes as said (the engine refuses it)."""
-    target = str(params.get("destination") or params.get("new_name") or "")
-    if target.startswith(("/", "\\")):
+    if ABSOLUTE.match(str(params.get("destination") or params.get("new_name") or "")):
         return action, params
     if action == "move" and "new_name" not in params and _names_a_file(params):
         folder, _sep, leaf = params.pop("destination").rpartition("/")

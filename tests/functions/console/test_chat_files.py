@@ -194,6 +194,12 @@ def test_bulk_requests_make_one_proposal_and_always_keep_one_copy(make_user, eng
 
 
 def test_a_move_to_a_files_path_moves_it_there_under_that_name(user_with_agent, folder):
+    for text in ("apagar /etc/passwd", "delete C:\\Windows\\win.ini"):
+        refused = user_with_agent.post("/api/chat", {"text": text}).json()
+        assert refused["decision"] == "denied", refused
+        assert refused["reply"] == (
+            "Denied by the Engine: the path must be a path inside your folder, not an absolute one"
+        )
     outside = user_with_agent.post("/api/chat", {"text": "move Misc/a.txt to /etc/a.txt"}).json()
     assert outside["decision"] == "denied", outside
     assert outside["reply"] == (
