@@ -23,10 +23,15 @@ class ParamError(IDLError):
         self.args_ = args
 
 
+def is_absolute(value: str) -> bool:
+    """Whether a path starts outside any folder: `/…`, `\\…` or a drive (`C:…`)."""
+    return value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value) is not None
+
+
 def _check_relative_path(name: str, value: str) -> None:
     if "\x00" in value:
         raise ParamError(name, "contains a NUL byte", "nul_byte")
-    if value.startswith("/") or value.startswith("\\") or re.match(r"^[A-Za-z]:", value):
+    if is_absolute(value):
         raise ParamError(name, "must be relative to root_dir, not absolute", "absolute_path")
     parts = value.replace("\\", "/").split("/")
     if ".." in parts:

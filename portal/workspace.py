@@ -14,6 +14,7 @@ from typing import Any
 
 from idl.compiler import builtin_source, compile_source
 from idl.model import Contract
+from idl.params import is_absolute
 from kernel.errors import BadRequest, Conflict, Forbidden, NotFound, Refused, Unavailable
 from portal import credentials, engine_words, follow, i18n, lookup
 from portal.accounts import institution_of
@@ -39,7 +40,6 @@ DESTRUCTIVE = ("rename", "move", "delete")
 MAX_SELECTION = 5000  # the contract's bound on one quarantine_files or purge
 QUARANTINE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
 QUARANTINE_DIR = ".libervia-quarantine"  # in the agent's folder, one folder per quarantine id
-ABSOLUTE = re.compile(r"[/\\]|[A-Za-z]:")  # at the start of a path: outside any folder
 
 
 def actor_name(actor: dict[str, Any], people: dict[str, str]) -> str:
@@ -536,8 +536,10 @@ class Workspace:
             if proposal["action"] in ("list_files", "detect_duplicates", "suggest_cleanup"):
                 continue
             if about(proposal):
-                proposal = self._restored_since(proposal, restores) or proposal
-                state = self.proposal(proposal["proposal_id"])["state"]
+                viewed = self.proposal(proposal["proposal_id"])
+                if restore := _restore_since(viewed, restores):
+                    proposal, viewed = restore, self.proposal(restore["proposal_id"])
+                state = viewed["state"]
                 return {
                     "proposal_id": proposal["proposal_id"],
                     "state": state,
@@ -550,17 +552,6 @@ class Workspace:
                     ),
                 }
         return {"reply": _("Nothing was asked about %(name)s yet.", name=named)}
-
-    def _restored_since(
-        self, proposal: dict[str, Any], restores: dict[str, dict[str, Any]]
-    ) -> dict[str, Any] | None:
-        """The newer restore of what `proposal` put in the quarantine, if one was asked."""
-        if not restores or proposal["action"] not in ("delete", "quarantine_files"):
-            return None
-        job = self.proposal(proposal["proposal_id"]).get("job") or {}
-        report = job.get("result") if isinstance(job.get("result"), dict) else {}
-        places = quarantine_places([{"type": "job.executed", "payload": {"report": report}}])
-        return next((restores[qid] for qid in places if qid in restores), None)
 
     def _bulk_reply(self, kind: str, folder: str, inspected: str | None) -> dict[str, Any]:
         """Every duplicate copy, empty or temporary file under `folder`, in one proposal."""
@@ -622,7 +613,7 @@ class Workspace:
         """Fill in the path and sha256 the agent observed, or say what stands in the way. An
         absolute path goes as said: the engine refuses it (and its ledger records that)."""
         named = params["path"]
-        if ABSOLUTE.match(named):
+        if is_absolute(named):
             return None
         found = lookup.find(self.inventory(), named)
         if found.ambiguous:
@@ -687,6 +678,19 @@ class Workspace:
         return proposal
 
 
+def _restore_since(
+    viewed: dict[str, Any], restores: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The newer restore of what a proposal (with its job, as `Workspace.proposal` views it)
+    put in the quarantine, if one was asked."""
+    if viewed["action"] not in ("delete", "quarantine_files"):
+        return None
+    job = viewed.get("job") or {}
+    report = job.get("result") if isinstance(job.get("result"), dict) else {}
+    places = quarantine_places([{"type": "job.executed", "payload": {"report": report}}])
+    return next((restores[qid] for qid in places if qid in restores), None)
+
+
 def _landed(action: str, params: dict[str, Any]) -> str | None:
     """Where a rename or a move puts its file."""
     path = str(params.get("path") or "").strip("/")
@@ -721,7 +725,7 @@ def retarget(action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     that also renames. A move to what names a file (`move a.txt to Docs/a.txt`, or to
     `Docs/b.txt`: the file's name, or one with its extension) is read as `mv` reads it: into
     Docs, under that name. An absolute target goes as said (the engine refuses it)."""
-    if ABSOLUTE.match(str(params.get("destination") or params.get("new_name") or "")):
+    if is_absolute(str(params.get("destination") or params.get("new_name") or "")):
         return action, params
     if action == "move" and "new_name" not in params and _names_a_file(params):
         folder, _sep, leaf = params.pop("destination").rpartition("/")
